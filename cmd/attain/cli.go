@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"attain/pipeline"
+)
+
+// command is one subcommand: its own flags, its own run.
+type command interface {
+	// flags registers the command's own flags on fs.
+	flags(fs *flag.FlagSet, cfg *pipeline.Config)
+	run(ctx context.Context, e *env) error
+}
+
+type commandInfo struct {
+	name, args, summary string
+	new                 func() command
+}
+
+var commands = []commandInfo{
+	{"ingest", "[--as-of D]", "land every new inbox file delivered on or before D", func() command { return &ingestCmd{} }},
+	{"gen", "--out DIR [--orgs N] [--from A] [--to B] [--seed S]", "write a deterministic synthetic inbox", func() command { return &genCmd{} }},
+	{"status", "", "what is landed (deliveries, rows, quarantine) and the last runs", func() command { return &statusCmd{} }},
+}
+
+// env is what a running command gets: the validated configuration, output
+// streams and a logger.
+type env struct {
+	cfg            pipeline.Config
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	tty            bool // stderr is a terminal: text logs, progress bars
+}
+
+// run is the whole program behind main, so tests drive the same entry point.
+// It returns the exit code of SPEC §2.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	name := args[0]
+	if name == "catalog" && len(args) > 1 {
+		name, args = "catalog "+args[1], args[1:]
+	}
+	var info *commandInfo
+	for i := range commands {
+		if commands[i].name == name {
+			info = &commands[i]
+		}
+	}
+	if info == nil {
+		fmt.Fprintf(stderr, "Error: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	cmd := info.new()
+	cfg := pipeline.DefaultConfig()
+	fs := flag.NewFlagSet("attain "+info.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: attain %s %s\n\n%s.\n\nFlags (also as ATTAIN_<FLAG> in the environment; a flag beats the environment):\n",
+			info.name, info.args, capitalize(info.summary))
+		fs.PrintDefaults()
+	}
+	commonFlags(fs, &cfg)
+	cmd.flags(fs, &cfg)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := applyEnv(fs, os.Environ()); err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 && !acceptsArgs(cmd) {
+		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 2
+	}
+	e := &env{cfg: cfg, stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}
+	e.log = newLogger(stderr, cfg.LogFormat, e.tty)
+	if a, ok := cmd.(interface{ setArgs([]string) }); ok {
+		a.setArgs(fs.Args())
+	}
+	err := cmd.run(ctx, e)
+	code := exitCode(ctx, err)
+	if err != nil && code != 0 {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+	}
+	return code
+}
+
+func acceptsArgs(c command) bool {
+	_, ok := c.(interface{ setArgs([]string) })
+	return ok
+}
+
+// exitCode maps an error onto SPEC §2's exit codes.
+func exitCode(ctx context.Context, err error) int {
+	var sig signalError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(context.Cause(ctx), &sig) && ctx.Err() != nil:
+		return 128 + int(sig.sig)
+	case errors.Is(err, pipeline.ErrUsage):
+		return 2
+	case errors.Is(err, pipeline.ErrLocked):
+		return 75
+	case errors.Is(err, pipeline.ErrRejected):
+		return 3
+	}
+	return 1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "attain — the nightly competency attainment job\n\nUsage: attain <command> [flags]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'attain <command> --help' for a command's flags.\n")
+}
+
+// commonFlags are the flags every command takes (SPEC §2).
+func commonFlags(fs *flag.FlagSet, c *pipeline.Config) {
+	fs.StringVar(&c.Inbox, "inbox", c.Inbox, "inbox `dir` of feed deliveries")
+	fs.StringVar(&c.Warehouse, "warehouse", c.Warehouse, "warehouse `dir` (landed data, results, logs)")
+	fs.StringVar(&c.Reports, "reports", c.Reports, "reports `dir`")
+	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog YAML `path` (a file or a directory); default: the embedded catalog")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "DuckDB memory limit")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "DuckDB threads")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (default: text on a terminal, json otherwise)")
+	fs.StringVar(&c.MetricsFile, "metrics-file", c.MetricsFile, "write Prometheus metrics to this `path`")
+	fs.StringVar(&c.Pushgateway, "pushgateway", c.Pushgateway, "push Prometheus metrics to this Pushgateway `url`")
+	fs.Float64Var(&c.MaxBadFraction, "max-bad-fraction", c.MaxBadFraction, "reject a file whose share of bad rows exceeds this")
+}
+
+// applyEnv sets every flag not given on the command line from ATTAIN_<FLAG>.
+func applyEnv(fs *flag.FlagSet, environ []string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	vars := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "ATTAIN_") {
+			vars[k] = v
+		}
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	sort.Strings(names)
+	for _, name := range names {
+		key := "ATTAIN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if v, ok := vars[key]; ok && !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%w: %s=%q: %v", pipeline.ErrUsage, key, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, format string, tty bool) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if tty {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// signalError is the cause of a context cancelled by SIGINT or SIGTERM.
+type signalError struct{ sig syscall.Signal }
+
+func (s signalError) Error() string { return "stopped by " + s.sig.String() }
+
+// signalContext is cancelled, with a signalError cause, on SIGINT or SIGTERM.
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(signalError{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+
+	"attain/pipeline"
+)
+
+// dateFlag is a flag.Value holding a YYYY-MM-DD date; set reports whether it
+// was given.
+type dateFlag struct {
+	d   pipeline.Date
+	set bool
+}
+
+func (f *dateFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f *dateFlag) Set(s string) error {
+	d, err := pipeline.ParseDate(s)
+	if err != nil {
+		return fmt.Errorf("%v", err)
+	}
+	f.d, f.set = d, true
+	return nil
+}
+
+// or returns the date given, else def.
+func (f *dateFlag) or(def pipeline.Date) pipeline.Date {
+	if f.set {
+		return f.d
+	}
+	return def
+}

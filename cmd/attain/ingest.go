@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"attain/ingest"
+	"attain/pipeline"
+)
+
+// ingestCmd lands new inbox files (SPEC §3).
+type ingestCmd struct{ asOf dateFlag }
+
+func (c *ingestCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
+	fs.Var(&c.asOf, "as-of", "land files delivered on or before this date (default: yesterday, UTC)")
+}
+
+func (c *ingestCmd) run(ctx context.Context, e *env) error {
+	lock, err := acquire(e, "ingest")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	_, err = runIngest(ctx, e, c.asOf.or(e.cfg.Yesterday()), newRunID(e.cfg.Now()))
+	return err
+}
+
+// runIngest is the ingest stage, shared by ingest and run.
+func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*ingest.Summary, error) {
+	start := time.Now()
+	e.log.Info("stage start", "stage", "ingest", "as_of", asOf.String(), "inbox", e.cfg.Inbox)
+	opt := ingest.Options{Inbox: e.cfg.Inbox, Warehouse: e.cfg.Warehouse, AsOf: asOf,
+		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log}
+	if e.tty {
+		var bar *progressbar.ProgressBar
+		opt.Progress = func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(e.stderr),
+					progressbar.OptionSetDescription("ingest"), progressbar.OptionShowCount(),
+					progressbar.OptionClearOnFinish())
+			}
+			bar.Set(done)
+		}
+	}
+	sum, err := ingest.Run(ctx, opt)
+	if sum != nil {
+		feeds := make([]string, 0, len(sum.Feeds))
+		for f := range sum.Feeds {
+			feeds = append(feeds, f)
+		}
+		sort.Strings(feeds)
+		for _, f := range feeds {
+			fc := sum.Feeds[f]
+			e.log.Info("feed ingested", "feed", f, "files", fc.Files, "rows_landed", fc.Landed, "rows_quarantined", fc.Quarantined)
+		}
+		e.log.Info("stage end", "stage", "ingest", "files_landed", sum.Landed, "files_rejected", sum.Rejected,
+			"files_skipped", sum.Skipped, "files_waiting", sum.Waiting, "files_unrecognized", sum.Unrecognized,
+			"duration", time.Since(start).Round(time.Millisecond).String())
+	}
+	return sum, err
+}
+
+// acquire takes the warehouse lock for a command.
+func acquire(e *env, what string) (*pipeline.Lock, error) {
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("attain %s, pid %d on %s, since %s", what, os.Getpid(), host, e.cfg.Now().UTC().Format(time.RFC3339))
+	return pipeline.AcquireLock(e.cfg.Warehouse, holder)
+}
+
+// newRunID names a run by its start time, to the second, and its process.
+func newRunID(now time.Time) string {
+	return fmt.Sprintf("%s-%d", now.UTC().Format("20060102T150405Z"), os.Getpid())
+}

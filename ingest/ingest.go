@@ -1,0 +1,246 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"attain/pipeline"
+)
+
+// Options says what one ingest does.
+type Options struct {
+	Inbox, Warehouse string
+	AsOf             pipeline.Date // files delivered after it wait for a later run
+	MaxBadFraction   float64
+	RunID            string
+	Now              func() time.Time
+	Log              *slog.Logger
+	// Progress, when set, is told after each file how many of the files to
+	// land are done.
+	Progress func(done, total int)
+}
+
+// FeedCounts are the rows one run landed and quarantined for a feed.
+type FeedCounts struct {
+	Files, Landed, Quarantined int64
+}
+
+// Summary is what one ingest did.
+type Summary struct {
+	Landed, Rejected, Skipped, Waiting, Unrecognized int
+	Feeds                                            map[string]*FeedCounts
+	Rejections                                       []string
+	Entries                                          []Entry
+}
+
+// Run lands every new inbox file delivered on or before opt.AsOf. The caller
+// holds the warehouse lock. It returns an error wrapping pipeline.ErrRejected
+// when a file was rejected (after all other files are landed), one wrapping
+// pipeline.ErrUsage when the inbox cannot be read, and any other error when the
+// warehouse cannot be written.
+func Run(ctx context.Context, opt Options) (*Summary, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	entries, err := os.ReadDir(opt.Inbox)
+	if err != nil {
+		return nil, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
+	}
+	if err := pipeline.RemoveTemps(opt.Warehouse); err != nil {
+		return nil, fmt.Errorf("clear interrupted writes: %w", err)
+	}
+	past, err := ReadLog(opt.Warehouse)
+	if err != nil {
+		return nil, fmt.Errorf("read ingest log: %w", err)
+	}
+	last := map[string]Entry{} // file → its latest decision
+	for _, e := range past {
+		last[e.File] = e
+	}
+	log, err := openLog(opt.Warehouse)
+	if err != nil {
+		return nil, fmt.Errorf("open ingest log: %w", err)
+	}
+	defer log.Close()
+
+	sum := &Summary{Feeds: map[string]*FeedCounts{}}
+	record := func(e Entry) error {
+		e.RunID, e.At = opt.RunID, opt.Now().UTC()
+		sum.Entries = append(sum.Entries, e)
+		return log.append(e)
+	}
+
+	var todo []pipeline.Delivery
+	byName := map[string]string{} // landing name → the file that holds it
+	for _, de := range entries {
+		if de.IsDir() {
+			continue
+		}
+		file := de.Name()
+		info, err := de.Info()
+		if err != nil {
+			return nil, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
+		}
+		d, ok := pipeline.ParseDeliveryName(file)
+		if !ok {
+			sum.Unrecognized++
+			if _, seen := last[file]; !seen {
+				opt.Log.Warn("unrecognized inbox file left alone", "file", file)
+				if err := record(Entry{File: file, Size: info.Size(), ModTime: info.ModTime().UnixNano(), Status: StatusUnrecognized}); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if d.Date > opt.AsOf {
+			sum.Waiting++
+			continue
+		}
+		if e, ok := last[file]; ok && e.Size == info.Size() {
+			if e.ModTime == info.ModTime().UnixNano() {
+				sum.Skipped++
+				continue
+			}
+			// Touched, perhaps rewritten: the content decides (SPEC §3.3).
+			sha, err := fileSHA(filepath.Join(opt.Inbox, file))
+			if err != nil {
+				return nil, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
+			}
+			if sha == e.SHA256 {
+				sum.Skipped++
+				e.ModTime, e.Status, e.Replaces = info.ModTime().UnixNano(), StatusUnchanged, ""
+				e.RowsRead, e.RowsLanded, e.RowsQuarantined, e.Warnings, e.Reason = 0, 0, 0, nil, ""
+				if err := record(e); err != nil {
+					return nil, err
+				}
+				last[file] = e
+				continue
+			}
+		}
+		if other, ok := byName[d.Name]; ok {
+			// foo.csv and foo.csv.gz would land in the same place.
+			sum.Rejected++
+			reason := fmt.Sprintf("%s: %s delivers the same name; only one of them is landed", file, other)
+			sum.Rejections = append(sum.Rejections, reason)
+			if err := record(Entry{File: file, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
+				Size: info.Size(), ModTime: info.ModTime().UnixNano(), Status: StatusRejected, Reason: reason}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		byName[d.Name] = file
+		todo = append(todo, d)
+	}
+	slices.SortFunc(todo, compareDeliveries)
+
+	for i, d := range todo {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		info, err := os.Stat(filepath.Join(opt.Inbox, d.File))
+		if err != nil {
+			return sum, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
+		}
+		start := time.Now()
+		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction}
+		lerr := l.land(ctx)
+		var rej *rejection
+		if lerr != nil && !errors.As(lerr, &rej) {
+			return sum, fmt.Errorf("land %s: %w", d.File, lerr)
+		}
+		e := Entry{File: d.File, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
+			Size: info.Size(), ModTime: info.ModTime().UnixNano(), SHA256: l.sha, Status: StatusLanded,
+			RowsRead: l.read, RowsLanded: l.landed, RowsQuarantined: l.quarantined, Warnings: l.warnings}
+		if prev, ok := last[d.File]; ok && prev.SHA256 != "" && prev.SHA256 != l.sha {
+			e.Replaces = prev.SHA256
+		}
+		if rej != nil {
+			e.Status, e.Reason = StatusRejected, rej.reason
+			sum.Rejected++
+			sum.Rejections = append(sum.Rejections, rej.reason)
+			opt.Log.Error("file rejected", "file", d.File, "reason", rej.reason)
+		} else {
+			sum.Landed++
+		}
+		for _, w := range l.warnings {
+			opt.Log.Warn(w, "file", d.File)
+		}
+		fc := sum.Feeds[d.Feed.Name]
+		if fc == nil {
+			fc = &FeedCounts{}
+			sum.Feeds[d.Feed.Name] = fc
+		}
+		fc.Files++
+		fc.Landed += e.RowsLanded
+		fc.Quarantined += e.RowsQuarantined
+		if err := record(e); err != nil {
+			return sum, fmt.Errorf("ingest log: %w", err)
+		}
+		opt.Log.Debug("file ingested", "file", d.File, "status", e.Status, "rows_read", e.RowsRead,
+			"rows_landed", e.RowsLanded, "rows_quarantined", e.RowsQuarantined, "duration", time.Since(start))
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(todo))
+		}
+	}
+	if sum.Rejected > 0 {
+		return sum, fmt.Errorf("%w: %d file(s) rejected", pipeline.ErrRejected, sum.Rejected)
+	}
+	return sum, nil
+}
+
+func fileSHA(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// compareDeliveries orders deliveries as restatement does: by date, then by
+// part (numerically when both parts are numbers), then by feed and file.
+func compareDeliveries(a, b pipeline.Delivery) int {
+	if c := cmp.Compare(a.Date, b.Date); c != 0 {
+		return c
+	}
+	if c := ComparePart(a.Part, b.Part); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Feed.Name, b.Feed.Name), cmp.Compare(a.File, b.File))
+}
+
+// ComparePart orders the parts of one date's deliveries: no part first, then
+// numeric parts by value, then other parts as text.
+func ComparePart(a, b string) int {
+	an, aerr := strconv.ParseUint(a, 10, 63)
+	bn, berr := strconv.ParseUint(b, 10, 63)
+	switch {
+	case a == "" || b == "":
+		return cmp.Compare(len(a), len(b))
+	case aerr == nil && berr == nil:
+		return cmp.Compare(an, bn)
+	case aerr == nil:
+		return -1
+	case berr == nil:
+		return 1
+	}
+	return cmp.Compare(a, b)
+}

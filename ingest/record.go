@@ -1,0 +1,195 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// recordReader splits an RFC 4180 stream into records, keeping for each the
+// raw text (for quarantine) and the line it starts on. A malformed record is
+// returned with malformed set, and reading goes on after it. An error from next
+// is about the stream itself (I/O, gzip, UTF-8) and ends the file.
+type recordReader struct {
+	r     *bufio.Reader
+	line  int // physical line the current record starts on
+	after int // physical line the next record starts on
+	first bool
+
+	raw       []byte // the current record as read, without its line end
+	buf       []byte // unquoted field bytes, back to back
+	ends      []int  // end offset of each field in buf
+	malformed string // why the current record is malformed, or ""
+}
+
+// errNotUTF8 ends a file whose text is not UTF-8 (a file-level rejection).
+type errNotUTF8 struct{ line int }
+
+func (e errNotUTF8) Error() string { return fmt.Sprintf("line %d: not valid UTF-8", e.line) }
+
+var bom = []byte("\xef\xbb\xbf")
+
+func newRecordReader(r io.Reader) *recordReader {
+	return &recordReader{r: bufio.NewReaderSize(r, 1<<20), after: 1, first: true}
+}
+
+// next reads the following record and returns io.EOF after the last one.
+// Blank lines hold no record and are skipped.
+func (rr *recordReader) next() error {
+	for {
+		rr.line = rr.after
+		rr.raw, rr.buf, rr.ends, rr.malformed = rr.raw[:0], rr.buf[:0], rr.ends[:0], ""
+		err := rr.scan()
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if !utf8.Valid(rr.raw) {
+			return errNotUTF8{line: rr.line}
+		}
+		if len(rr.raw) == 0 {
+			if err == io.EOF {
+				return io.EOF
+			}
+			continue
+		}
+		return nil
+	}
+}
+
+// fields returns the number of fields of the current record.
+func (rr *recordReader) fields() int { return len(rr.ends) }
+
+// field returns field i of the current record, valid until the next call to next.
+func (rr *recordReader) field(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = rr.ends[i-1]
+	}
+	return rr.buf[start:rr.ends[i]]
+}
+
+// scan reads physical lines until the record is complete: a line end outside
+// quotes, or the end of the stream.
+func (rr *recordReader) scan() error {
+	const (
+		fieldStart = iota
+		unquoted
+		quoted
+		quoteInQuoted // saw '"' inside a quoted field: either "" or the closing quote
+	)
+	state := fieldStart
+	for {
+		line, err := rr.readLine()
+		if len(line) == 0 && err != nil {
+			if state == quoted || state == quoteInQuoted {
+				if state == quoted {
+					rr.setMalformed("a quoted field is not closed before the end of the file")
+				}
+				rr.ends = append(rr.ends, len(rr.buf))
+			} else if len(rr.raw) > 0 {
+				rr.ends = append(rr.ends, len(rr.buf))
+			}
+			return err
+		}
+		rr.after++
+		if rr.first {
+			line = bytes.TrimPrefix(line, bom)
+			rr.first = false
+		}
+		content := trimEOL(line)
+		if len(rr.raw) > 0 { // continuing a quoted field across lines
+			rr.raw = append(rr.raw, '\n')
+			rr.buf = append(rr.buf, '\n')
+		}
+		rr.raw = append(rr.raw, content...)
+		if len(rr.raw) == 0 {
+			return err // blank line
+		}
+		for _, c := range content {
+			switch state {
+			case fieldStart:
+				switch c {
+				case '"':
+					state = quoted
+				case ',':
+					rr.ends = append(rr.ends, len(rr.buf))
+				default:
+					rr.buf = append(rr.buf, c)
+					state = unquoted
+				}
+			case unquoted:
+				switch c {
+				case ',':
+					rr.ends = append(rr.ends, len(rr.buf))
+					state = fieldStart
+				case '"':
+					rr.setMalformed(fmt.Sprintf("field %d has a quote but does not start with one", len(rr.ends)+1))
+					rr.buf = append(rr.buf, c)
+				default:
+					rr.buf = append(rr.buf, c)
+				}
+			case quoted:
+				if c == '"' {
+					state = quoteInQuoted
+				} else {
+					rr.buf = append(rr.buf, c)
+				}
+			case quoteInQuoted:
+				switch c {
+				case '"':
+					rr.buf = append(rr.buf, '"')
+					state = quoted
+				case ',':
+					rr.ends = append(rr.ends, len(rr.buf))
+					state = fieldStart
+				default:
+					rr.setMalformed(fmt.Sprintf("field %d has text after its closing quote", len(rr.ends)+1))
+					rr.buf = append(rr.buf, c)
+					state = unquoted
+				}
+			}
+		}
+		if state != quoted {
+			rr.ends = append(rr.ends, len(rr.buf))
+			return nil
+		}
+		if err != nil { // end of stream inside a quoted field
+			rr.setMalformed("a quoted field is not closed before the end of the file")
+			rr.ends = append(rr.ends, len(rr.buf))
+			return err
+		}
+	}
+}
+
+func (rr *recordReader) setMalformed(why string) {
+	if rr.malformed == "" {
+		rr.malformed = why
+	}
+}
+
+// readLine returns the next physical line with its line end. The slice is
+// valid until the next read.
+func (rr *recordReader) readLine() ([]byte, error) {
+	line, err := rr.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			line, err = rr.r.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		line = long
+	}
+	return line, err
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}

@@ -1,0 +1,210 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"attain/pipeline"
+)
+
+// value is one parsed field: the typed form that lands in Parquet.
+type value struct {
+	null bool
+	i    int64   // date (days), month (days of its first day), timestamp (µs), int, money (×10⁴)
+	f    float64 // rate
+	s    []byte  // text kinds, normalized
+}
+
+const maxMoney = 99999999999999 // |amount| < 10¹⁴ keeps ×10⁴ inside DECIMAL(18,4)
+
+// parseValue turns a trimmed field into the typed value of column c. The error
+// message is what quarantine shows after "column: ".
+func parseValue(c *pipeline.Column, b []byte) (value, error) {
+	if len(b) == 0 {
+		if c.Required {
+			return value{}, fmt.Errorf("required value is missing")
+		}
+		return value{null: true}, nil
+	}
+	switch c.Kind {
+	case pipeline.KindID:
+		if utf8.RuneCount(b) > 64 {
+			return value{}, fmt.Errorf("%q is longer than 64 characters", clip(b))
+		}
+		for _, r := range string(b) {
+			if !unicode.IsPrint(r) {
+				return value{}, fmt.Errorf("%q has a character that is not printable", clip(b))
+			}
+		}
+		return value{s: b}, nil
+	case pipeline.KindCode:
+		if !isCode(b) {
+			return value{}, fmt.Errorf("%q is not a code (1–64 of A-Z a-z 0-9 . _ -)", clip(b))
+		}
+		return value{s: b}, nil
+	case pipeline.KindText:
+		return value{s: b}, nil
+	case pipeline.KindDate:
+		d, err := parseDate(b)
+		if err != nil {
+			return value{}, err
+		}
+		return value{i: int64(d)}, nil
+	case pipeline.KindMonth:
+		if len(b) != 7 {
+			return value{}, fmt.Errorf("%q is not a month (YYYY-MM)", clip(b))
+		}
+		d, err := pipeline.ParseDate(string(b) + "-01")
+		if err != nil || !inRange(d) {
+			return value{}, fmt.Errorf("%q is not a month (YYYY-MM)", clip(b))
+		}
+		return value{i: int64(d)}, nil
+	case pipeline.KindTimestamp:
+		t, err := time.Parse(time.RFC3339Nano, string(b))
+		if err != nil || !inRange(pipeline.DateFromTime(t)) {
+			return value{}, fmt.Errorf("%q is not a timestamp (RFC 3339, e.g. 2026-11-23T14:05:00Z)", clip(b))
+		}
+		return value{i: t.UnixMicro()}, nil
+	case pipeline.KindInt:
+		n, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil || n < 0 || b[0] == '+' {
+			return value{}, fmt.Errorf("%q is not a whole number ≥ 0", clip(b))
+		}
+		return value{i: n}, nil
+	case pipeline.KindMoney:
+		n, ok := parseMoney(b)
+		if !ok {
+			return value{}, fmt.Errorf("%q is not an amount (a decimal with at most 4 places)", clip(b))
+		}
+		return value{i: n}, nil
+	case pipeline.KindRate:
+		if !isDecimal(b) {
+			return value{}, fmt.Errorf("%q is not a rate (a decimal > 0)", clip(b))
+		}
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || !(f > 0) {
+			return value{}, fmt.Errorf("%q is not a rate (a decimal > 0)", clip(b))
+		}
+		return value{f: f}, nil
+	case pipeline.KindEnum:
+		for _, e := range c.Enum {
+			if len(b) == len(e) && strings.EqualFold(string(b), e) {
+				return value{s: []byte(e)}, nil
+			}
+		}
+		return value{}, fmt.Errorf("%q is not one of %s", clip(b), strings.Join(c.Enum, ", "))
+	case pipeline.KindCurrency:
+		if len(b) != 3 || !letters(b) {
+			return value{}, fmt.Errorf("%q is not a currency code (3 letters)", clip(b))
+		}
+		return value{s: bytes.ToUpper(b)}, nil
+	case pipeline.KindCountry:
+		if len(b) != 2 || !letters(b) {
+			return value{}, fmt.Errorf("%q is not a country code (ISO 3166-1 alpha-2)", clip(b))
+		}
+		return value{s: bytes.ToUpper(b)}, nil
+	}
+	return value{}, fmt.Errorf("column kind %d has no parser", c.Kind)
+}
+
+// Dates outside these years are taken for typing errors, not data.
+var minDate, maxDate = pipeline.DateOf(1900, 1, 1), pipeline.DateOf(2999, 12, 31)
+
+func inRange(d pipeline.Date) bool { return d >= minDate && d <= maxDate }
+
+func parseDate(b []byte) (pipeline.Date, error) {
+	d, err := pipeline.ParseDate(string(b))
+	if err != nil {
+		return 0, err
+	}
+	if !inRange(d) {
+		return 0, fmt.Errorf("%q is out of range (1900-01-01 to 2999-12-31)", b)
+	}
+	return d, nil
+}
+
+// parseMoney reads -?digits[.digits{1,4}] as ten-thousandths.
+func parseMoney(b []byte) (int64, bool) {
+	neg := false
+	if b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	intPart, frac, hasDot := bytes.Cut(b, []byte{'.'})
+	if len(intPart) == 0 || len(intPart) > 14 || (hasDot && (len(frac) == 0 || len(frac) > 4)) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range intPart {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	for i := 0; i < 4; i++ {
+		n *= 10
+		if i < len(frac) {
+			c := frac[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n += int64(c - '0')
+		}
+	}
+	if n > maxMoney*10000 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+func isDecimal(b []byte) bool {
+	intPart, frac, hasDot := bytes.Cut(b, []byte{'.'})
+	if len(intPart) == 0 || (hasDot && len(frac) == 0) {
+		return false
+	}
+	for _, part := range [][]byte{intPart, frac} {
+		for _, c := range part {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isCode(b []byte) bool {
+	if len(b) == 0 || len(b) > 64 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func letters(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// clip keeps quoted values in messages readable.
+func clip(b []byte) string {
+	if utf8.RuneCount(b) <= 80 {
+		return string(b)
+	}
+	r := []rune(string(b))
+	return string(r[:77]) + "..."
+}

@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+)
+
+// Date is a calendar date in UTC, stored as days since 1970-01-01, the same
+// count Parquet's DATE logical type holds.
+type Date int32
+
+// ParseDate reads a date written YYYY-MM-DD. It rejects anything else,
+// including dates that do not exist on the calendar.
+func ParseDate(s string) (Date, error) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+	}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+	}
+	return DateOf(y, time.Month(m), d), nil
+}
+
+// MustDate is ParseDate for literals known to be valid; it panics otherwise.
+func MustDate(s string) Date {
+	d, err := ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// DateOf returns the date of a year, month and day (normalized like time.Date).
+func DateOf(y int, m time.Month, d int) Date {
+	return Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// DateFromTime returns the UTC calendar date of t.
+func DateFromTime(t time.Time) Date {
+	return DateOf(t.UTC().Date())
+}
+
+// Time returns the instant the date starts, 00:00:00Z.
+func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// End returns end(D): the instant D+1 00:00:00Z (SPEC §1).
+func (d Date) End() time.Time { return (d + 1).Time() }
+
+// AddDays returns the date n days later (earlier for negative n).
+func (d Date) AddDays(n int) Date { return d + Date(n) }
+
+// AddMonths is calendar arithmetic as DuckDB's INTERVAL n MONTH does it: the day
+// of month is kept, clamped to the last day of the target month.
+func (d Date) AddMonths(n int) Date {
+	y, m, day := d.Time().Date()
+	total := y*12 + int(m) - 1 + n
+	ty, tm := total/12, total%12+1
+	if day > daysIn(ty, tm) {
+		day = daysIn(ty, tm)
+	}
+	return DateOf(ty, time.Month(tm), day)
+}
+
+// MonthStart returns the first day of d's month.
+func (d Date) MonthStart() Date {
+	y, m, _ := d.Time().Date()
+	return DateOf(y, m, 1)
+}
+
+func (d Date) String() string { return d.Time().Format("2006-01-02") }
+
+func daysIn(y, m int) int {
+	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
