@@ -29,6 +29,10 @@ type Options struct {
 	// Progress, when set, is told after each file how many of the files to
 	// land are done.
 	Progress func(done, total int)
+
+	// fault, in tests, is called at points where a crash could strike; an
+	// error it returns stops the run there, as a kill would.
+	fault func(point string) error
 }
 
 // FeedCounts are the rows one run landed and quarantined for a feed.
@@ -156,7 +160,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			return sum, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
 		}
 		start := time.Now()
-		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction}
+		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction, fault: opt.fault}
 		lerr := l.land(ctx)
 		var rej *rejection
 		if lerr != nil && !errors.As(lerr, &rej) {
@@ -169,9 +173,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			e.Replaces = prev.SHA256
 		}
 		if rej != nil {
-			e.Status, e.Reason = StatusRejected, rej.reason
+			e.Status, e.Reason = StatusRejected, d.File+": "+rej.reason
 			sum.Rejected++
-			sum.Rejections = append(sum.Rejections, rej.reason)
+			sum.Rejections = append(sum.Rejections, e.Reason)
 			opt.Log.Error("file rejected", "file", d.File, "reason", rej.reason)
 		} else {
 			sum.Landed++
@@ -187,6 +191,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		fc.Files++
 		fc.Landed += e.RowsLanded
 		fc.Quarantined += e.RowsQuarantined
+		if err := l.crash("before-log"); err != nil {
+			return sum, err
+		}
 		if err := record(e); err != nil {
 			return sum, fmt.Errorf("ingest log: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -59,6 +61,7 @@ type landing struct {
 	path      string // inbox path
 	maxBad    float64
 
+	fault                     func(point string) error
 	sha                       string
 	read, landed, quarantined int64
 	warnings                  []string
@@ -69,12 +72,18 @@ type landing struct {
 // file-level problem returns a *rejection after its rows are quarantined;
 // any other error means the warehouse could not be written.
 func (l *landing) land(ctx context.Context) error {
-	err := l.pass(ctx, "")
+	dups, err := l.scanKeys(ctx)
+	if err == nil {
+		err = l.pass(ctx, "", dups)
+	}
 	var rej *rejection
 	if errors.As(err, &rej) {
 		// Nothing of a rejected file lands; every row it held goes to
 		// quarantine, so that rows read = landed + quarantined still holds.
-		if perr := l.pass(ctx, rej.reason); perr != nil && !errors.As(perr, new(*rejection)) {
+		if dups == nil {
+			dups = &dupFinder{}
+		}
+		if perr := l.pass(ctx, rej.reason, dups); perr != nil && !errors.As(perr, new(*rejection)) {
 			return perr
 		}
 		return rej
@@ -82,31 +91,148 @@ func (l *landing) land(ctx context.Context) error {
 	return err
 }
 
-// pass reads the file once. With reject empty it lands good rows; otherwise
-// every row goes to quarantine, the good ones with reject as the reason.
-func (l *landing) pass(ctx context.Context, reject string) error {
-	l.read, l.landed, l.quarantined, l.warnings = 0, 0, 0, nil
+// crash is the test hook of Options.fault.
+func (l *landing) crash(point string) error {
+	if l.fault == nil {
+		return nil
+	}
+	return l.fault(point)
+}
+
+// source is an open inbox file positioned after its header row.
+type source struct {
+	f       *os.File
+	gz      *gzip.Reader
+	h       hash.Hash
+	rr      *recordReader
+	cols    []int // feed column → field index, -1 when absent
+	nfields int
+}
+
+func (s *source) Close() {
+	if s.gz != nil {
+		s.gz.Close()
+	}
+	s.f.Close()
+}
+
+// next reads the next record, turning stream failures into rejections.
+func (s *source) next(file string) error {
+	err := s.rr.next()
+	var se *sourceError
+	var nu errNotUTF8
+	switch {
+	case errors.As(err, &se):
+		return &rejection{fmt.Sprintf("cannot be read: %v", se.err)}
+	case errors.As(err, &nu):
+		return &rejection{fmt.Sprintf("line %d: not valid UTF-8", nu.line)}
+	}
+	return err
+}
+
+// sha finishes hashing the file: a rejection can stop reading early, and the
+// SHA-256 in the log is always of the whole file.
+func (s *source) sha() string {
+	io.Copy(s.h, s.f)
+	return hex.EncodeToString(s.h.Sum(nil))
+}
+
+// open opens the file and reads its header; hashed says to compute its
+// SHA-256 on the way.
+func (l *landing) open(hashed bool) (*source, error) {
 	f, err := os.Open(l.path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", l.d.File, err)
+		return nil, fmt.Errorf("open %s: %w", l.d.File, err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	var src io.Reader = io.TeeReader(f, h)
+	s := &source{f: f}
+	var src io.Reader = f
+	if hashed {
+		s.h = sha256.New()
+		src = io.TeeReader(f, s.h)
+	}
 	if l.d.Gzip {
-		gz, err := gzip.NewReader(src)
-		if err != nil {
-			return &rejection{fmt.Sprintf("%s: not a readable gzip file: %v", l.d.File, err)}
+		if s.gz, err = gzip.NewReader(src); err != nil {
+			f.Close()
+			return nil, &rejection{fmt.Sprintf("not a readable gzip file: %v", err)}
 		}
-		defer gz.Close()
-		src = gz
+		src = s.gz
 	}
-	rr := newRecordReader(sourceReader{src})
-	cols, err := l.header(rr)
+	s.rr = newRecordReader(sourceReader{src})
+	if s.cols, err = l.header(s); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.nfields = s.rr.fields()
+	return s, nil
+}
+
+// scanKeys is the first pass: it hashes every row's key and returns the
+// finder that knows which hashes repeat.
+func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
+	s, err := l.open(true)
+	if err != nil {
+		l.sha, _ = fileSHA(l.path)
+		return nil, err
+	}
+	defer s.Close()
+	defer func() { l.sha = s.sha() }()
+	dups := &dupFinder{seed: maphash.MakeSeed(), suspects: map[uint64]struct{}{}, first: map[string]int{}}
+	p := newRowParser(l.d, s.cols, s.nfields, nil, dups)
+	var chunks [][]uint64
+	cur := make([]uint64, 0, 1<<16)
+	n := 0
+	for {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err := s.next(l.d.File)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		n++
+		if key, ok := p.scanKey(s.rr); ok {
+			if len(cur) == cap(cur) {
+				chunks = append(chunks, cur)
+				cur = make([]uint64, 0, 1<<20)
+			}
+			cur = append(cur, maphash.Bytes(dups.seed, key))
+		}
+	}
+	all := cur
+	if len(chunks) > 0 {
+		total := len(cur)
+		for _, c := range chunks {
+			total += len(c)
+		}
+		all = make([]uint64, 0, total)
+		for _, c := range chunks {
+			all = append(all, c...)
+		}
+		all = append(all, cur...)
+		chunks, cur = nil, nil
+	}
+	slices.Sort(all)
+	for i := 1; i < len(all); i++ {
+		if all[i] == all[i-1] {
+			dups.suspects[all[i]] = struct{}{}
+		}
+	}
+	return dups, nil
+}
+
+// pass reads the file and writes it out. With reject empty it lands good rows;
+// otherwise every row goes to quarantine, the good ones with reject as the
+// reason.
+func (l *landing) pass(ctx context.Context, reject string, dups *dupFinder) error {
+	l.read, l.landed, l.quarantined, l.warnings = 0, 0, 0, nil
+	s, err := l.open(false)
 	if err != nil {
 		return err
 	}
-	nfields := rr.fields()
+	defer s.Close()
 
 	var lt *table
 	var landedFile *pipeline.AtomicFile
@@ -116,6 +242,7 @@ func (l *landing) pass(ctx context.Context, reject string) error {
 		}
 		defer landedFile.Abort()
 		lt = newTable(landedFile, landedSchema(l.d.Feed))
+		defer lt.Close()
 	}
 	qFile, err := pipeline.CreateAtomic(QuarantinePath(l.warehouse, l.d))
 	if err != nil {
@@ -123,53 +250,50 @@ func (l *landing) pass(ctx context.Context, reject string) error {
 	}
 	defer qFile.Abort()
 	qt := newTable(qFile, quarantineSchema)
+	defer qt.Close()
 	q := quarantiner{t: qt, file: l.d.File,
 		iFile: qt.col("file"), iLine: qt.col("line"), iRaw: qt.col("raw"), iCol: qt.col("column"), iReason: qt.col("reason")}
 
-	rows := newRowParser(l.d, cols, nfields, lt)
+	rows := newRowParser(l.d, s.cols, s.nfields, lt, dups)
 	for {
 		if l.read%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err := rr.next()
+		err := s.next(l.d.File)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var se *sourceError
-			var nu errNotUTF8
-			switch {
-			case errors.As(err, &se):
-				return &rejection{fmt.Sprintf("%s: cannot be read: %v", l.d.File, se.err)}
-			case errors.As(err, &nu):
-				return &rejection{fmt.Sprintf("%s:%d: not valid UTF-8", l.d.File, nu.line)}
-			}
 			return err
 		}
 		l.read++
-		col, why := rows.check(rr)
+		if l.read%50 == 0 {
+			if err := l.crash("rows"); err != nil {
+				return err
+			}
+		}
+		col, why := rows.check(s.rr)
 		switch {
 		case why != "":
-			if err := q.add(rr, col, why); err != nil {
+			if err := q.add(s.rr, col, why); err != nil {
 				return err
 			}
 			l.quarantined++
 		case reject != "":
-			if err := q.add(rr, "", "file rejected: "+reject); err != nil {
+			if err := q.add(s.rr, "", "file rejected: "+reject); err != nil {
 				return err
 			}
 			l.quarantined++
 		default:
-			if err := rows.write(rr); err != nil {
+			if err := rows.write(s.rr); err != nil {
 				return err
 			}
 			l.landed++
 		}
 	}
-	l.sha = hex.EncodeToString(sumAll(h, f))
 	if reject == "" && l.read > 0 && float64(l.quarantined)/float64(l.read) > l.maxBad {
-		return &rejection{fmt.Sprintf("%s: %d of %d rows are bad (%.1f%%), more than --max-bad-fraction %g allows",
-			l.d.File, l.quarantined, l.read, 100*float64(l.quarantined)/float64(l.read), l.maxBad)}
+		return &rejection{fmt.Sprintf("%d of %d rows are bad (%.1f%%), more than --max-bad-fraction %g allows",
+			l.quarantined, l.read, 100*float64(l.quarantined)/float64(l.read), l.maxBad)}
 	}
 
 	if lt != nil {
@@ -177,6 +301,9 @@ func (l *landing) pass(ctx context.Context, reject string) error {
 			return fmt.Errorf("write %s: %w", landedFile.Name(), err)
 		}
 		if err := landedFile.Commit(); err != nil {
+			return err
+		}
+		if err := l.crash("landed"); err != nil {
 			return err
 		}
 	}
@@ -193,29 +320,17 @@ func (l *landing) pass(ctx context.Context, reject string) error {
 	return qFile.Commit()
 }
 
-// sumAll finishes hashing the file: a rejection can stop reading early, and
-// the SHA-256 in the log is always of the whole file.
-func sumAll(h hash.Hash, f *os.File) []byte {
-	io.Copy(h, f)
-	return h.Sum(nil)
-}
-
 // header reads the header row and maps the file's columns onto the feed's.
-func (l *landing) header(rr *recordReader) ([]int, error) {
-	err := rr.next()
-	var se *sourceError
-	var nu errNotUTF8
+func (l *landing) header(s *source) ([]int, error) {
+	rr := s.rr
+	err := s.next(l.d.File)
 	switch {
 	case err == io.EOF:
-		return nil, &rejection{fmt.Sprintf("%s: no header row", l.d.File)}
-	case errors.As(err, &se):
-		return nil, &rejection{fmt.Sprintf("%s: cannot be read: %v", l.d.File, se.err)}
-	case errors.As(err, &nu):
-		return nil, &rejection{fmt.Sprintf("%s:%d: not valid UTF-8", l.d.File, nu.line)}
+		return nil, &rejection{"no header row"}
 	case err != nil:
 		return nil, err
 	case rr.malformed != "":
-		return nil, &rejection{fmt.Sprintf("%s:%d: header row: %s", l.d.File, rr.line, rr.malformed)}
+		return nil, &rejection{fmt.Sprintf("line %d: header row: %s", rr.line, rr.malformed)}
 	}
 	feed := l.d.Feed
 	cols := make([]int, len(feed.Columns)) // feed column → field index, -1 when absent
@@ -227,7 +342,7 @@ func (l *landing) header(rr *recordReader) ([]int, error) {
 	for i := 0; i < rr.fields(); i++ {
 		name := strings.ToLower(strings.TrimSpace(string(rr.field(i))))
 		if seen[name] {
-			return nil, &rejection{fmt.Sprintf("%s:%d: header names column %q twice", l.d.File, rr.line, name)}
+			return nil, &rejection{fmt.Sprintf("line %d: header names column %q twice", rr.line, name)}
 		}
 		seen[name] = true
 		if c := feed.Column(name); c >= 0 {
@@ -243,7 +358,7 @@ func (l *landing) header(rr *recordReader) ([]int, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &rejection{fmt.Sprintf("%s:%d: missing required column(s): %s", l.d.File, rr.line, strings.Join(missing, ", "))}
+		return nil, &rejection{fmt.Sprintf("line %d: missing required column(s): %s", rr.line, strings.Join(missing, ", "))}
 	}
 	if len(unknown) > 0 {
 		l.warnings = append(l.warnings, fmt.Sprintf("%s: unknown column(s) ignored: %s", l.d.File, strings.Join(unknown, ", ")))
@@ -285,7 +400,8 @@ type rowParser struct {
 	vals    []value
 	checks  []check
 	keyCol  string
-	keys    keySet
+	keyIdx  []int
+	dups    *dupFinder
 
 	iFile, iLine, iPart int
 	file, part          string
@@ -298,11 +414,13 @@ type check struct {
 	colName         string
 }
 
-func newRowParser(d pipeline.Delivery, cols []int, nfields int, t *table) *rowParser {
+func newRowParser(d pipeline.Delivery, cols []int, nfields int, t *table, dups *dupFinder) *rowParser {
 	feed := d.Feed
 	p := &rowParser{feed: feed, cols: cols, nfields: nfields, t: t, file: d.File, part: d.Part,
-		vals:   make([]value, len(feed.Columns)),
-		keyCol: strings.Join(feed.Key, ","), keys: newKeySet()}
+		vals: make([]value, len(feed.Columns)), keyCol: strings.Join(feed.Key, ","), dups: dups}
+	for _, k := range feed.Key {
+		p.keyIdx = append(p.keyIdx, feed.Column(k))
+	}
 	for _, c := range feed.Checks {
 		ch := check{col: feed.Column(c.Col), than: -1, when: -1, is: c.Is, colName: c.Col}
 		if c.Than != "" {
@@ -356,19 +474,44 @@ func (p *rowParser) check(rr *recordReader) (col, why string) {
 			}
 		}
 	}
-	p.keyBuf = p.keyBuf[:0]
-	for _, k := range p.feed.Key {
-		v := p.vals[p.feed.Column(k)]
-		p.keyBuf = append(p.keyBuf, v.s...)
-		if v.s == nil {
-			p.keyBuf = fmt.Appendf(p.keyBuf, "%d", v.i)
-		}
-		p.keyBuf = append(p.keyBuf, 0)
-	}
-	if first, dup := p.keys.add(p.keyBuf, rr.line); dup {
+	if first, dup := p.dups.check(p.key(), rr.line); dup {
 		return p.keyCol, fmt.Sprintf("key repeats line %d of this file", first)
 	}
 	return "", ""
+}
+
+// key encodes the parsed key columns of the current row.
+func (p *rowParser) key() []byte {
+	p.keyBuf = p.keyBuf[:0]
+	for _, k := range p.keyIdx {
+		v := p.vals[k]
+		p.keyBuf = append(p.keyBuf, v.s...)
+		if v.s == nil {
+			p.keyBuf = binary.LittleEndian.AppendUint64(p.keyBuf, uint64(v.i))
+		}
+		p.keyBuf = append(p.keyBuf, 0)
+	}
+	return p.keyBuf
+}
+
+// scanKey parses only the key columns of the current record; ok is false when
+// the record cannot have a valid key (it will be quarantined anyway).
+func (p *rowParser) scanKey(rr *recordReader) (key []byte, ok bool) {
+	if rr.malformed != "" || rr.fields() != p.nfields {
+		return nil, false
+	}
+	for _, k := range p.keyIdx {
+		var b []byte
+		if p.cols[k] >= 0 {
+			b = bytes.TrimSpace(rr.field(p.cols[k]))
+		}
+		v, err := parseValue(&p.feed.Columns[k], b)
+		if err != nil {
+			return nil, false
+		}
+		p.vals[k] = v
+	}
+	return p.key(), true
 }
 
 func fieldText(rr *recordReader, i int) string {
@@ -406,45 +549,26 @@ func (p *rowParser) write(rr *recordReader) error {
 	return t.endRow()
 }
 
-// keySet finds keys repeated within one file. It keeps each key's bytes once
-// in an arena and indexes them by a 64-bit hash, so memory is about the size
-// of the keys themselves; a hash collision is settled by comparing bytes.
-type keySet struct {
-	seed  maphash.Seed
-	index map[uint64]int32 // hash → first entry
-	spans []keySpan
-	arena []byte
-	spill map[string]int // keys whose hash collided with another key's
+// dupFinder finds keys repeated within one file without holding every key:
+// a first pass (scanKeys) keeps only a 64-bit hash per row and sorts them; the
+// hashes seen twice are the suspects, and only rows with a suspect hash have
+// their key kept, so a hash collision is settled by comparing the keys.
+type dupFinder struct {
+	seed     maphash.Seed
+	suspects map[uint64]struct{}
+	first    map[string]int // key → line of its first occurrence
 }
 
-type keySpan struct {
-	off, len uint32
-	line     int
-}
-
-func newKeySet() keySet {
-	return keySet{seed: maphash.MakeSeed(), index: map[uint64]int32{}}
-}
-
-// add records key at line; when the key was seen before it returns that line.
-func (k *keySet) add(key []byte, line int) (first int, dup bool) {
-	h := maphash.Bytes(k.seed, key)
-	if i, ok := k.index[h]; ok {
-		s := k.spans[i]
-		if bytes.Equal(k.arena[s.off:s.off+s.len], key) {
-			return s.line, true
-		}
-		if k.spill == nil {
-			k.spill = map[string]int{}
-		}
-		if l, ok := k.spill[string(key)]; ok {
-			return l, true
-		}
-		k.spill[string(key)] = line
+func (f *dupFinder) check(key []byte, line int) (first int, dup bool) {
+	if len(f.suspects) == 0 {
 		return 0, false
 	}
-	k.index[h] = int32(len(k.spans))
-	k.spans = append(k.spans, keySpan{off: uint32(len(k.arena)), len: uint32(len(key)), line: line})
-	k.arena = append(k.arena, key...)
+	if _, ok := f.suspects[maphash.Bytes(f.seed, key)]; !ok {
+		return 0, false
+	}
+	if l, ok := f.first[string(key)]; ok {
+		return l, true
+	}
+	f.first[string(key)] = line
 	return 0, false
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"attain/pipeline"
 )
@@ -68,35 +69,89 @@ const (
 )
 
 // table streams rows into one Parquet file, a column at a time: rows are
-// gathered in a batch of per-column values and handed to parquet-go's column
-// writers, so no row is ever assembled as a Go struct.
+// gathered in a batch of per-column values, and a writer goroutine hands full
+// batches to parquet-go's column writers (encoding and compression), so that
+// parsing and writing use both cores. No row is assembled as a Go struct.
 type table struct {
-	w      *parquet.GenericWriter[any]
-	index  map[string]int // column name → leaf index
-	opt    []bool         // leaf is optional
-	batch  [][]parquet.Value
-	arena  []byte // bytes the batch's values point into
-	rows   int    // rows in the batch
-	inRG   int    // rows in the current row group
-	total  int64
+	w     *parquet.GenericWriter[any]
+	index map[string]int // column name → leaf index
+	opt   []bool         // leaf is optional
+
+	cur  *batch
+	free chan *batch
+	work chan *batch
+	done chan struct{}
+	err  error // the writer goroutine's first error, read after done
+
 	closed bool
+}
+
+// batch is rows on their way to the writer goroutine.
+type batch struct {
+	cols  [][]parquet.Value
+	arena []byte // bytes the values point into
+	rows  int
 }
 
 func newTable(w io.Writer, schema *parquet.Schema) *table {
 	t := &table{
 		w: parquet.NewGenericWriter[any](w, schema,
-			parquet.Compression(&parquet.Zstd),
+			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 			parquet.PageBufferSize(256*1024),
 			parquet.CreatedBy("attain", "", "")),
 		index: map[string]int{},
+		free:  make(chan *batch, 2),
+		work:  make(chan *batch, 2),
+		done:  make(chan struct{}),
 	}
-	for i, path := range schema.Columns() {
+	cols := schema.Columns()
+	for i, path := range cols {
 		leaf, _ := schema.Lookup(path...)
 		t.index[path[0]] = i
 		t.opt = append(t.opt, leaf.MaxDefinitionLevel > 0)
-		t.batch = append(t.batch, make([]parquet.Value, 0, batchRows))
 	}
+	for range 2 {
+		b := &batch{cols: make([][]parquet.Value, len(cols))}
+		for i := range b.cols {
+			b.cols[i] = make([]parquet.Value, 0, batchRows)
+		}
+		t.free <- b
+	}
+	t.cur = <-t.free
+	go t.writer()
 	return t
+}
+
+// writer is the goroutine that encodes batches.
+func (t *table) writer() {
+	defer close(t.done)
+	inRG := 0
+	for b := range t.work {
+		if t.err == nil {
+			t.err = t.writeBatch(b)
+			if inRG += b.rows; t.err == nil && inRG >= rowGroupRows {
+				inRG, t.err = 0, t.w.Flush()
+			}
+		}
+		for i := range b.cols {
+			b.cols[i] = b.cols[i][:0]
+		}
+		b.rows, b.arena = 0, b.arena[:0]
+		t.free <- b
+	}
+}
+
+func (t *table) writeBatch(b *batch) error {
+	cols := t.w.ColumnWriters()
+	for i, vals := range b.cols {
+		if len(vals) != b.rows {
+			return fmt.Errorf("column %d has %d values for %d rows", i, len(vals), b.rows)
+		}
+		if _, err := cols[i].WriteRowValues(vals); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *table) col(name string) int {
@@ -114,64 +169,62 @@ func (t *table) set(i int, v parquet.Value) {
 	if t.opt[i] && !v.IsNull() {
 		def = 1
 	}
-	t.batch[i] = append(t.batch[i], v.Level(0, def, i))
+	t.cur.cols[i] = append(t.cur.cols[i], v.Level(0, def, i))
 }
 
-func (t *table) setNull(i int) { t.batch[i] = append(t.batch[i], parquet.NullValue().Level(0, 0, i)) }
+func (t *table) setNull(i int) {
+	t.cur.cols[i] = append(t.cur.cols[i], parquet.NullValue().Level(0, 0, i))
+}
 
 func (t *table) setBytes(i int, b []byte) {
-	if len(t.arena)+len(b) > cap(t.arena) {
+	c := t.cur
+	if len(c.arena)+len(b) > cap(c.arena) {
 		// A new chunk: values already in the batch keep pointing into the old one.
-		t.arena = make([]byte, 0, max(1<<20, len(b)))
+		c.arena = make([]byte, 0, max(1<<20, len(b)))
 	}
-	start := len(t.arena)
-	t.arena = append(t.arena, b...)
-	t.set(i, parquet.ByteArrayValue(t.arena[start:len(t.arena):len(t.arena)]))
+	start := len(c.arena)
+	c.arena = append(c.arena, b...)
+	t.set(i, parquet.ByteArrayValue(c.arena[start:len(c.arena):len(c.arena)]))
 }
 
 func (t *table) setString(i int, s string) { t.setBytes(i, []byte(s)) }
 
 func (t *table) endRow() error {
-	t.rows++
-	if t.rows == batchRows {
-		return t.flushBatch()
+	if t.cur.rows++; t.cur.rows == batchRows {
+		return t.send()
 	}
 	return nil
 }
 
-func (t *table) flushBatch() error {
-	if t.rows == 0 {
-		return nil
+// send hands the current batch to the writer and takes a free one.
+func (t *table) send() error {
+	select {
+	case <-t.done:
+		return t.err
+	default:
 	}
-	cols := t.w.ColumnWriters()
-	for i := range t.batch {
-		if len(t.batch[i]) != t.rows {
-			return fmt.Errorf("column %d has %d values for %d rows", i, len(t.batch[i]), t.rows)
-		}
-		if _, err := cols[i].WriteRowValues(t.batch[i]); err != nil {
-			return err
-		}
-		t.batch[i] = t.batch[i][:0]
-	}
-	t.inRG += t.rows
-	t.total += int64(t.rows)
-	t.rows = 0
-	t.arena = t.arena[:0]
-	if t.inRG >= rowGroupRows {
-		t.inRG = 0
-		return t.w.Flush()
+	if t.cur.rows > 0 {
+		t.work <- t.cur
+		t.cur = <-t.free
 	}
 	return nil
 }
 
-// Close writes what is buffered and the file footer.
+// Close writes what is buffered and the file footer. It is safe to call
+// again, and after a failure (to stop the writer goroutine).
 func (t *table) Close() error {
 	if t.closed {
-		return nil
+		return t.err
 	}
 	t.closed = true
-	if err := t.flushBatch(); err != nil {
-		return err
+	if t.cur.rows > 0 {
+		t.work <- t.cur
 	}
-	return t.w.Close()
+	close(t.work)
+	<-t.done
+	if t.err != nil {
+		return t.err
+	}
+	t.err = t.w.Close()
+	return t.err
 }

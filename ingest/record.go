@@ -20,6 +20,7 @@ type recordReader struct {
 
 	raw       []byte // the current record as read, without its line end
 	buf       []byte // unquoted field bytes, back to back
+	starts    []int  // start offset of each field in buf
 	ends      []int  // end offset of each field in buf
 	malformed string // why the current record is malformed, or ""
 }
@@ -40,7 +41,7 @@ func newRecordReader(r io.Reader) *recordReader {
 func (rr *recordReader) next() error {
 	for {
 		rr.line = rr.after
-		rr.raw, rr.buf, rr.ends, rr.malformed = rr.raw[:0], rr.buf[:0], rr.ends[:0], ""
+		rr.raw, rr.buf, rr.starts, rr.ends, rr.malformed = rr.raw[:0], rr.buf[:0], rr.starts[:0], rr.ends[:0], ""
 		err := rr.scan()
 		if err != nil && err != io.EOF {
 			return err
@@ -62,12 +63,16 @@ func (rr *recordReader) next() error {
 func (rr *recordReader) fields() int { return len(rr.ends) }
 
 // field returns field i of the current record, valid until the next call to next.
-func (rr *recordReader) field(i int) []byte {
+func (rr *recordReader) field(i int) []byte { return rr.buf[rr.starts[i]:rr.ends[i]] }
+
+// endField closes the field that began where the previous one ended.
+func (rr *recordReader) endField() {
 	start := 0
-	if i > 0 {
-		start = rr.ends[i-1]
+	if n := len(rr.ends); n > 0 {
+		start = rr.ends[n-1]
 	}
-	return rr.buf[start:rr.ends[i]]
+	rr.starts = append(rr.starts, start)
+	rr.ends = append(rr.ends, len(rr.buf))
 }
 
 // scan reads physical lines until the record is complete: a line end outside
@@ -87,9 +92,9 @@ func (rr *recordReader) scan() error {
 				if state == quoted {
 					rr.setMalformed("a quoted field is not closed before the end of the file")
 				}
-				rr.ends = append(rr.ends, len(rr.buf))
+				rr.endField()
 			} else if len(rr.raw) > 0 {
-				rr.ends = append(rr.ends, len(rr.buf))
+				rr.endField()
 			}
 			return err
 		}
@@ -107,6 +112,11 @@ func (rr *recordReader) scan() error {
 		if len(rr.raw) == 0 {
 			return err // blank line
 		}
+		if state == fieldStart && len(rr.ends) == 0 && bytes.IndexByte(content, '"') < 0 {
+			// The common case: a record on one line without quotes.
+			rr.splitPlain(content)
+			return nil
+		}
 		for _, c := range content {
 			switch state {
 			case fieldStart:
@@ -114,7 +124,7 @@ func (rr *recordReader) scan() error {
 				case '"':
 					state = quoted
 				case ',':
-					rr.ends = append(rr.ends, len(rr.buf))
+					rr.endField()
 				default:
 					rr.buf = append(rr.buf, c)
 					state = unquoted
@@ -122,7 +132,7 @@ func (rr *recordReader) scan() error {
 			case unquoted:
 				switch c {
 				case ',':
-					rr.ends = append(rr.ends, len(rr.buf))
+					rr.endField()
 					state = fieldStart
 				case '"':
 					rr.setMalformed(fmt.Sprintf("field %d has a quote but does not start with one", len(rr.ends)+1))
@@ -142,7 +152,7 @@ func (rr *recordReader) scan() error {
 					rr.buf = append(rr.buf, '"')
 					state = quoted
 				case ',':
-					rr.ends = append(rr.ends, len(rr.buf))
+					rr.endField()
 					state = fieldStart
 				default:
 					rr.setMalformed(fmt.Sprintf("field %d has text after its closing quote", len(rr.ends)+1))
@@ -152,14 +162,30 @@ func (rr *recordReader) scan() error {
 			}
 		}
 		if state != quoted {
-			rr.ends = append(rr.ends, len(rr.buf))
+			rr.endField()
 			return nil
 		}
 		if err != nil { // end of stream inside a quoted field
 			rr.setMalformed("a quoted field is not closed before the end of the file")
-			rr.ends = append(rr.ends, len(rr.buf))
+			rr.endField()
 			return err
 		}
+	}
+}
+
+// splitPlain splits a quote-free line at its commas.
+func (rr *recordReader) splitPlain(line []byte) {
+	rr.buf = append(rr.buf, line...)
+	for i := 0; ; {
+		j := bytes.IndexByte(line[i:], ',')
+		if j < 0 {
+			rr.starts = append(rr.starts, i)
+			rr.ends = append(rr.ends, len(line))
+			return
+		}
+		rr.starts = append(rr.starts, i)
+		rr.ends = append(rr.ends, i+j)
+		i += j + 1
 	}
 }
 

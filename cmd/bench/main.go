@@ -1,0 +1,222 @@
+// Command bench measures attain against DuckDB on the same data, side by side
+// in one run, and prints a table of medians (make bench).
+//
+// Each measured step runs as its own process so that its peak memory (maxrss)
+// is its own.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"attain/pipeline"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "child-sql" {
+		// A child process that runs one SQL statement in DuckDB.
+		if err := runSQL(os.Args[2], os.Args[3], os.Args[4]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	attain := fs.String("attain", "bin/attain", "attain binary")
+	dir := fs.String("dir", "bench-data", "scratch directory")
+	what := fs.String("what", "ingest", "what to measure: ingest")
+	orgs := fs.Int("orgs", 11500, "organizations to generate (11,500 ≈ 5 million revenue rows)")
+	reps := fs.Int("reps", 3, "repetitions; the table shows medians")
+	threads := fs.Int("threads", 2, "DuckDB threads")
+	mem := fs.String("memory-limit", "1GiB", "DuckDB memory limit")
+	fs.Parse(os.Args[1:])
+	var err error
+	switch *what {
+	case "ingest":
+		err = benchIngest(*attain, *dir, *orgs, *reps, *threads, *mem)
+	default:
+		err = fmt.Errorf("unknown --what %q", *what)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func runSQL(query, threads, mem string) error {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, s := range []string{"SET threads = " + threads, "SET memory_limit = '" + mem + "'", query} {
+		if _, err := db.Exec(s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// measurement is one process run.
+type measurement struct {
+	wall   time.Duration
+	maxRSS int64 // bytes
+}
+
+func measure(name string, args ...string) (measurement, error) {
+	cmd := exec.CommandContext(context.Background(), name, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	m := measurement{wall: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss * 1024
+	}
+	if err != nil && cmd.ProcessState.ExitCode() != 3 {
+		return m, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return m, nil
+}
+
+func median(ms []measurement) measurement {
+	w := make([]time.Duration, len(ms))
+	r := make([]int64, len(ms))
+	for i, m := range ms {
+		w[i], r[i] = m.wall, m.maxRSS
+	}
+	slices.Sort(w)
+	slices.Sort(r)
+	return measurement{wall: w[len(w)/2], maxRSS: r[len(r)/2]}
+}
+
+// benchIngest: one revenue file of ~5 million rows, landed by attain ingest
+// and copied to Parquet by DuckDB's own CSV reader, alternately.
+func benchIngest(attain, dir string, orgs, reps, threads int, mem string) error {
+	inbox := filepath.Join(dir, "ingest-inbox")
+	file := filepath.Join(inbox, "revenue_2026-10-31.csv")
+	rows, err := revenueFile(attain, dir, orgs, file)
+	if err != nil {
+		return err
+	}
+	copySQL := fmt.Sprintf(`COPY (SELECT * FROM read_csv('%s', header=true, columns={
+		'transaction_id': 'VARCHAR', 'org_id': 'VARCHAR', 'customer_id': 'VARCHAR', 'product': 'VARCHAR',
+		'amount': 'DECIMAL(18,4)', 'currency': 'VARCHAR', 'booked_on': 'DATE', 'attribution': 'VARCHAR'}))
+		TO '%s' (FORMAT parquet, COMPRESSION zstd)`, file, filepath.Join(dir, "duckdb-copy.parquet"))
+	self, _ := os.Executable()
+	var ours, theirs []measurement
+	for i := 0; i < reps; i++ {
+		wh := filepath.Join(dir, "ingest-warehouse")
+		os.RemoveAll(wh)
+		m, err := measure(attain, "ingest", "--inbox", inbox, "--warehouse", wh, "--as-of", "2026-10-31", "--log-format", "json")
+		if err != nil {
+			return err
+		}
+		ours = append(ours, m)
+		if m, err = measure(self, "child-sql", copySQL, fmt.Sprint(threads), mem); err != nil {
+			return err
+		}
+		theirs = append(theirs, m)
+	}
+	a, d := median(ours), median(theirs)
+	fmt.Printf("ingest benchmark: %d revenue rows in one file (%s), %d repetitions, medians\n\n", rows, sizeOf(file), reps)
+	fmt.Printf("| step | wall s | rows/s | peak RSS MiB |\n|---|---:|---:|---:|\n")
+	row := func(name string, m measurement) {
+		fmt.Printf("| %s | %.2f | %.0f | %.0f |\n", name, m.wall.Seconds(), float64(rows)/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+	}
+	row("attain ingest (validate + land + quarantine)", a)
+	row(fmt.Sprintf("DuckDB COPY read_csv → Parquet zstd (threads=%d)", threads), d)
+	fmt.Printf("\nspeed ratio (DuckDB time / attain time): %.2f  (goal ≥ 1.0)\n", d.wall.Seconds()/a.wall.Seconds())
+	fmt.Printf("memory ratio (attain peak / DuckDB peak): %.2f  (goal ≤ 0.5)\n", float64(a.maxRSS)/float64(d.maxRSS))
+	return nil
+}
+
+// revenueFile generates an inbox with attain gen and joins its revenue
+// deliveries into one file, once; it returns the number of rows.
+func revenueFile(attain, dir string, orgs int, file string) (int, error) {
+	if rows, err := countRows(file); err == nil {
+		return rows, nil
+	}
+	gen := filepath.Join(dir, "gen")
+	os.RemoveAll(gen)
+	if _, err := measure(attain, "gen", "--out", gen, "--orgs", fmt.Sprint(orgs), "--log-format", "json"); err != nil {
+		return 0, err
+	}
+	names, err := filepath.Glob(filepath.Join(gen, "revenue_*.csv"))
+	if err != nil {
+		return 0, err
+	}
+	slices.Sort(names)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return 0, err
+	}
+	out, err := pipeline.CreateAtomic(file)
+	if err != nil {
+		return 0, err
+	}
+	defer out.Abort()
+	w := bufio.NewWriterSize(out, 1<<20)
+	for i, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			_, b, _ = bytes.Cut(b, []byte("\n")) // one header row
+		}
+		w.Write(b)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	if err := out.Commit(); err != nil {
+		return 0, err
+	}
+	os.RemoveAll(gen)
+	return countRows(file)
+}
+
+func countRows(file string) (int, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		for _, c := range buf[:k] {
+			if c == '\n' {
+				n++
+			}
+		}
+		if err == io.EOF {
+			return n - 1, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+func sizeOf(file string) string {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(fi.Size())/(1<<20))
+}

@@ -1,0 +1,302 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"attain/pipeline"
+)
+
+var asOf = pipeline.MustDate("2026-11-23")
+
+// inbox writes files into a new inbox directory.
+func inbox(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func ingestOnce(t testing.TB, in, wh string, opts ...func(*Options)) (*Summary, error) {
+	t.Helper()
+	opt := Options{Inbox: in, Warehouse: wh, AsOf: asOf, MaxBadFraction: 0.5, RunID: "test",
+		Now: func() time.Time { return time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC) }}
+	for _, o := range opts {
+		o(&opt)
+	}
+	return Run(context.Background(), opt)
+}
+
+// query runs SQL in a fresh in-memory DuckDB and returns rows as strings.
+func query(t testing.TB, q string, args ...any) [][]string {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = "NULL"
+			if v.Valid {
+				row[i] = v.String
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func landed(wh, feed string) string {
+	return fmt.Sprintf("read_parquet('%s', hive_partitioning=true)", filepath.Join(wh, "landed", feed, "*", "*.parquet"))
+}
+
+func quarantined(wh string) string {
+	return fmt.Sprintf("read_parquet('%s', hive_partitioning=true)", filepath.Join(wh, "quarantine", "*", "*", "*.parquet"))
+}
+
+// TestLandsEveryFeedTyped: good rows of each feed land with the types of
+// SPEC §3.1, read back through DuckDB (a second reader, as parquet-go's date
+// handling has been wrong before).
+func TestLandsEveryFeedTyped(t *testing.T) {
+	in := inbox(t, map[string]string{
+		"organizations_2026-11-23.csv": "ORG_ID,org_name,Country\n o-1 ,\"Contoso, Ltd\",gb\no-2,Fabrikam,\n",
+		"memberships_2026-11-23.csv":   "org_id,level,purchased_on,anniversary_on\no-1,GOLD,2026-01-15,2027-01-15\n",
+		"customers_2026-11-23.csv":     "org_id,customer_id,product,added_on,attribution\no-1,c-1,AZURE,2026-03-01,dpor\no-1,c-2,O365,2026-03-02,\n",
+		"revenue_2026-11-23.csv":       "transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\nt-1,o-1,c-1,AZURE,-12.34,eur,2026-11-20,transacting\nt-2,o-1,,AZURE,1000000.1234,USD,2026-02-28,\n",
+		"fx_rates_2026-11-23.csv":      "currency,month,usd_per_unit\nEUR,2026-11,1.0825\n",
+		"usage_2026-11-23.csv":         "org_id,customer_id,product,month,active_users,attribution\no-1,c-2,O365,2026-10,2500,delegated_admin\n",
+		"seats_2026-11-23.csv":         "org_id,customer_id,product,snapshot_on,deployed_seats,attribution\no-1,c-1,EMS,2026-11-01,300,csp\n",
+		"exams_2026-11-23.csv":         "individual_id,code,passed_on,expires_on\ni-1,70-533,2026-11-22,2028-11-22\ni-1,70-532,2025-01-01,\n",
+		"assessments_2026-11-23.csv":   "individual_id,code,passed_on,expires_on\ni-2,DA-FOUNDATIONAL,2026-06-30,\n",
+		"associations_2026-11-23.csv":  "individual_id,org_id,event,event_at\ni-1,o-1,associate,2026-11-22T23:30:00+02:00\ni-1,,disassociate,2026-11-23T08:00:00.5Z\n",
+		"overrides_2026-11-23_2.csv":   "org_id,competency_id,level,granted_on,expires_on,reason,granted_by\no-2,cloud-platform,silver,2026-11-01,,audit,pm-1\n",
+	})
+	wh := t.TempDir()
+	sum, err := ingestOnce(t, in, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Landed != 11 {
+		t.Fatalf("landed %d files, want 11", sum.Landed)
+	}
+	tests := []struct {
+		feed, sql string
+		want      [][]string
+	}{
+		{"organizations", "SELECT org_id, org_name, country, source_line FROM %s ORDER BY org_id",
+			[][]string{{"o-1", "Contoso, Ltd", "GB", "2"}, {"o-2", "Fabrikam", "NULL", "3"}}},
+		{"memberships", "SELECT level, typeof(purchased_on), purchased_on, anniversary_on FROM %s",
+			[][]string{{"gold", "DATE", "2026-01-15T00:00:00Z", "2027-01-15T00:00:00Z"}}},
+		{"revenue", "SELECT transaction_id, typeof(amount), amount::VARCHAR, currency, booked_on, customer_id, attribution, delivery_date FROM %s ORDER BY 1",
+			[][]string{
+				{"t-1", "DECIMAL(18,4)", "-12.3400", "EUR", "2026-11-20T00:00:00Z", "c-1", "transacting", "2026-11-23T00:00:00Z"},
+				{"t-2", "DECIMAL(18,4)", "1000000.1234", "USD", "2026-02-28T00:00:00Z", "NULL", "NULL", "2026-11-23T00:00:00Z"}}},
+		{"fx_rates", "SELECT typeof(month), month, typeof(usd_per_unit), usd_per_unit FROM %s",
+			[][]string{{"DATE", "2026-11-01T00:00:00Z", "DOUBLE", "1.0825"}}},
+		{"usage", "SELECT month, typeof(active_users), active_users FROM %s",
+			[][]string{{"2026-10-01T00:00:00Z", "BIGINT", "2500"}}},
+		{"seats", "SELECT snapshot_on, deployed_seats, attribution FROM %s",
+			[][]string{{"2026-11-01T00:00:00Z", "300", "csp"}}},
+		{"exams", "SELECT code, passed_on, expires_on FROM %s ORDER BY code",
+			[][]string{{"70-532", "2025-01-01T00:00:00Z", "NULL"}, {"70-533", "2026-11-22T00:00:00Z", "2028-11-22T00:00:00Z"}}},
+		{"assessments", "SELECT code, passed_on FROM %s", [][]string{{"DA-FOUNDATIONAL", "2026-06-30T00:00:00Z"}}},
+		{"associations", "SELECT event, typeof(event_at), strftime(event_at, '%%Y-%%m-%%d %%H:%%M:%%S.%%f'), org_id FROM %s ORDER BY event_at",
+			[][]string{{"associate", "TIMESTAMP", "2026-11-22 21:30:00.000000", "o-1"}, {"disassociate", "TIMESTAMP", "2026-11-23 08:00:00.500000", "NULL"}}},
+		{"overrides", "SELECT competency_id, level, expires_on, source_part, source_file FROM %s",
+			[][]string{{"cloud-platform", "silver", "NULL", "2", "overrides_2026-11-23_2.csv"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.feed, func(t *testing.T) {
+			got := query(t, fmt.Sprintf(tt.sql, landed(wh, tt.feed)))
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRowRules: each row rule of SPEC §3.3 quarantines the row with its own
+// reason, and the good rows beside it land.
+func TestRowRules(t *testing.T) {
+	const revH = "transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\n"
+	const good = "t-0,o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n"
+	tests := []struct {
+		name, file, body string
+		column, reason   string
+	}{
+		{"field count", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,USD,2026-11-01\n",
+			"", `revenue_2026-11-23.csv:3: expected 8 fields, got 7`},
+		{"missing required", "revenue_2026-11-23.csv", revH + good + "t-1,,c-1,AZURE,1,USD,2026-11-01,dpor\n",
+			"org_id", `revenue_2026-11-23.csv:3: org_id: required value is missing`},
+		{"bad date", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,USD,2026-13-01,dpor\n",
+			"booked_on", `revenue_2026-11-23.csv:3: booked_on: "2026-13-01" is not a date (YYYY-MM-DD)`},
+		{"date that does not exist", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,USD,2026-02-29,dpor\n",
+			"booked_on", `revenue_2026-11-23.csv:3: booked_on: "2026-02-29" is not a date (YYYY-MM-DD)`},
+		{"date out of range", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,USD,0026-01-01,dpor\n",
+			"booked_on", `revenue_2026-11-23.csv:3: booked_on: "0026-01-01" is out of range (1900-01-01 to 2999-12-31)`},
+		{"money with 5 places", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1.00001,USD,2026-11-01,dpor\n",
+			"amount", `revenue_2026-11-23.csv:3: amount: "1.00001" is not an amount (a decimal with at most 4 places)`},
+		{"money with thousands separator", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,\"1,000\",USD,2026-11-01,dpor\n",
+			"amount", `revenue_2026-11-23.csv:3: amount: "1,000" is not an amount (a decimal with at most 4 places)`},
+		{"currency", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,US,2026-11-01,dpor\n",
+			"currency", `revenue_2026-11-23.csv:3: currency: "US" is not a currency code (3 letters)`},
+		{"attribution", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,USD,2026-11-01,partner\n",
+			"attribution", `revenue_2026-11-23.csv:3: attribution: "partner" is not one of dpor, transacting, delegated_admin, fasttrack, cpor, csp`},
+		{"code", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZ URE,1,USD,2026-11-01,dpor\n",
+			"product", `revenue_2026-11-23.csv:3: product: "AZ URE" is not a code (1–64 of A-Z a-z 0-9 . _ -)`},
+		{"id too long", "revenue_2026-11-23.csv", revH + good + strings.Repeat("x", 65) + ",o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n",
+			"transaction_id", `revenue_2026-11-23.csv:3: transaction_id: "` + strings.Repeat("x", 65) + `" is longer than 64 characters`},
+		{"id not printable", "revenue_2026-11-23.csv", revH + good + "t\x01,o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n",
+			"transaction_id", `revenue_2026-11-23.csv:3: transaction_id: "t\x01" has a character that is not printable`},
+		{"key repeated", "revenue_2026-11-23.csv", revH + good + "t-0,o-2,c-9,AZURE,5,USD,2026-11-02,dpor\n",
+			"transaction_id", `revenue_2026-11-23.csv:3: transaction_id: key repeats line 2 of this file`},
+		{"malformed quoting", "revenue_2026-11-23.csv", revH + good + "t-1,o\"1,c-1,AZURE,1,USD,2026-11-01,dpor\n",
+			"", `revenue_2026-11-23.csv:3: field 2 has a quote but does not start with one`},
+		{"negative int", "usage_2026-11-23.csv", "org_id,customer_id,product,month,active_users\no-1,c-1,O365,2026-10,5\no-1,c-1,O365,2026-09,-5\n",
+			"active_users", `usage_2026-11-23.csv:3: active_users: "-5" is not a whole number ≥ 0`},
+		{"month", "usage_2026-11-23.csv", "org_id,customer_id,product,month,active_users\no-1,c-1,O365,2026-10,5\no-1,c-1,O365,2026-13,5\n",
+			"month", `usage_2026-11-23.csv:3: month: "2026-13" is not a month (YYYY-MM)`},
+		{"rate not positive", "fx_rates_2026-11-23.csv", "currency,month,usd_per_unit\nEUR,2026-10,1.1\nGBP,2026-10,0\n",
+			"usd_per_unit", `fx_rates_2026-11-23.csv:3: usd_per_unit: "0" is not a rate (a decimal > 0)`},
+		{"expires before passed", "exams_2026-11-23.csv", "individual_id,code,passed_on,expires_on\ni-1,70-533,2026-01-01,\ni-2,70-533,2026-01-01,2026-01-01\n",
+			"expires_on", `exams_2026-11-23.csv:3: expires_on: "2026-01-01" is not after passed_on`},
+		{"anniversary before purchase", "memberships_2026-11-23.csv", "org_id,level,purchased_on,anniversary_on\no-1,gold,2026-01-01,2027-01-01\no-2,gold,2026-01-01,2025-01-01\n",
+			"anniversary_on", `memberships_2026-11-23.csv:3: anniversary_on: "2025-01-01" is not after purchased_on`},
+		{"level", "memberships_2026-11-23.csv", "org_id,level,purchased_on,anniversary_on\no-1,gold,2026-01-01,2027-01-01\no-2,platinum,2026-01-01,2027-01-01\n",
+			"level", `memberships_2026-11-23.csv:3: level: "platinum" is not one of silver, gold`},
+		{"associate without org", "associations_2026-11-23.csv", "individual_id,org_id,event,event_at\ni-1,o-1,associate,2026-11-01T00:00:00Z\ni-2,,associate,2026-11-01T00:00:00Z\n",
+			"org_id", `associations_2026-11-23.csv:3: org_id: required when event is associate`},
+		{"timestamp", "associations_2026-11-23.csv", "individual_id,org_id,event,event_at\ni-1,o-1,associate,2026-11-01T00:00:00Z\ni-2,o-1,associate,2026-11-01 10:00\n",
+			"event_at", `associations_2026-11-23.csv:3: event_at: "2026-11-01 10:00" is not a timestamp (RFC 3339, e.g. 2026-11-23T14:05:00Z)`},
+		{"override expiry", "overrides_2026-11-23.csv", "org_id,competency_id,level,granted_on,expires_on\no-1,cloud-platform,gold,2026-01-01,\no-1,datacenter,gold,2026-01-01,2025-12-31\n",
+			"expires_on", `overrides_2026-11-23.csv:3: expires_on: "2025-12-31" is not after granted_on`},
+		{"country", "organizations_2026-11-23.csv", "org_id,org_name,country\no-1,A,US\no-2,B,USA\n",
+			"country", `organizations_2026-11-23.csv:3: country: "USA" is not a country code (ISO 3166-1 alpha-2)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := inbox(t, map[string]string{tt.file: tt.body})
+			wh := t.TempDir()
+			sum, err := ingestOnce(t, in, wh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := sum.Entries[0]
+			if e.RowsRead != 2 || e.RowsLanded != 1 || e.RowsQuarantined != 1 {
+				t.Errorf("read/landed/quarantined = %d/%d/%d, want 2/1/1", e.RowsRead, e.RowsLanded, e.RowsQuarantined)
+			}
+			got := query(t, "SELECT file, line, raw, coalesce(\"column\", ''), reason FROM "+quarantined(wh))
+			raw := strings.TrimSuffix(strings.SplitN(tt.body, "\n", 3)[2], "\n")
+			want := [][]string{{tt.file, "3", raw, tt.column, tt.reason}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func gz(t testing.TB, s string) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+// TestFileRules: a file that cannot be read whole is rejected (SPEC §3.3):
+// nothing of it lands, its rows go to quarantine, the other files land, and
+// the run ends with ErrRejected.
+func TestFileRules(t *testing.T) {
+	const exH = "individual_id,code,passed_on,expires_on\n"
+	truncated := gz(t, exH+strings.Repeat("i-1,70-533,2026-01-01,\n", 1000))
+	tests := []struct {
+		name, file, body string
+		read             int64
+		reason           string
+	}{
+		{"no header", "exams_2026-11-23.csv", "", 0, "exams_2026-11-23.csv: no header row"},
+		{"missing required column", "exams_2026-11-23.csv", "individual_id,passed_on\ni-1,2026-01-01\n", 0,
+			"exams_2026-11-23.csv: line 1: missing required column(s): code"},
+		{"column twice", "exams_2026-11-23.csv", "individual_id,code,CODE,passed_on\n", 0,
+			`exams_2026-11-23.csv: line 1: header names column "code" twice`},
+		{"not utf-8", "exams_2026-11-23.csv", exH + "i-1,70-533,2026-01-01,\ni-\xe9,70-533,2026-01-01,\n", 1,
+			"exams_2026-11-23.csv: line 3: not valid UTF-8"},
+		{"bad gzip", "exams_2026-11-23.csv.gz", "this is not gzip", 0,
+			"exams_2026-11-23.csv.gz: not a readable gzip file: gzip: invalid header"},
+		{"truncated gzip", "exams_2026-11-23.csv.gz", truncated[:len(truncated)/2], -1,
+			"exams_2026-11-23.csv.gz: cannot be read: unexpected EOF"},
+		{"too many bad rows", "exams_2026-11-23.csv", exH + "i-1,70-533,2026-01-01,\ni-2,70-533,bad,\ni-3,70-533,bad,\n", 3,
+			"exams_2026-11-23.csv: 2 of 3 rows are bad (66.7%), more than --max-bad-fraction 0.5 allows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := inbox(t, map[string]string{tt.file: tt.body,
+				"assessments_2026-11-23.csv": exH + "i-1,DA-FOUNDATIONAL,2026-01-01,\n"})
+			wh := t.TempDir()
+			sum, err := ingestOnce(t, in, wh)
+			if !errors.Is(err, pipeline.ErrRejected) {
+				t.Fatalf("err = %v, want ErrRejected", err)
+			}
+			if sum.Landed != 1 || sum.Rejected != 1 {
+				t.Errorf("landed %d rejected %d, want 1 and 1", sum.Landed, sum.Rejected)
+			}
+			var e Entry
+			for _, x := range sum.Entries {
+				if x.File == tt.file {
+					e = x
+				}
+			}
+			if e.Status != StatusRejected || e.Reason != tt.reason {
+				t.Errorf("got %s %q\nwant rejected %q", e.Status, e.Reason, tt.reason)
+			}
+			if tt.read >= 0 && e.RowsRead != tt.read {
+				t.Errorf("rows read %d, want %d", e.RowsRead, tt.read)
+			}
+			if e.RowsLanded != 0 || e.RowsRead != e.RowsQuarantined {
+				t.Errorf("read/landed/quarantined = %d/%d/%d, want nothing landed", e.RowsRead, e.RowsLanded, e.RowsQuarantined)
+			}
+			if got, _ := filepath.Glob(filepath.Join(wh, "landed", "exams", "*", "*")); len(got) > 0 {
+				t.Errorf("a rejected file landed something: %v", got)
+			}
+			if got := query(t, "SELECT count(*) FROM "+landed(wh, "assessments")); got[0][0] != "1" {
+				t.Errorf("the good file beside it landed %s rows", got[0][0])
+			}
+		})
+	}
+}
