@@ -267,7 +267,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups *dupFinder) erro
 			return err
 		}
 		l.read++
-		if l.read%50 == 0 {
+		if l.read%10 == 0 {
 			if err := l.crash("rows"); err != nil {
 				return err
 			}
