@@ -85,6 +85,7 @@ func (rr *recordReader) scan() error {
 		quoteInQuoted // saw '"' inside a quoted field: either "" or the closing quote
 	)
 	state := fieldStart
+	var eol []byte // the line end of the previous line of this record
 	for {
 		line, err := rr.readLine()
 		if len(line) == 0 && err != nil {
@@ -104,10 +105,11 @@ func (rr *recordReader) scan() error {
 			rr.first = false
 		}
 		content := trimEOL(line)
-		if len(rr.raw) > 0 { // continuing a quoted field across lines
-			rr.raw = append(rr.raw, '\n')
-			rr.buf = append(rr.buf, '\n')
+		if len(rr.raw) > 0 || eol != nil { // continuing a quoted field: its line end is data
+			rr.raw = append(rr.raw, eol...)
+			rr.buf = append(rr.buf, eol...)
 		}
+		eol = append(eol[:0], line[len(content):]...)
 		rr.raw = append(rr.raw, content...)
 		if len(rr.raw) == 0 {
 			return err // blank line

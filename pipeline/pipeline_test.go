@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseDate(t *testing.T) {
+	for _, s := range []string{"2026-11-23", "2024-02-29", "1970-01-01", "1969-12-31"} {
+		d, err := ParseDate(s)
+		if err != nil || d.String() != s {
+			t.Errorf("ParseDate(%q) = %v, %v", s, d, err)
+		}
+	}
+	for _, s := range []string{"2026-13-01", "2025-02-29", "2026-1-01", "20261123", "2026-11-23T00:00:00Z", ""} {
+		if _, err := ParseDate(s); err == nil {
+			t.Errorf("ParseDate(%q) accepted", s)
+		}
+	}
+}
+
+// AddMonths must agree with DuckDB's date - INTERVAL n MONTH, which the SQL
+// uses for the trailing window (SPEC §1).
+func TestAddMonths(t *testing.T) {
+	tests := []struct {
+		from string
+		n    int
+		want string
+	}{
+		{"2026-11-23", -12, "2025-11-23"},
+		{"2024-02-29", -12, "2023-02-28"},
+		{"2026-03-31", -1, "2026-02-28"},
+		{"2026-01-31", 1, "2026-02-28"},
+		{"2026-12-15", 1, "2027-01-15"},
+		{"2026-01-15", -13, "2024-12-15"},
+	}
+	for _, tt := range tests {
+		if got := MustDate(tt.from).AddMonths(tt.n).String(); got != tt.want {
+			t.Errorf("%s %+d months = %s, want %s", tt.from, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestParseDeliveryName(t *testing.T) {
+	tests := []struct {
+		file, feed, date, part string
+		gz, ok                 bool
+	}{
+		{"revenue_2026-11-23.csv", "revenue", "2026-11-23", "", false, true},
+		{"revenue_2026-11-23_2.csv.gz", "revenue", "2026-11-23", "2", true, true},
+		{"fx_rates_2026-11-01_eu-west.csv", "fx_rates", "2026-11-01", "eu-west", false, true},
+		{"usage_2026-11-23.csv", "usage", "2026-11-23", "", false, true},
+		{"revenue_2026-11-31.csv", "", "", "", false, false},
+		{"revenue_2026-11-23.txt", "", "", "", false, false},
+		{"revenue_2026-11-23_.csv", "", "", "", false, false},
+		{"revenue_2026-11-23x.csv", "", "", "", false, false},
+		{"payments_2026-11-23.csv", "", "", "", false, false},
+		{"revenue.csv", "", "", "", false, false},
+	}
+	for _, tt := range tests {
+		d, ok := ParseDeliveryName(tt.file)
+		if ok != tt.ok {
+			t.Errorf("%s: ok = %v", tt.file, ok)
+			continue
+		}
+		if ok && (d.Feed.Name != tt.feed || d.Date.String() != tt.date || d.Part != tt.part || d.Gzip != tt.gz) {
+			t.Errorf("%s: got %s %s %q gz=%v", tt.file, d.Feed.Name, d.Date, d.Part, d.Gzip)
+		}
+	}
+}
+
+func TestLockIsExclusiveAndNamesHolder(t *testing.T) {
+	dir := t.TempDir()
+	l, err := AcquireLock(dir, "attain run, pid 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = AcquireLock(dir, "second")
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "attain run, pid 42") {
+		t.Fatalf("second lock: %v, want ErrLocked naming the holder", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := AcquireLock(dir, "third")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	l2.Release()
+}
+
+func TestAtomicFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "x.parquet")
+	f, err := CreateAtomic(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("partial")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("file visible before Commit")
+	}
+	f.Abort()
+	if m, _ := filepath.Glob(filepath.Join(dir, "sub", "*")); len(m) != 0 {
+		t.Fatalf("Abort left %v", m)
+	}
+	if err := WriteFileAtomic(path, []byte("whole")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "whole" {
+		t.Fatalf("got %q", b)
+	}
+	os.WriteFile(path+TempSuffix, []byte("crashed"), 0o644)
+	if err := RemoveTemps(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + TempSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("RemoveTemps left a temporary file")
+	}
+}
