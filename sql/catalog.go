@@ -1,0 +1,119 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"attain/pipeline"
+)
+
+// measureKey names a metric with its filters; requirements that share one share a
+// timeline.
+func measureKey(r pipeline.Requirement) string {
+	var sets []string
+	for _, s := range r.AnyOf {
+		sets = append(sets, strings.Join(s, "+"))
+	}
+	return fmt.Sprintf("%s|%s|%s|%s", r.Metric, strings.Join(r.Products, ","), strings.Join(r.Via, ","), strings.Join(sets, " "))
+}
+
+// LoadCatalog writes every catalog version into the cat_* tables the rules read.
+func (e *Engine) LoadCatalog(ctx context.Context, c *pipeline.Catalog) error {
+	ddl := `
+CREATE OR REPLACE TEMP TABLE cat_versions (version VARCHAR, effective_from DATE);
+CREATE OR REPLACE TEMP TABLE cat_markets (version VARCHAR, country VARCHAR);
+CREATE OR REPLACE TEMP TABLE cat_skills (version VARCHAR, code VARCHAR, retired_on DATE, counts_until DATE, valid_days INTEGER);
+CREATE OR REPLACE TEMP TABLE cat_reqs (version VARCHAR, comp_ord INTEGER, competency_id VARCHAR, competency_name VARCHAR,
+    level VARCHAR, level_rank INTEGER, path_ord INTEGER, path VARCHAR, path_name VARCHAR, req_ord INTEGER,
+    metric VARCHAR, measure VARCHAR, min_developed DOUBLE, min_developing DOUBLE);
+CREATE OR REPLACE TEMP TABLE cat_measures (version VARCHAR, measure VARCHAR, metric VARCHAR, products VARCHAR[], via VARCHAR[]);
+CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure VARCHAR, set_no INTEGER, set_size INTEGER, code VARCHAR);`
+	if err := e.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("catalog tables: %w", err)
+	}
+	for _, v := range c.Versions {
+		if err := e.Exec(ctx, "INSERT INTO cat_versions VALUES (?, ?)", v.Version, v.EffectiveFrom.Time()); err != nil {
+			return err
+		}
+		for _, m := range v.DevelopingMarkets {
+			if err := e.Exec(ctx, "INSERT INTO cat_markets VALUES (?, ?)", v.Version, m); err != nil {
+				return err
+			}
+		}
+		for code, s := range v.Skills {
+			var retired, until any
+			if s.RetiredOn != nil {
+				retired, until = s.RetiredOn.Time(), s.CountsUntil.Time()
+			}
+			var days any
+			if s.ValidDays > 0 {
+				days = s.ValidDays
+			}
+			if err := e.Exec(ctx, "INSERT INTO cat_skills VALUES (?, ?, ?, ?, ?)", v.Version, code, retired, until, days); err != nil {
+				return err
+			}
+		}
+		measures := map[string]bool{}
+		for ci, comp := range v.Competencies {
+			for rank, paths := range [][]pipeline.Path{comp.Silver, comp.Gold} {
+				level := pipeline.Levels[rank]
+				for pi, p := range paths {
+					for ri, r := range p.Requires {
+						key := measureKey(r)
+						if err := e.Exec(ctx, "INSERT INTO cat_reqs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+							v.Version, ci, comp.ID, comp.Name, level, rank+1, pi, p.ID, p.Name, ri,
+							r.Metric, key, r.Min.Developed, r.Min.Developing); err != nil {
+							return fmt.Errorf("cat_reqs: %w", err)
+						}
+						if measures[key] {
+							continue
+						}
+						measures[key] = true
+						if err := e.Exec(ctx, "INSERT INTO cat_measures VALUES (?, ?, ?, ?::VARCHAR[], ?::VARCHAR[])",
+							v.Version, key, r.Metric, list(r.Products), list(r.Via)); err != nil {
+							return fmt.Errorf("cat_measures: %w", err)
+						}
+						for si, set := range r.AnyOf {
+							for _, code := range dedupe(set) {
+								if err := e.Exec(ctx, "INSERT INTO cat_anyof VALUES (?, ?, ?, ?, ?)",
+									v.Version, key, si, len(dedupe(set)), code); err != nil {
+									return fmt.Errorf("cat_anyof: %w", err)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// list is a filter as DuckDB sees it: NULL when absent (no filter).
+func list(xs []string) any {
+	if xs == nil {
+		return nil
+	}
+	return "[" + strings.Join(quoteAll(xs), ", ") + "]"
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	}
+	return out
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package sql
+
+import (
+	"context"
+	dbsql "database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"attain/pipeline"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// Steps are the rule files in the order they run.
+var Steps = []string{
+	"calendar.sql", "restate.sql", "fx.sql", "points.sql", "people.sql",
+	"timelines.sql", "requirements.sql", "levels.sql", "renewal.sql",
+}
+
+// Engine is one DuckDB session: temporary tables live on its one connection.
+type Engine struct {
+	db   *dbsql.DB
+	conn *dbsql.Conn
+}
+
+// Settings are DuckDB's resource limits (SPEC §7).
+type Settings struct {
+	MemoryLimit string
+	Threads     int
+	SpillDir    string
+}
+
+// Open starts an in-memory DuckDB with the memory limit, threads and spill
+// directory set explicitly: DuckDB's own default follows the host's memory, not
+// a container's.
+func Open(ctx context.Context, s Settings) (*Engine, error) {
+	connector, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb: %w", err)
+	}
+	db := dbsql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open duckdb: %w", err)
+	}
+	e := &Engine{db: db, conn: conn}
+	if s.SpillDir != "" {
+		if err := os.MkdirAll(s.SpillDir, 0o755); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	for _, st := range []struct {
+		q string
+		v any
+	}{
+		{"SET memory_limit = ?", s.MemoryLimit},
+		{"SET threads = ?", s.Threads},
+		{"SET temp_directory = ?", s.SpillDir},
+		{"SET TimeZone = ?", "UTC"},
+		{"SET preserve_insertion_order = ?", false},
+	} {
+		if _, err := conn.ExecContext(ctx, st.q, st.v); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("duckdb %s: %w", st.q, err)
+		}
+	}
+	return e, nil
+}
+
+// Close ends the session.
+func (e *Engine) Close() error {
+	e.conn.Close()
+	return e.db.Close()
+}
+
+// Exec runs one statement with bound arguments.
+func (e *Engine) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := e.conn.ExecContext(ctx, q, args...)
+	return err
+}
+
+// SetVar sets a variable the .sql files read with getvariable.
+func (e *Engine) SetVar(ctx context.Context, name string, v any) error {
+	return e.Exec(ctx, "SET VARIABLE "+name+" = ?", v)
+}
+
+// Run executes an embedded .sql file.
+func (e *Engine) Run(ctx context.Context, file string) error {
+	b, err := files.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if _, err := e.conn.ExecContext(ctx, string(b)); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
+
+// Query runs a query and returns its rows as Go values.
+func (e *Engine) Query(ctx context.Context, q string, args ...any) ([][]any, error) {
+	rows, err := e.conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}
+
+// duckType is the DuckDB type a feed column lands as (see ingest's Parquet schema).
+func duckType(k pipeline.Kind) string {
+	switch k {
+	case pipeline.KindDate, pipeline.KindMonth:
+		return "DATE"
+	case pipeline.KindTimestamp:
+		return "TIMESTAMP"
+	case pipeline.KindInt:
+		return "BIGINT"
+	case pipeline.KindMoney:
+		return "DECIMAL(18,4)"
+	case pipeline.KindRate:
+		return "DOUBLE"
+	}
+	return "VARCHAR"
+}
+
+// LoadLanded makes a table landed_<feed> of every landed row of each feed. With
+// knownBy set, only deliveries dated on or before it are read (--as-known). A
+// feed with nothing landed gets an empty table of the right columns.
+func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipeline.Date) error {
+	for _, f := range pipeline.Feeds {
+		glob := filepath.Join(warehouse, "landed", f.Name, "*", "*.parquet")
+		matches, err := filepath.Glob(glob)
+		if err != nil {
+			return err
+		}
+		table := "landed_" + f.Name
+		if len(matches) == 0 {
+			cols := []string{"source_file VARCHAR", "source_line BIGINT", "source_part VARCHAR", "delivery_date DATE"}
+			for _, c := range f.Columns {
+				cols = append(cols, c.Name+" "+duckType(c.Kind))
+			}
+			if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" ("+strings.Join(cols, ", ")+")"); err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			continue
+		}
+		until := pipeline.MustDate("9999-12-31")
+		if knownBy != nil {
+			until = *knownBy
+		}
+		q := "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true) WHERE delivery_date <= ?"
+		if err := e.Exec(ctx, q, glob, until.Time()); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// CopyTo writes a query's rows to a Parquet file atomically.
+func (e *Engine) CopyTo(ctx context.Context, query, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + pipeline.TempSuffix
+	q := fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)", query, strings.ReplaceAll(tmp, "'", "''"))
+	if err := e.Exec(ctx, q); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	serr := f.Sync()
+	f.Close()
+	if serr != nil {
+		return serr
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return pipeline.SyncDir(filepath.Dir(path))
+}
+
+var errNoVersion = errors.New("no catalog version is in force")

@@ -1,0 +1,76 @@
+-- Paths, levels, overrides, basis and lapse (SPEC §5.3, §5.4) at each point.
+
+-- Each path at each point: included when its frozen requirements (active_users,
+-- deployed_seats) are met at D, since they keep that value in the projection; met when
+-- every requirement is met at D; it lapses at the end of its met interval containing D.
+CREATE OR REPLACE TEMP TABLE path_eval AS
+SELECT r.org_id, r.d, r.version, r.comp_ord, r.competency_id, r.level, r.level_rank, r.path_ord, r.path,
+       coalesce(bool_and(r.met) FILTER (WHERE r.frozen), true) AS included,
+       bool_and(r.met) AS met,
+       any_value(i.t_until) AS lapses_on
+FROM req_eval r
+LEFT JOIN path_islands i ON i.org_id = r.org_id AND i.version = r.version AND i.competency_id = r.competency_id
+     AND i.level = r.level AND i.path = r.path AND i.t_from <= r.d AND r.d < i.t_until
+GROUP BY ALL;
+
+-- Overrides (SPEC §5.3): active on granted_on <= D < expires_on; no expires_on means
+-- granted_on + 90 days. An override at a level counts for every level up to it.
+CREATE OR REPLACE TEMP TABLE override_intervals AS
+SELECT org_id, competency_id, level, CASE level WHEN 'gold' THEN 2 ELSE 1 END AS level_rank,
+       granted_on AS t_from, coalesce(expires_on, granted_on + 90) AS t_until, granted_on, expires_on
+FROM overrides;
+
+-- A level at a point is attained while a met path of that level or higher, or an
+-- override at that level or higher, holds; it lapses at the end of the island of such
+-- intervals that contains D, whatever comes after (SPEC §5.4).
+CREATE OR REPLACE TEMP TABLE level_eval AS
+WITH ranks AS (SELECT * FROM (VALUES (1, 'silver'), (2, 'gold')) t(rank, level)),
+src AS (
+    SELECT e.org_id, e.d, e.version, e.competency_id, k.rank, i.t_from, i.t_until
+    FROM path_eval e
+    JOIN path_islands i ON i.org_id = e.org_id AND i.version = e.version AND i.competency_id = e.competency_id
+         AND i.level = e.level AND i.path = e.path AND i.t_until > e.d
+    JOIN ranks k ON e.level_rank >= k.rank
+    WHERE e.included
+    UNION ALL
+    SELECT p.org_id, p.d, p.version, o.competency_id, k.rank, o.t_from, o.t_until
+    FROM points p
+    JOIN override_intervals o ON o.org_id = p.org_id AND o.t_until > p.d
+    JOIN ranks k ON o.level_rank >= k.rank
+    SEMI JOIN cat_reqs c ON c.version = p.version AND c.competency_id = o.competency_id
+), marked AS (
+    SELECT *, CASE WHEN t_from <= max(t_until) OVER (PARTITION BY org_id, d, version, competency_id, rank
+                   ORDER BY t_from, t_until ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS new
+    FROM src
+), numbered AS (
+    SELECT *, sum(new) OVER (PARTITION BY org_id, d, version, competency_id, rank
+                             ORDER BY t_from, t_until ROWS UNBOUNDED PRECEDING) AS island
+    FROM marked
+), islands AS (
+    SELECT org_id, d, version, competency_id, rank, min(t_from) AS t_from, max(t_until) AS t_until
+    FROM numbered GROUP BY ALL
+), attained AS (
+    SELECT org_id, d, version, competency_id, rank,
+           CASE WHEN t_until <= d + 400 THEN t_until END AS lapses_on
+    FROM islands WHERE t_from <= d AND d < t_until
+), basis AS (
+    -- The met path whose attainment lapses latest; ties in catalog order, and for
+    -- Silver, Silver paths before Gold paths.
+    SELECT a.org_id, a.d, a.version, a.competency_id, a.rank,
+           first(e.path ORDER BY coalesce(e.lapses_on, forever()) DESC, e.level_rank <> a.rank, e.path_ord) AS path,
+           first(e.level ORDER BY coalesce(e.lapses_on, forever()) DESC, e.level_rank <> a.rank, e.path_ord) AS path_level
+    FROM attained a
+    JOIN path_eval e ON e.org_id = a.org_id AND e.d = a.d AND e.version = a.version
+         AND e.competency_id = a.competency_id AND e.level_rank >= a.rank AND e.met
+    GROUP BY ALL
+)
+SELECT a.org_id, a.d, a.version, a.competency_id, k.level, a.rank, a.lapses_on,
+       coalesce(b.path, 'override') AS basis, b.path_level AS basis_level
+FROM attained a
+JOIN ranks k USING (rank)
+LEFT JOIN basis b USING (org_id, d, version, competency_id, rank);
+
+-- Each competency's level at each point: gold, else silver, else none (absent).
+CREATE OR REPLACE TEMP TABLE competency_level AS
+SELECT org_id, d, version, competency_id, arg_max(level, rank) AS level, max(rank) AS rank
+FROM level_eval GROUP BY ALL;

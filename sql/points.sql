@@ -1,0 +1,29 @@
+-- Evaluation points (SPEC §5): the (organization, date) pairs whose levels are
+-- computed, each with the catalog version in force at its date (SPEC §4). eval_dates
+-- holds the as-of dates (D, and D − 1 when alerts need it); each member at such a date
+-- adds its purchased_on, evaluated with the version in force then (SPEC §5.7).
+-- Results cover the organizations of the organizations feed only (SPEC §3.3).
+
+-- The membership of each organization at each as-of date (SPEC §5.5): among its rows
+-- with purchased_on <= D < anniversary_on + 30 days, the latest purchased_on.
+CREATE OR REPLACE TEMP TABLE member_at AS
+SELECT e.d, m.org_id, m.level, m.purchased_on, m.anniversary_on
+FROM eval_dates e
+JOIN memberships m ON m.purchased_on <= e.d AND e.d < m.anniversary_on + 30
+SEMI JOIN organizations o ON o.org_id = m.org_id
+QUALIFY row_number() OVER (PARTITION BY e.d, m.org_id ORDER BY m.purchased_on DESC) = 1;
+
+CREATE OR REPLACE TEMP TABLE points AS
+WITH p AS (
+    SELECT o.org_id, e.d, e.version FROM organizations o CROSS JOIN eval_dates e
+    UNION
+    SELECT m.org_id, m.purchased_on, v.version
+    FROM member_at m ASOF JOIN cat_versions v ON m.purchased_on >= v.effective_from
+)
+SELECT p.org_id, p.d, p.version, o.country,
+       coalesce(o.country IN (SELECT country FROM cat_markets k WHERE k.version = p.version), false) AS developing
+FROM p JOIN organizations o USING (org_id);
+
+-- The (organization, version) pairs whose timelines are needed.
+CREATE OR REPLACE TEMP TABLE org_versions AS
+SELECT DISTINCT org_id, version, developing FROM points;

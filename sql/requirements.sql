@@ -1,0 +1,69 @@
+-- Requirements at each point (SPEC §4, §5.3, §5.4): the value of every requirement of
+-- the version in force, its minimum for the organization's market, whether it is met,
+-- and the first date after D on which its own value falls below the minimum if no
+-- data arrived after D (empty when it does not fall within the horizon).
+
+CREATE OR REPLACE TEMP TABLE req_eval AS
+WITH r AS (
+    SELECT p.org_id, p.d, p.version, q.comp_ord, q.competency_id, q.competency_name, q.level, q.level_rank,
+           q.path_ord, q.path, q.req_ord, q.metric, q.measure,
+           CASE WHEN p.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
+           q.metric IN ('active_users', 'deployed_seats') AS frozen
+    FROM points p JOIN cat_reqs q ON q.version = p.version
+), v AS (
+    SELECT r.*, coalesce(CASE WHEN r.frozen THEN f.value ELSE t.value END, 0) AS value
+    FROM r
+    LEFT JOIN frozen_values f ON r.frozen AND f.org_id = r.org_id AND f.d = r.d
+         AND f.version = r.version AND f.measure = r.measure
+    LEFT JOIN timelines t ON NOT r.frozen AND t.version = r.version AND t.measure = r.measure
+         AND t.org_id = r.org_id AND t.t_from <= r.d AND r.d < t.t_until
+), fails AS (
+    SELECT v.org_id, v.d, v.version, v.competency_id, v.level, v.path, v.req_ord, min(t.t_from) AS fails_on
+    FROM v JOIN timelines t ON t.version = v.version AND t.measure = v.measure AND t.org_id = v.org_id
+         AND t.t_from > v.d AND t.value < v.min_value
+    WHERE NOT v.frozen AND v.value >= v.min_value
+    GROUP BY ALL
+)
+SELECT v.*, v.value >= v.min_value AS met, f.fails_on
+FROM v LEFT JOIN fails f USING (org_id, d, version, competency_id, level, path, req_ord);
+
+-- When each path is met as the data changes, counting only the requirements that
+-- change with time (frozen ones are judged at each point's D, below). A path whose
+-- every such requirement has a minimum <= 0 is met from always to forever.
+CREATE OR REPLACE TEMP TABLE path_islands AS
+WITH reqs AS (
+    SELECT o.org_id, o.version, q.competency_id, q.level, q.path, q.measure, q.metric,
+           CASE WHEN o.developing THEN q.min_developing ELSE q.min_developed END AS min_value
+    FROM org_versions o JOIN cat_reqs q ON q.version = o.version
+), dynamic AS (
+    SELECT org_id, version, competency_id, level, path,
+           count(*) FILTER (WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_value > 0) AS k
+    FROM reqs GROUP BY ALL
+), ok AS (
+    SELECT r.org_id, r.version, r.competency_id, r.level, r.path, t.t_from, t.t_until
+    FROM reqs r JOIN timelines t ON t.version = r.version AND t.measure = r.measure
+         AND t.org_id = r.org_id AND t.value >= r.min_value
+    WHERE r.metric NOT IN ('active_users', 'deployed_seats') AND r.min_value > 0
+), ev AS (
+    SELECT org_id, version, competency_id, level, path, t, sum(delta) AS delta FROM (
+        SELECT org_id, version, competency_id, level, path, t_from AS t, 1 AS delta FROM ok
+        UNION ALL SELECT org_id, version, competency_id, level, path, t_until, -1 FROM ok
+    ) GROUP BY ALL
+), run AS (
+    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
+    FROM ev WINDOW w AS (PARTITION BY org_id, version, competency_id, level, path ORDER BY t)
+), segments AS (
+    SELECT run.org_id, run.version, run.competency_id, run.level, run.path, t AS t_from, t_next AS t_until
+    FROM run JOIN dynamic USING (org_id, version, competency_id, level, path)
+    WHERE n = k AND t < t_next
+    UNION ALL
+    SELECT org_id, version, competency_id, level, path, since_always(), forever() FROM dynamic WHERE k = 0
+), marked AS (
+    SELECT *, CASE WHEN t_from = lag(t_until) OVER w THEN 0 ELSE 1 END AS new
+    FROM segments WINDOW w AS (PARTITION BY org_id, version, competency_id, level, path ORDER BY t_from)
+), numbered AS (
+    SELECT *, sum(new) OVER (PARTITION BY org_id, version, competency_id, level, path ORDER BY t_from) AS island
+    FROM marked
+)
+SELECT org_id, version, competency_id, level, path, min(t_from) AS t_from, max(t_until) AS t_until
+FROM numbered GROUP BY org_id, version, competency_id, level, path, island;

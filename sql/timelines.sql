@@ -1,0 +1,90 @@
+-- Metric timelines (SPEC §4, §5.4): for each (version, measure, organization) the
+-- value of the metric as a step function of the date, in segments [t_from, t_until)
+-- of constant value, from the first change to forever(). Before its first segment a
+-- metric is 0. A measure is a metric with its filters (products, via, any_of).
+-- Revenue and new-customer rows enter the window on their date and leave it on
+-- leaves_window(date); people count while they qualify (people.sql). active_users and
+-- deployed_seats stay at their value at D in the projection and have no timeline
+-- (frozen_values below).
+
+-- Items: what each measure sums or counts, with the interval it counts in.
+CREATE OR REPLACE TEMP TABLE revenue_items AS
+SELECT m.version, m.measure, r.org_id, r.transaction_id, r.amount_usd, r.currency, r.amount,
+       r.booked_on AS t_from, leaves_window(r.booked_on) AS t_until
+FROM revenue_usd r
+JOIN cat_measures m ON m.metric = 'revenue_12m'
+     AND (m.products IS NULL OR list_contains(m.products, r.product))
+     AND (m.via IS NULL OR coalesce(list_contains(m.via, r.attribution), false))
+SEMI JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version;
+
+-- A customer counts while any of its matching rows is in the window.
+CREATE OR REPLACE TEMP TABLE customer_segments AS
+WITH items AS (
+    SELECT m.version, m.measure, c.org_id, c.customer_id,
+           c.added_on AS t_from, leaves_window(c.added_on) AS t_until
+    FROM customers c
+    JOIN cat_measures m ON m.metric = 'new_customers_12m'
+         AND (m.products IS NULL OR list_contains(m.products, c.product))
+         AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
+    SEMI JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
+), ev AS (
+    SELECT version, measure, org_id, customer_id, t, sum(delta) AS delta FROM (
+        SELECT version, measure, org_id, customer_id, t_from AS t, 1 AS delta FROM items
+        UNION ALL SELECT version, measure, org_id, customer_id, t_until, -1 FROM items
+    ) GROUP BY ALL
+), run AS (
+    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
+    FROM ev WINDOW w AS (PARTITION BY version, measure, org_id, customer_id ORDER BY t)
+)
+SELECT version, measure, org_id, customer_id, t AS t_from, t_next AS t_until
+FROM run WHERE n > 0 AND t < t_next;
+
+-- Value changes, then the step function.
+CREATE OR REPLACE TEMP TABLE timelines AS
+WITH changes AS (
+    SELECT version, measure, org_id, t, sum(delta) AS delta FROM (
+        SELECT version, measure, org_id, t_from AS t, CAST(amount_usd AS DECIMAL(38, 4)) AS delta FROM revenue_items
+        UNION ALL SELECT version, measure, org_id, t_until, -amount_usd FROM revenue_items
+        UNION ALL SELECT version, measure, org_id, t_from, 1 FROM customer_segments
+        UNION ALL SELECT version, measure, org_id, t_until, -1 FROM customer_segments
+        UNION ALL SELECT version, measure, org_id, t_from, 1 FROM people_segments
+        UNION ALL SELECT version, measure, org_id, t_until, -1 FROM people_segments
+    ) GROUP BY ALL
+)
+SELECT version, measure, org_id, t AS t_from,
+       lead(t, 1, forever()) OVER w AS t_until,
+       CAST(sum(delta) OVER w AS DOUBLE) AS value
+FROM changes
+WINDOW w AS (PARTITION BY version, measure, org_id ORDER BY t);
+
+-- active_users and deployed_seats at each point's date (SPEC §4).
+-- active_users: the latest month that ends on or before D and has a usage row for any
+-- organization; 0 when the organization has no row for it.
+CREATE OR REPLACE TEMP TABLE usage_month AS
+SELECT d.d, max(u.month) AS month
+FROM (SELECT DISTINCT d FROM points) d
+JOIN (SELECT DISTINCT month FROM usage) u ON last_day(u.month) <= d.d
+GROUP BY d.d;
+
+CREATE OR REPLACE TEMP TABLE frozen_values AS
+SELECT p.org_id, p.d, m.version, m.measure, CAST(sum(u.active_users) AS DOUBLE) AS value
+FROM points p
+JOIN usage_month um ON um.d = p.d
+JOIN usage u ON u.org_id = p.org_id AND u.month = um.month
+JOIN cat_measures m ON m.version = p.version AND m.metric = 'active_users'
+     AND (m.products IS NULL OR list_contains(m.products, u.product))
+     AND (m.via IS NULL OR coalesce(list_contains(m.via, u.attribution), false))
+GROUP BY ALL
+UNION ALL
+-- deployed_seats: over each (customer, product) pair its own latest snapshot on or
+-- before D, among the rows of the listed products and attribution.
+SELECT org_id, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE) FROM (
+    SELECT p.org_id, p.d, m.version, m.measure, s.customer_id, s.product,
+           arg_max(s.deployed_seats, s.snapshot_on) AS deployed_seats
+    FROM points p
+    JOIN seats s ON s.org_id = p.org_id AND s.snapshot_on <= p.d
+    JOIN cat_measures m ON m.version = p.version AND m.metric = 'deployed_seats'
+         AND (m.products IS NULL OR list_contains(m.products, s.product))
+         AND (m.via IS NULL OR coalesce(list_contains(m.via, s.attribution), false))
+    GROUP BY ALL
+) GROUP BY ALL;
