@@ -78,7 +78,11 @@ func computeCase(t testing.TB, dir string) string {
 	if err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
-	cat, err := pipeline.LoadCatalog(filepath.Join(dir, "catalog.yaml"))
+	catalog := filepath.Join(dir, "catalog.yaml")
+	if _, err := os.Stat(catalog); err != nil {
+		catalog = filepath.Join(dir, "catalog") // several versions
+	}
+	cat, err := pipeline.LoadCatalog(catalog)
 	if err != nil {
 		t.Fatal(err)
 	}
