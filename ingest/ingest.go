@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"attain/pipeline"
@@ -29,6 +30,8 @@ type Options struct {
 	// Progress, when set, is told after each file how many of the files to
 	// land are done.
 	Progress func(done, total int)
+	// Workers is how many files land at once (default 1).
+	Workers int
 
 	// fault, in tests, is called at points where a crash could strike; an
 	// error it returns stops the run there, as a kill would.
@@ -63,6 +66,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	entries, err := os.ReadDir(opt.Inbox)
 	if err != nil {
 		return nil, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
+	}
+	if err := os.MkdirAll(opt.Warehouse, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: warehouse: %v", pipeline.ErrUsage, err)
 	}
 	if err := pipeline.RemoveTemps(opt.Warehouse); err != nil {
 		return nil, fmt.Errorf("clear interrupted writes: %w", err)
@@ -151,23 +157,28 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	slices.SortFunc(todo, compareDeliveries)
 
-	for i, d := range todo {
-		if err := ctx.Err(); err != nil {
-			return sum, err
-		}
+	workers := max(opt.Workers, 1)
+	err = landInOrder(ctx, todo, workers, func(d pipeline.Delivery) landed {
 		info, err := os.Stat(filepath.Join(opt.Inbox, d.File))
 		if err != nil {
-			return sum, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
+			return landed{err: fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)}
 		}
-		start := time.Now()
 		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction, fault: opt.fault}
-		lerr := l.land(ctx)
+		start := time.Now()
+		err = l.land(ctx)
+		return landed{info: info, l: l, err: err, took: time.Since(start)}
+	}, func(i int, r landed) error {
+		d := todo[i]
 		var rej *rejection
-		if lerr != nil && !errors.As(lerr, &rej) {
-			return sum, fmt.Errorf("land %s: %w", d.File, lerr)
+		if r.err != nil && !errors.As(r.err, &rej) {
+			if errors.Is(r.err, pipeline.ErrUsage) {
+				return r.err
+			}
+			return fmt.Errorf("land %s: %w", d.File, r.err)
 		}
+		l := r.l
 		e := Entry{File: d.File, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
-			Size: info.Size(), ModTime: info.ModTime().UnixNano(), SHA256: l.sha, Status: StatusLanded,
+			Size: r.info.Size(), ModTime: r.info.ModTime().UnixNano(), SHA256: l.sha, Status: StatusLanded,
 			RowsRead: l.read, RowsLanded: l.landed, RowsQuarantined: l.quarantined, Warnings: l.warnings}
 		if prev, ok := last[d.File]; ok && prev.SHA256 != "" && prev.SHA256 != l.sha {
 			e.Replaces = prev.SHA256
@@ -192,16 +203,20 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		fc.Landed += e.RowsLanded
 		fc.Quarantined += e.RowsQuarantined
 		if err := l.crash("before-log"); err != nil {
-			return sum, err
+			return err
 		}
 		if err := record(e); err != nil {
-			return sum, fmt.Errorf("ingest log: %w", err)
+			return fmt.Errorf("ingest log: %w", err)
 		}
 		opt.Log.Debug("file ingested", "file", d.File, "status", e.Status, "rows_read", e.RowsRead,
-			"rows_landed", e.RowsLanded, "rows_quarantined", e.RowsQuarantined, "duration", time.Since(start))
+			"rows_landed", e.RowsLanded, "rows_quarantined", e.RowsQuarantined, "duration", r.took)
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(todo))
 		}
+		return nil
+	})
+	if err != nil {
+		return sum, err
 	}
 	if sum.Rejected > 0 {
 		return sum, fmt.Errorf("%w: %d file(s) rejected", pipeline.ErrRejected, sum.Rejected)
@@ -220,6 +235,59 @@ func fileSHA(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// landed is one file's landing, handed from a worker to the log writer.
+type landed struct {
+	info os.FileInfo
+	l    *landing
+	err  error
+	took time.Duration
+}
+
+// landInOrder lands files on up to workers goroutines and hands each result to
+// emit in the order of todo, so the log reads the same whatever finishes first.
+// It stops at emit's first error, or when ctx ends, after the landings under
+// way have finished (their temporary files removed).
+func landInOrder(ctx context.Context, todo []pipeline.Delivery, workers int,
+	land func(pipeline.Delivery) landed, emit func(int, landed) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slots := make([]chan landed, len(todo))
+	for i := range slots {
+		slots[i] = make(chan landed, 1)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, workers)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, d := range todo {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slots[i] <- land(d)
+				<-sem
+			}()
+		}
+	}()
+	for i := range todo {
+		select {
+		case r := <-slots[i]:
+			if err := emit(i, r); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // compareDeliveries orders deliveries as restatement does: by date, then by

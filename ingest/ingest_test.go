@@ -82,7 +82,7 @@ func query(t testing.TB, q string, args ...any) [][]string {
 	return out
 }
 
-func landed(wh, feed string) string {
+func landedGlob(wh, feed string) string {
 	return fmt.Sprintf("read_parquet('%s', hive_partitioning=true)", filepath.Join(wh, "landed", feed, "*", "*.parquet"))
 }
 
@@ -143,7 +143,7 @@ func TestLandsEveryFeedTyped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.feed, func(t *testing.T) {
-			got := query(t, fmt.Sprintf(tt.sql, landed(wh, tt.feed)))
+			got := query(t, fmt.Sprintf(tt.sql, landedGlob(wh, tt.feed)))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %v\nwant %v", got, tt.want)
 			}
@@ -294,7 +294,7 @@ func TestFileRules(t *testing.T) {
 			if got, _ := filepath.Glob(filepath.Join(wh, "landed", "exams", "*", "*")); len(got) > 0 {
 				t.Errorf("a rejected file landed something: %v", got)
 			}
-			if got := query(t, "SELECT count(*) FROM "+landed(wh, "assessments")); got[0][0] != "1" {
+			if got := query(t, "SELECT count(*) FROM "+landedGlob(wh, "assessments")); got[0][0] != "1" {
 				t.Errorf("the good file beside it landed %s rows", got[0][0])
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"attain/pipeline"
@@ -42,7 +43,7 @@ func TestAccounting(t *testing.T) {
 	written := map[string][2]int64{}
 	for _, feed := range pipeline.Feeds {
 		if m, _ := filepath.Glob(filepath.Join(wh, "landed", feed.Name, "*", "*.parquet")); len(m) > 0 {
-			for _, r := range query(t, "SELECT source_file, count(*) FROM "+landed(wh, feed.Name)+" GROUP BY ALL") {
+			for _, r := range query(t, "SELECT source_file, count(*) FROM "+landedGlob(wh, feed.Name)+" GROUP BY ALL") {
 				var n int64
 				fmt.Sscan(r[1], &n)
 				written[r[0]] = [2]int64{n, 0}
@@ -146,7 +147,7 @@ func TestRedelivery(t *testing.T) {
 	if sum.Landed != 1 || sum.Entries[0].Replaces == "" {
 		t.Fatalf("re-delivery: landed %d, entry %+v", sum.Landed, sum.Entries)
 	}
-	if got := query(t, "SELECT transaction_id, amount::VARCHAR FROM "+landed(wh, "revenue")); !reflect.DeepEqual(got, [][]string{{"t-1", "10.0000"}}) {
+	if got := query(t, "SELECT transaction_id, amount::VARCHAR FROM "+landedGlob(wh, "revenue")); !reflect.DeepEqual(got, [][]string{{"t-1", "10.0000"}}) {
 		t.Errorf("landed after re-delivery: %v", got)
 	}
 	if m, _ := filepath.Glob(filepath.Join(wh, "quarantine", "*", "*", "*")); len(m) != 0 {
@@ -172,10 +173,14 @@ func TestInterruptedLanding(t *testing.T) {
 		for _, nth := range []int{1, 9} {
 			t.Run(fmt.Sprintf("%s#%d", point, nth), func(t *testing.T) {
 				wh := t.TempDir()
+				var mu sync.Mutex
 				n := 0
 				_, err := ingestOnce(t, in, wh, func(o *Options) {
 					o.MaxBadFraction = 1
+					o.Workers = 2
 					o.fault = func(p string) error {
+						mu.Lock()
+						defer mu.Unlock()
 						if p == point {
 							if n++; n == nth {
 								return crash
@@ -215,7 +220,7 @@ func contents(t testing.TB, wh string) []string {
 	var out []string
 	for _, feed := range pipeline.Feeds {
 		if m, _ := filepath.Glob(filepath.Join(wh, "landed", feed.Name, "*", "*.parquet")); len(m) > 0 {
-			for _, r := range query(t, "SELECT COLUMNS(*)::VARCHAR FROM "+landed(wh, feed.Name)+" ORDER BY ALL") {
+			for _, r := range query(t, "SELECT COLUMNS(*)::VARCHAR FROM "+landedGlob(wh, feed.Name)+" ORDER BY ALL") {
 				out = append(out, feed.Name+": "+strings.Join(r, "|"))
 			}
 		}

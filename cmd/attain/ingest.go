@@ -36,7 +36,7 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 	start := time.Now()
 	e.log.Info("stage start", "stage", "ingest", "as_of", asOf.String(), "inbox", e.cfg.Inbox)
 	opt := ingest.Options{Inbox: e.cfg.Inbox, Warehouse: e.cfg.Warehouse, AsOf: asOf,
-		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log}
+		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log, Workers: e.cfg.Threads}
 	if e.tty {
 		var bar *progressbar.ProgressBar
 		opt.Progress = func(done, total int) {
