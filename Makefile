@@ -1,5 +1,5 @@
 # attain — see README.md. Every target is phony: make decides nothing by file dates.
-.PHONY: build run test bench bench-ingest lint fuzz clean
+.PHONY: build run test bench bench-ingest bench-compute lint fuzz clean
 
 GO    ?= go
 BIN   := bin/attain
@@ -21,11 +21,15 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-bench: bench-ingest
+bench: bench-ingest bench-compute
 
 bench-ingest: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what ingest --attain $(BIN)
+
+bench-compute: build
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench --what compute --attain $(BIN)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

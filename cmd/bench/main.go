@@ -41,6 +41,7 @@ func main() {
 	what := fs.String("what", "ingest", "what to measure: ingest")
 	orgs := fs.Int("orgs", 11500, "organizations to generate (11,500 ≈ 5 million revenue rows)")
 	reps := fs.Int("reps", 3, "repetitions; the table shows medians")
+	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute benchmark")
 	threads := fs.Int("threads", 2, "DuckDB threads")
 	mem := fs.String("memory-limit", "1GiB", "DuckDB memory limit")
 	fs.Parse(os.Args[1:])
@@ -48,6 +49,8 @@ func main() {
 	switch *what {
 	case "ingest":
 		err = benchIngest(*attain, *dir, *orgs, *reps, *threads, *mem)
+	case "compute":
+		err = benchCompute(*attain, *dir, *computeOrgs, *reps, *threads, *mem)
 	default:
 		err = fmt.Errorf("unknown --what %q", *what)
 	}
@@ -141,6 +144,62 @@ func benchIngest(attain, dir string, orgs, reps, threads int, mem string) error 
 	row(fmt.Sprintf("DuckDB COPY read_csv → Parquet zstd (threads=%d)", threads), d)
 	fmt.Printf("\nspeed ratio (DuckDB time / attain time): %.2f  (goal ≥ 1.0)\n", d.wall.Seconds()/a.wall.Seconds())
 	fmt.Printf("memory ratio (attain peak / DuckDB peak): %.2f  (goal ≤ 0.5)\n", float64(a.maxRSS)/float64(d.maxRSS))
+	return nil
+}
+
+// genWarehouse generates two years for orgs organizations and lands them, once.
+func genWarehouse(attain, dir string, orgs int) (inbox, wh string, err error) {
+	inbox = filepath.Join(dir, fmt.Sprintf("gen-%d", orgs))
+	wh = filepath.Join(dir, fmt.Sprintf("wh-%d", orgs))
+	if _, err := os.Stat(filepath.Join(wh, "ingest_log.jsonl")); err == nil {
+		return inbox, wh, nil
+	}
+	os.RemoveAll(inbox)
+	os.RemoveAll(wh)
+	if _, err := measure(attain, "gen", "--out", inbox, "--orgs", fmt.Sprint(orgs), "--log-format", "json"); err != nil {
+		return "", "", err
+	}
+	_, err = measure(attain, "ingest", "--inbox", inbox, "--warehouse", wh, "--as-of", "2026-10-31", "--log-format", "json", "--max-bad-fraction", "1")
+	return inbox, wh, err
+}
+
+// benchCompute: one date's compute against one DuckDB scan of the landed
+// columns the rules read.
+func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error {
+	_, wh, err := genWarehouse(attain, dir, orgs)
+	if err != nil {
+		return err
+	}
+	landed := func(feed string) string { return fmt.Sprintf("read_parquet('%s/landed/%s/*/*.parquet', hive_partitioning=true)", wh, feed) }
+	scan := fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT transaction_id, org_id, product, amount, currency, booked_on, attribution, delivery_date, source_part, source_line FROM %s))
+		+ (SELECT count(*) FROM (SELECT org_id, customer_id, product, month, active_users, attribution FROM %s))
+		+ (SELECT count(*) FROM (SELECT org_id, customer_id, product, snapshot_on, deployed_seats, attribution FROM %s))
+		+ (SELECT count(*) FROM (SELECT org_id, customer_id, product, added_on, attribution FROM %s))
+		+ (SELECT count(*) FROM (SELECT individual_id, code, passed_on, expires_on FROM %s))
+		+ (SELECT count(*) FROM (SELECT individual_id, code, passed_on, expires_on FROM %s))
+		+ (SELECT count(*) FROM (SELECT individual_id, org_id, event, event_at FROM %s))`,
+		landed("revenue"), landed("usage"), landed("seats"), landed("customers"), landed("exams"), landed("assessments"), landed("associations"))
+	self, _ := os.Executable()
+	var ours, theirs []measurement
+	for i := 0; i < reps; i++ {
+		m, err := measure(attain, "compute", "--warehouse", wh, "--as-of", "2026-10-31", "--log-format", "json",
+			"--threads", fmt.Sprint(threads), "--memory-limit", mem)
+		if err != nil {
+			return err
+		}
+		ours = append(ours, m)
+		if m, err = measure(self, "child-sql", scan, fmt.Sprint(threads), mem); err != nil {
+			return err
+		}
+		theirs = append(theirs, m)
+	}
+	a, d := median(ours), median(theirs)
+	fmt.Printf("compute benchmark: %d organizations, two years landed, %d repetitions, medians\n\n", orgs, reps)
+	fmt.Printf("| step | wall s | peak RSS MiB |\n|---|---:|---:|\n")
+	fmt.Printf("| attain compute --as-of 2026-10-31 | %.2f | %.0f |\n", a.wall.Seconds(), float64(a.maxRSS)/(1<<20))
+	fmt.Printf("| DuckDB full scan of the landed columns the rules read | %.2f | %.0f |\n", d.wall.Seconds(), float64(d.maxRSS)/(1<<20))
+	fmt.Printf("\ncompute / scan time: %.1f×  (goal ≤ 3×); compute peak memory %.0f MiB (goal < 2048)\n",
+		a.wall.Seconds()/d.wall.Seconds(), float64(a.maxRSS)/(1<<20))
 	return nil
 }
 

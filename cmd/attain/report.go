@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"attain/ingest"
+	"attain/pipeline"
+	"attain/reports"
+	"attain/sql"
+)
+
+// version is set at build time (make build); "dev" otherwise.
+var version = "dev"
+
+// reportCmd writes the workbook and CSV files of a date from its results (SPEC §6.2, §6.3).
+type reportCmd struct{ asOf dateFlag }
+
+func (c *reportCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
+	fs.Var(&c.asOf, "as-of", "the as-of date D (required)")
+}
+
+func (c *reportCmd) run(ctx context.Context, e *env) error {
+	if !c.asOf.set {
+		return fmt.Errorf("%w: report needs --as-of", pipeline.ErrUsage)
+	}
+	return runReport(ctx, e, c.asOf.d)
+}
+
+// csvTables are the result tables published as CSV, in the order of SPEC §6.2.
+var csvTables = []string{"attainment", "requirements", "renewal_risk", "alerts", "expiring", "profile"}
+
+// ReportDir is where a date's reports go.
+func reportDir(cfg pipeline.Config, d pipeline.Date) string { return filepath.Join(cfg.Reports, d.String()) }
+
+// runReport is the report stage, shared by report, run and backfill.
+func runReport(ctx context.Context, e *env, asOf pipeline.Date) error {
+	start := time.Now()
+	e.log.Info("stage start", "stage", "report", "as_of", asOf.String())
+	marker, err := sql.ReadMarker(e.cfg.Warehouse, asOf)
+	if err != nil {
+		return err
+	}
+	if marker == nil {
+		return fmt.Errorf("no complete results for %s in %s: run attain compute --as-of %s first", asOf, e.cfg.Warehouse, asOf)
+	}
+	eng, err := sql.Open(ctx, settings(e.cfg))
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	dir := reportDir(e.cfg, asOf)
+	table := func(name string) string { return sql.ResultPath(e.cfg.Warehouse, name, asOf) }
+	for _, name := range csvTables {
+		rows, err := eng.ReadTable(ctx, "SELECT * FROM read_parquet(?)", table(name))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		err = writeAtomic(filepath.Join(dir, name+".csv"), func(w io.Writer) error {
+			_, err := reports.WriteCSV(w, rows)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s.csv: %w", name, err)
+		}
+	}
+
+	meta, err := reportMeta(ctx, e, eng, marker, asOf)
+	if err != nil {
+		return err
+	}
+	wb, err := reports.NewWorkbook(meta)
+	if err != nil {
+		return err
+	}
+	defer wb.Close()
+	sheets := []struct{ name, query string }{
+		{"Renewal risk", `SELECT * FROM read_parquet(?) ORDER BY CASE status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1
+			WHEN 'ok' THEN 2 ELSE 3 END, anniversary_on NULLS LAST, org_id`},
+		{"Alerts", "SELECT * FROM read_parquet(?)"},
+		{"Expiring", "SELECT * FROM read_parquet(?)"},
+		{"Attainment", "SELECT * FROM read_parquet(?)"},
+		{"Requirements", "SELECT * FROM read_parquet(?)"},
+		{"Profile", "SELECT * FROM read_parquet(?)"},
+	}
+	files := []string{"renewal_risk", "alerts", "expiring", "attainment", "requirements", "profile"}
+	for i, s := range sheets {
+		rows, err := eng.ReadTable(ctx, s.query, table(files[i]))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", files[i], err)
+		}
+		if _, err := wb.AddSheet(s.name, rows); err != nil {
+			return fmt.Errorf("sheet %s: %w", s.name, err)
+		}
+	}
+	xlsx := filepath.Join(dir, "renewal-risk-"+asOf.String()+".xlsx")
+	if err := writeAtomic(xlsx, func(w io.Writer) error { _, err := wb.WriteTo(w); return err }); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	e.log.Info("stage end", "stage", "report", "as_of", asOf.String(), "dir", dir, "workbook", xlsx,
+		"duration", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// reportMeta gathers the Summary and About sheets' facts.
+func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, asOf pipeline.Date) (reports.Meta, error) {
+	meta := reports.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
+	log, err := ingest.ReadLog(e.cfg.Warehouse)
+	if err != nil {
+		return meta, err
+	}
+	landed, rejected := ingest.Current(log)
+	meta.FilesLanded, meta.FilesRejected = len(landed), len(rejected)
+	for _, l := range landed {
+		meta.RowsQuarantined += l.RowsQuarantined
+		meta.Inputs = append(meta.Inputs, reports.Input{File: l.File, SHA256: l.SHA256, Rows: l.RowsLanded})
+	}
+	rows, err := eng.Query(ctx, `SELECT coalesce(membership_level, ''), status, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY ALL`,
+		sql.ResultPath(e.cfg.Warehouse, "renewal_risk", asOf))
+	if err != nil {
+		return meta, err
+	}
+	for _, r := range rows {
+		meta.Members = append(meta.Members, reports.LevelStatus{Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
+	}
+	rows, err = eng.Query(ctx, `SELECT split_part(cause, ' ', 1) AS competency, count(*) FILTER (WHERE status = 'at_risk'),
+		count(*) FILTER (WHERE status = 'lapsed') FROM read_parquet(?) WHERE cause IS NOT NULL GROUP BY ALL ORDER BY 1`,
+		sql.ResultPath(e.cfg.Warehouse, "renewal_risk", asOf))
+	if err != nil {
+		return meta, err
+	}
+	for _, r := range rows {
+		meta.ByCompetency = append(meta.ByCompetency, reports.CompetencyRisk{Competency: r[0].(string), AtRisk: r[1].(int64), Lapsed: r[2].(int64)})
+	}
+	rows, err = eng.Query(ctx, `SELECT check_name, sum(rows)::BIGINT FROM read_parquet(?) GROUP BY ALL`,
+		sql.ResultPath(e.cfg.Warehouse, "data_quality", asOf))
+	if err != nil {
+		return meta, err
+	}
+	for _, r := range rows {
+		switch r[0] {
+		case "fx_rate_missing":
+			meta.RowsLeftOut = r[1].(int64)
+		case "unknown_org":
+			meta.UnknownOrgRows = r[1].(int64)
+		}
+	}
+	return meta, nil
+}
+
+// writeAtomic writes a report file so that it appears whole or not at all.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	f, err := pipeline.CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := write(f); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
