@@ -35,7 +35,9 @@ func (c *reportCmd) run(ctx context.Context, e *env) error {
 var csvTables = []string{"attainment", "requirements", "renewal_risk", "alerts", "expiring", "profile"}
 
 // ReportDir is where a date's reports go.
-func reportDir(cfg pipeline.Config, d pipeline.Date) string { return filepath.Join(cfg.Reports, d.String()) }
+func reportDir(cfg pipeline.Config, d pipeline.Date) string {
+	return filepath.Join(cfg.Reports, d.String())
+}
 
 // runReport is the report stage, shared by report, run and backfill.
 func runReport(ctx context.Context, e *env, asOf pipeline.Date) error {
@@ -164,4 +166,3 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 	}
 	return f.Commit()
 }
-

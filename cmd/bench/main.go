@@ -170,7 +170,9 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	if err != nil {
 		return err
 	}
-	landed := func(feed string) string { return fmt.Sprintf("read_parquet('%s/landed/%s/*/*.parquet', hive_partitioning=true)", wh, feed) }
+	landed := func(feed string) string {
+		return fmt.Sprintf("read_parquet('%s/landed/%s/*/*.parquet', hive_partitioning=true)", wh, feed)
+	}
 	scan := fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT transaction_id, org_id, product, amount, currency, booked_on, attribution, delivery_date, source_part, source_line FROM %s))
 		+ (SELECT count(*) FROM (SELECT org_id, customer_id, product, month, active_users, attribution FROM %s))
 		+ (SELECT count(*) FROM (SELECT org_id, customer_id, product, snapshot_on, deployed_seats, attribution FROM %s))
