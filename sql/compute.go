@@ -123,6 +123,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[string]int64, error) 
 		return nil, err
 	}
 	defer e.Close()
+	e.Log = opt.Log
 	if err := e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy); err != nil {
 		return nil, err
 	}

@@ -6,9 +6,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -28,6 +30,8 @@ var Steps = []string{
 type Engine struct {
 	db   *dbsql.DB
 	conn *dbsql.Conn
+	// Log, when set, is told how long each rule file took.
+	Log *slog.Logger
 }
 
 // Settings are DuckDB's resource limits (SPEC §7).
@@ -99,8 +103,12 @@ func (e *Engine) Run(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	if _, err := e.conn.ExecContext(ctx, string(b)); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
+	}
+	if e.Log != nil {
+		e.Log.Debug("sql step", "file", file, "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return nil
 }

@@ -10,18 +10,22 @@ WITH r AS (
            CASE WHEN p.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
            q.metric IN ('active_users', 'deployed_seats') AS frozen
     FROM points p JOIN cat_reqs q ON q.version = p.version
+), at_d AS (
+    -- The value at D, from the timeline segment that holds D (equality keys first,
+    -- so DuckDB hashes on them and filters the range after).
+    SELECT r.org_id, r.d, r.version, r.measure, t.value
+    FROM (SELECT DISTINCT org_id, d, version, measure FROM r WHERE NOT frozen) r
+    JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_id = r.org_id
+    WHERE t.t_from <= r.d AND r.d < t.t_until
 ), v AS (
-    SELECT r.*, coalesce(CASE WHEN r.frozen THEN f.value ELSE t.value END, 0) AS value
+    SELECT r.*, coalesce(CASE WHEN r.frozen THEN f.value ELSE a.value END, 0) AS value
     FROM r
-    LEFT JOIN frozen_values f ON r.frozen AND f.org_id = r.org_id AND f.d = r.d
-         AND f.version = r.version AND f.measure = r.measure
-    LEFT JOIN timelines t ON NOT r.frozen AND t.version = r.version AND t.measure = r.measure
-         AND t.org_id = r.org_id AND t.t_from <= r.d AND r.d < t.t_until
+    LEFT JOIN frozen_values f ON f.org_id = r.org_id AND f.d = r.d AND f.version = r.version AND f.measure = r.measure
+    LEFT JOIN at_d a ON a.org_id = r.org_id AND a.d = r.d AND a.version = r.version AND a.measure = r.measure
 ), fails AS (
     SELECT v.org_id, v.d, v.version, v.competency_id, v.level, v.path, v.req_ord, min(t.t_from) AS fails_on
     FROM v JOIN timelines t ON t.version = v.version AND t.measure = v.measure AND t.org_id = v.org_id
-         AND t.t_from > v.d AND t.value < v.min_value
-    WHERE NOT v.frozen AND v.value >= v.min_value
+    WHERE NOT v.frozen AND v.value >= v.min_value AND t.t_from > v.d AND t.value < v.min_value
     GROUP BY ALL
 )
 SELECT v.*, v.value >= v.min_value AS met, f.fails_on

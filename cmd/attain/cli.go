@@ -192,10 +192,14 @@ func newLogger(w io.Writer, format string, tty bool) *slog.Logger {
 			format = "text"
 		}
 	}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, nil))
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if os.Getenv("ATTAIN_DEBUG") != "" {
+		opts.Level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func isTerminal(w io.Writer) bool {
