@@ -181,6 +181,8 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 		if knownBy != nil {
 			until = *knownBy
 		}
+		// One read of the feed's files: a delivery a file, thousands of small
+		// files, are slow to open more than once.
 		q := "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true) WHERE delivery_date <= ?"
 		if err := e.Exec(ctx, q, glob, until.Time()); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
@@ -189,13 +191,16 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 	return nil
 }
 
+// quote makes a SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // CopyTo writes a query's rows to a Parquet file atomically.
 func (e *Engine) CopyTo(ctx context.Context, query, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	tmp := path + pipeline.TempSuffix
-	q := fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)", query, strings.ReplaceAll(tmp, "'", "''"))
+	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, quote(tmp))
 	if err := e.Exec(ctx, q); err != nil {
 		os.Remove(tmp)
 		return err

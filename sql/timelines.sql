@@ -9,7 +9,7 @@
 
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
-SELECT m.version, m.measure, r.org_id, r.transaction_id, r.amount_usd, r.currency, r.amount,
+SELECT m.version, m.measure, r.org_id, r.transaction_id, r.amount_usd,
        r.booked_on AS t_from, leaves_window(r.booked_on) AS t_until
 FROM revenue_usd r
 JOIN cat_measures m ON m.metric = 'revenue_12m'
