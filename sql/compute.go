@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,29 +95,39 @@ func CompleteDates(warehouse string) ([]pipeline.Date, error) {
 // ComputeOptions says what one compute does.
 type ComputeOptions struct {
 	Warehouse string
-	AsOf      pipeline.Date
+	Dates     []pipeline.Date // the as-of dates, evaluated together
 	Catalog   *pipeline.Catalog
 	KnownBy   *pipeline.Date // with --as-known: only deliveries dated on or before it
 	Settings  Settings
 	RunID     string
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Done, when set, is told as each date's results are complete.
+	Done func(d pipeline.Date)
 }
 
-// Compute evaluates the rules for opt.AsOf from the landed data and writes its
-// result tables, then its marker. It returns the rows written per table. An
-// error wrapping pipeline.ErrUsage means no catalog version is in force at the
-// date.
-func Compute(ctx context.Context, opt ComputeOptions) (map[string]int64, error) {
+// Compute evaluates the rules at every date of opt.Dates at once, from the
+// landed data, and writes each date's result tables and then its marker. It
+// returns the rows written per date and table. An error wrapping
+// pipeline.ErrUsage means no catalog version is in force at a date.
+func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[string]int64, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	version, ok := opt.Catalog.InForce(opt.AsOf)
-	if !ok {
-		return nil, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, opt.AsOf)
+	dates := append([]pipeline.Date(nil), opt.Dates...)
+	slices.Sort(dates)
+	dates = slices.Compact(dates)
+	for _, d := range dates {
+		if _, ok := opt.Catalog.InForce(d); !ok {
+			return nil, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
+		}
+	}
+	stored, err := CompleteDates(opt.Warehouse)
+	if err != nil {
+		return nil, err
 	}
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
@@ -127,62 +138,83 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[string]int64, error) 
 	if err := e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy); err != nil {
 		return nil, err
 	}
-	// Alerts compare with the latest stored result before D, or with D − 1 (SPEC §5.6).
-	prev, err := previousResult(opt.Warehouse, opt.AsOf)
-	if err != nil {
+
+	// Alerts compare with the latest stored result before D, or with D − 1
+	// computed from the same data (SPEC §5.6). In a batch, an earlier date of
+	// the batch is the result that will be stored before D.
+	evalDates := append([]pipeline.Date(nil), dates...)
+	type prevSource struct {
+		d, prev pipeline.Date
+		stored  bool
+	}
+	var prevs []prevSource
+	for i, d := range dates {
+		var p *pipeline.Date
+		for _, x := range stored {
+			if x < d && !slices.Contains(dates, x) {
+				p = &x
+			}
+		}
+		if i > 0 && (p == nil || dates[i-1] > *p) {
+			prevs = append(prevs, prevSource{d: d, prev: dates[i-1]})
+			continue
+		}
+		if p != nil {
+			prevs = append(prevs, prevSource{d: d, prev: *p, stored: true})
+			continue
+		}
+		prevs = append(prevs, prevSource{d: d, prev: d - 1})
+		if _, ok := opt.Catalog.InForce(d - 1); ok {
+			evalDates = append(evalDates, d-1)
+		}
+	}
+	if err := e.Evaluate(ctx, opt.Catalog, slices.Compact(slices.Sorted(slices.Values(evalDates)))); err != nil {
 		return nil, err
 	}
-	dates := []pipeline.Date{opt.AsOf}
-	if prev == nil {
-		dates = append(dates, opt.AsOf-1)
-	}
-	if err := e.Evaluate(ctx, opt.Catalog, opt.AsOf, dates); err != nil {
+	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
+		CREATE OR REPLACE TEMP TABLE out_dates (d DATE);`); err != nil {
 		return nil, err
 	}
-	if prev != nil {
-		err = e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal AS
-			SELECT org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END AS status
-			FROM read_parquet(?)`, ResultPath(opt.Warehouse, "renewal_risk", *prev))
-	} else {
-		err = e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal AS
-			SELECT org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END AS status
-			FROM renewal WHERE d = ?`, (opt.AsOf - 1).Time())
-	}
-	if err != nil {
-		return nil, fmt.Errorf("previous statuses: %w", err)
+	for _, p := range prevs {
+		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
+			return nil, err
+		}
+		q := `INSERT INTO prev_renewal SELECT ?, org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END
+			FROM renewal WHERE d = ?`
+		arg := any(p.prev.Time())
+		if p.stored {
+			q = `INSERT INTO prev_renewal SELECT ?, org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END
+				FROM read_parquet(?)`
+			arg = ResultPath(opt.Warehouse, "renewal_risk", p.prev)
+		}
+		if err := e.Exec(ctx, q, p.d.Time(), arg); err != nil {
+			return nil, fmt.Errorf("previous statuses: %w", err)
+		}
 	}
 	if err := e.Run(ctx, "results.sql"); err != nil {
 		return nil, err
 	}
-	rows, err := e.WriteResults(ctx, opt.Warehouse, opt.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	m := Marker{AsOf: opt.AsOf.String(), RunID: opt.RunID, CatalogVersion: version.Version, Rows: rows, At: opt.Now().UTC()}
-	if opt.KnownBy != nil {
-		m.KnownBy = opt.KnownBy.String()
-	}
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := pipeline.WriteFileAtomic(MarkerPath(opt.Warehouse, opt.AsOf), append(b, '\n')); err != nil {
-		return nil, err
-	}
-	return rows, nil
-}
-
-// previousResult is the latest date before d with complete results, or nil.
-func previousResult(warehouse string, d pipeline.Date) (*pipeline.Date, error) {
-	dates, err := CompleteDates(warehouse)
-	if err != nil {
-		return nil, err
-	}
-	var prev *pipeline.Date
-	for _, x := range dates {
-		if x < d {
-			x := x
-			prev = &x
+	out := map[pipeline.Date]map[string]int64{}
+	for _, d := range dates {
+		rows, err := e.WriteResults(ctx, opt.Warehouse, d)
+		if err != nil {
+			return nil, err
+		}
+		v, _ := opt.Catalog.InForce(d)
+		m := Marker{AsOf: d.String(), RunID: opt.RunID, CatalogVersion: v.Version, Rows: rows, At: opt.Now().UTC()}
+		if opt.KnownBy != nil {
+			m.KnownBy = opt.KnownBy.String()
+		}
+		b, _ := json.MarshalIndent(m, "", "  ")
+		if err := pipeline.WriteFileAtomic(MarkerPath(opt.Warehouse, d), append(b, '\n')); err != nil {
+			return nil, err
+		}
+		out[d] = rows
+		if opt.Done != nil {
+			opt.Done(d)
 		}
 	}
-	return prev, nil
+	return out, nil
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.
@@ -206,7 +238,7 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 
 // Evaluate runs the rules for the as-of dates, many at a time: levels, lapses,
 // memberships and causes for every organization at every date.
-func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, asOf pipeline.Date, dates []pipeline.Date) error {
+func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, dates []pipeline.Date) error {
 	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE eval_dates (d DATE, version VARCHAR)"); err != nil {
 		return err
 	}
@@ -218,9 +250,6 @@ func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, asOf pipelin
 		if err := e.Exec(ctx, "INSERT INTO eval_dates VALUES (?, ?)", d.Time(), v.Version); err != nil {
 			return err
 		}
-	}
-	if err := e.SetVar(ctx, "as_of", asOf.Time()); err != nil {
-		return err
 	}
 	for _, f := range []string{"points.sql", "people.sql", "timelines.sql", "requirements.sql", "levels.sql", "renewal.sql"} {
 		if err := ctx.Err(); err != nil {
@@ -237,21 +266,26 @@ func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, asOf pipelin
 // the rows written per table.
 func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date) (map[string]int64, error) {
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE res_compute_quarantine AS
-		SELECT getvariable('as_of') AS as_of, feed, file, line, "column", reason FROM compute_quarantine;
-		CREATE OR REPLACE TEMP TABLE res_data_quality AS
-		SELECT getvariable('as_of') AS as_of, 'unknown_org' AS check_name, feed, rows FROM dq_unknown_orgs
-		UNION ALL SELECT getvariable('as_of'), 'fx_rate_missing', 'revenue', count(*) FROM compute_quarantine;
-		`); err != nil {
+		SELECT CAST(? AS DATE) AS as_of, feed, file, line, "column", reason FROM compute_quarantine`, asOf.Time()); err != nil {
+		return nil, err
+	}
+	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE res_data_quality AS
+		SELECT CAST(? AS DATE) AS as_of, 'unknown_org' AS check_name, feed, rows FROM dq_unknown_orgs
+		UNION ALL SELECT CAST(? AS DATE), 'fx_rate_missing', 'revenue', count(*) FROM compute_quarantine`, asOf.Time(), asOf.Time()); err != nil {
 		return nil, err
 	}
 	rows := map[string]int64{}
 	for _, t := range Tables {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		cols := strings.ReplaceAll(t.Columns, "supporting_competencies", "supporting AS supporting_competencies")
-		q := fmt.Sprintf("SELECT %s FROM res_%s ORDER BY %s", cols, t.Name, t.OrderBy)
+		where := fmt.Sprintf("as_of = DATE '%s'", asOf)
+		q := fmt.Sprintf("SELECT %s FROM res_%s WHERE %s ORDER BY %s", cols, t.Name, where, t.OrderBy)
 		if err := e.CopyTo(ctx, q, ResultPath(warehouse, t.Name, asOf)); err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)
 		}
-		r, err := e.Query(ctx, "SELECT count(*) FROM res_"+t.Name)
+		r, err := e.Query(ctx, "SELECT count(*) FROM res_"+t.Name+" WHERE "+where)
 		if err != nil {
 			return nil, err
 		}

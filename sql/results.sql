@@ -1,6 +1,6 @@
--- The result tables of SPEC §6.2 for the as-of date D = getvariable('as_of'), one
--- res_<table> each, with the columns in order. prev_renewal (set up by the caller)
--- holds each organization's status in the latest result before D, or at D − 1.
+-- The result tables of SPEC §6.2 for each date of out_dates, one res_<table> each,
+-- with the columns in order. prev_renewal (set up by the caller) holds, for each such
+-- date D, each organization's status in the latest result before D, or at D − 1.
 
 CREATE OR REPLACE TEMP TABLE res_attainment AS
 SELECT c.d AS as_of, c.org_id, o.org_name, c.competency_id, q.competency_name, c.level,
@@ -12,14 +12,14 @@ JOIN organizations o ON o.org_id = c.org_id
 JOIN (SELECT DISTINCT version, competency_id, competency_name FROM cat_reqs) q
      ON q.version = c.version AND q.competency_id = c.competency_id
 SEMI JOIN eval_dates e ON e.d = c.d AND e.version = c.version
-WHERE c.d = getvariable('as_of');
+SEMI JOIN out_dates x ON x.d = c.d;
 
 CREATE OR REPLACE TEMP TABLE res_requirements AS
 SELECT e.d AS as_of, e.org_id, e.competency_id, e.level, e.path, e.metric,
        CAST(round(e.value, 4) AS DECIMAL(18, 4)) AS value, CAST(e.min_value AS DECIMAL(18, 4)) AS min, e.met,
        CASE WHEN e.fails_on <= e.d + 400 THEN e.fails_on END AS lapses_on
 FROM req_eval e SEMI JOIN eval_dates x ON x.d = e.d AND x.version = e.version
-WHERE e.d = getvariable('as_of');
+SEMI JOIN out_dates o ON o.d = e.d;
 
 CREATE OR REPLACE TEMP TABLE res_renewal_risk AS
 SELECT r.d AS as_of, r.org_id, o.org_name, r.membership_level, r.purchased_on, r.anniversary_on,
@@ -30,8 +30,8 @@ SELECT r.d AS as_of, r.org_id, o.org_name, r.membership_level, r.purchased_on, r
 FROM renewal r
 JOIN organizations o USING (org_id)
 LEFT JOIN causes c USING (d, org_id)
-LEFT JOIN prev_renewal p ON p.org_id = r.org_id
-WHERE r.d = getvariable('as_of');
+LEFT JOIN prev_renewal p ON p.d = r.d AND p.org_id = r.org_id
+SEMI JOIN out_dates x ON x.d = r.d;
 
 CREATE OR REPLACE TEMP TABLE res_alerts AS
 SELECT as_of, org_id, org_name, membership_level, previous_status, status,
@@ -44,7 +44,8 @@ FROM res_renewal_risk WHERE alert;
 -- validity ends in (D, D + 90 days]; one row per competency it serves.
 CREATE OR REPLACE TEMP TABLE res_expiring AS
 WITH m AS (
-    SELECT r.d, r.org_id, r.version FROM renewal r WHERE r.d = getvariable('as_of') AND r.membership_level IS NOT NULL
+    SELECT r.d, r.org_id, r.version FROM renewal r SEMI JOIN out_dates x ON x.d = r.d
+    WHERE r.membership_level IS NOT NULL
 )
 SELECT DISTINCT m.d AS as_of, m.org_id, i.individual_id, q.competency_id, i.kind, i.code,
        i.t_until AS ends_on, i.t_until - m.d AS days_left
@@ -64,8 +65,8 @@ SEMI JOIN cat_reqs q ON q.version = m.version AND q.competency_id = o.competency
 -- min(L, max(level at D, level at purchased_on)); not shown when that is none.
 CREATE OR REPLACE TEMP TABLE res_profile AS
 WITH m AS (
-    SELECT r.d, r.org_id, r.rank, r.purchased_on FROM renewal r
-    WHERE r.d = getvariable('as_of') AND r.membership_level IS NOT NULL
+    SELECT r.d, r.org_id, r.rank, r.purchased_on FROM renewal r SEMI JOIN out_dates x ON x.d = r.d
+    WHERE r.membership_level IS NOT NULL
 ), shown AS (
     SELECT m.d, m.org_id, m.rank AS member_rank, c.competency_id, max(c.rank) AS best
     FROM m

@@ -86,7 +86,7 @@ func computeCase(t testing.TB, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Compute(context.Background(), ComputeOptions{Warehouse: wh, AsOf: asOf, Catalog: cat, Settings: testSettings,
+	_, err = Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: []pipeline.Date{asOf}, Catalog: cat, Settings: testSettings,
 		RunID: "test", Now: func() time.Time { return asOf.End() }})
 	if err != nil {
 		t.Fatalf("compute: %v", err)
@@ -116,7 +116,7 @@ func exportCSV(t testing.TB, path string) string {
 
 func TestNoVersionInForceIsAUsageError(t *testing.T) {
 	cat, _ := pipeline.DefaultCatalog()
-	_, err := Compute(context.Background(), ComputeOptions{Warehouse: t.TempDir(), AsOf: pipeline.MustDate("2016-01-01"),
+	_, err := Compute(context.Background(), ComputeOptions{Warehouse: t.TempDir(), Dates: []pipeline.Date{pipeline.MustDate("2016-01-01")},
 		Catalog: cat, Settings: testSettings})
 	if !errors.Is(err, pipeline.ErrUsage) {
 		t.Fatalf("err = %v, want ErrUsage", err)

@@ -31,7 +31,7 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	_, err = runCompute(ctx, e, cat, c.asOf.d, nil, newRunID(e.cfg.Now()))
+	_, err = runCompute(ctx, e, cat, []pipeline.Date{c.asOf.d}, nil, newRunID(e.cfg.Now()), nil)
 	return err
 }
 
@@ -40,18 +40,26 @@ func settings(cfg pipeline.Config) sql.Settings {
 	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: filepath.Join(cfg.Warehouse, "tmp", "duckdb")}
 }
 
-// runCompute is the compute stage, shared by compute, run and backfill.
-func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.Date, knownBy *pipeline.Date, runID string) (map[string]int64, error) {
+// runCompute is the compute stage, shared by compute, run and backfill: the
+// dates are evaluated together; done, when set, hears of each as it completes.
+func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date,
+	runID string, done func(pipeline.Date)) (map[pipeline.Date]map[string]int64, error) {
 	start := time.Now()
-	e.log.Info("stage start", "stage", "compute", "as_of", asOf.String())
-	rows, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, AsOf: asOf, Catalog: cat, KnownBy: knownBy,
-		Settings: settings(e.cfg), RunID: runID, Now: e.cfg.Now, Log: e.log})
-	if err != nil {
-		return nil, fmt.Errorf("compute %s: %w", asOf, err)
+	span := dates[0].String()
+	if len(dates) > 1 {
+		span += ".." + dates[len(dates)-1].String()
 	}
-	args := []any{"stage", "compute", "as_of", asOf.String(), "duration", time.Since(start).Round(time.Millisecond).String()}
-	for _, t := range sql.Tables {
-		args = append(args, t.Name+"_rows", rows[t.Name])
+	e.log.Info("stage start", "stage", "compute", "as_of", span, "dates", len(dates))
+	rows, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
+		Settings: settings(e.cfg), RunID: runID, Now: e.cfg.Now, Log: e.log, Done: done})
+	if err != nil {
+		return nil, fmt.Errorf("compute %s: %w", span, err)
+	}
+	args := []any{"stage", "compute", "as_of", span, "dates", len(dates), "duration", time.Since(start).Round(time.Millisecond).String()}
+	if len(dates) == 1 {
+		for _, t := range sql.Tables {
+			args = append(args, t.Name+"_rows", rows[dates[0]][t.Name])
+		}
 	}
 	e.log.Info("stage end", args...)
 	return rows, nil
