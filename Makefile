@@ -7,15 +7,17 @@ DEMO  := demo
 # The demo data ends on this date; make run reports as of it.
 AS_OF := 2026-10-31
 
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/attain
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/attain
 
 # The main job on bundled demo data: a synthetic inbox is generated once into
 # demo/inbox (deterministic, seed 1), then the job runs on it.
 run: build
 	@test -d $(DEMO)/inbox || $(BIN) gen --out $(DEMO)/inbox --orgs 200 --to $(AS_OF) --log-format text
-	$(BIN) ingest --inbox $(DEMO)/inbox --warehouse $(DEMO)/warehouse --as-of $(AS_OF) --log-format text
-	$(BIN) status --warehouse $(DEMO)/warehouse
+	$(BIN) run --inbox $(DEMO)/inbox --warehouse $(DEMO)/warehouse --reports $(DEMO)/reports --as-of $(AS_OF) \
+		--metrics-file $(DEMO)/metrics.prom --log-format text
 
 test:
 	$(GO) vet ./...

@@ -193,10 +193,15 @@ func (g *gen) day(d pipeline.Date) {
 	}
 	y, m, dom := d.Time().Date()
 	if dom == 1 || first {
-		month := pipeline.DateOf(y, m, 1)
-		for _, c := range sortedCurrencies {
-			g.rates[c] *= 1 + (g.bad.Float64()-0.5)*0.04
-			g.emit("fx_rates", d, c, month.String()[:7], strconv.FormatFloat(g.rates[c], 'f', 6, 64))
+		months := []pipeline.Date{pipeline.DateOf(y, m, 1)}
+		if first { // revenue booked in the days before the first delivery needs last month's rates
+			months = append([]pipeline.Date{pipeline.DateOf(y, m-1, 1)}, months...)
+		}
+		for _, month := range months {
+			for _, c := range sortedCurrencies {
+				g.rates[c] *= 1 + (g.bad.Float64()-0.5)*0.04
+				g.emit("fx_rates", d, c, month.String()[:7], strconv.FormatFloat(g.rates[c], 'f', 6, 64))
+			}
 		}
 	}
 	for i, o := range g.orgs {

@@ -31,10 +31,12 @@ type commandInfo struct {
 }
 
 var commands = []commandInfo{
+	{"run", "[--as-of D]", "the nightly job: ingest, compute, report for D", func() command { return &runCmd{} }},
 	{"ingest", "[--as-of D]", "land every new inbox file delivered on or before D", func() command { return &ingestCmd{} }},
 	{"gen", "--out DIR [--orgs N] [--from A] [--to B] [--seed S]", "write a deterministic synthetic inbox", func() command { return &genCmd{} }},
 	{"compute", "--as-of D", "compute the result tables for D from landed data", func() command { return &computeCmd{} }},
 	{"report", "--as-of D", "write the workbook and CSV files for D from the results", func() command { return &reportCmd{} }},
+	{"backfill", "--from A --to B [--every day|week|month] [--force] [--as-known]", "results and reports for every date in [A, B]", func() command { return &backfillCmd{} }},
 	{"catalog check", "FILE", "validate a catalog file or directory", func() command { return &catalogCheckCmd{} }},
 	{"catalog show", "[--as-of D]", "print the catalog version in force", func() command { return &catalogShowCmd{} }},
 	{"status", "", "what is landed (deliveries, rows, quarantine) and the last runs", func() command { return &statusCmd{} }},

@@ -28,7 +28,8 @@ func (c *reportCmd) run(ctx context.Context, e *env) error {
 	if !c.asOf.set {
 		return fmt.Errorf("%w: report needs --as-of", pipeline.ErrUsage)
 	}
-	return runReport(ctx, e, c.asOf.d)
+	_, err := runReport(ctx, e, c.asOf.d)
+	return err
 }
 
 // csvTables are the result tables published as CSV, in the order of SPEC §6.2.
@@ -39,20 +40,30 @@ func reportDir(cfg pipeline.Config, d pipeline.Date) string {
 	return filepath.Join(cfg.Reports, d.String())
 }
 
-// runReport is the report stage, shared by report, run and backfill.
-func runReport(ctx context.Context, e *env, asOf pipeline.Date) error {
+// runReport is the report stage, shared by report, run and backfill. It
+// returns what the Summary sheet says.
+func runReport(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta, error) {
+	meta, err := writeReports(ctx, e, asOf)
+	if err != nil {
+		return meta, fmt.Errorf("report %s: %w", asOf, err)
+	}
+	return meta, nil
+}
+
+func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta, error) {
+	var none reports.Meta
 	start := time.Now()
 	e.log.Info("stage start", "stage", "report", "as_of", asOf.String())
 	marker, err := sql.ReadMarker(e.cfg.Warehouse, asOf)
 	if err != nil {
-		return err
+		return none, err
 	}
 	if marker == nil {
-		return fmt.Errorf("no complete results for %s in %s: run attain compute --as-of %s first", asOf, e.cfg.Warehouse, asOf)
+		return none, fmt.Errorf("no complete results for %s in %s: run attain compute --as-of %s first", asOf, e.cfg.Warehouse, asOf)
 	}
 	eng, err := sql.Open(ctx, settings(e.cfg))
 	if err != nil {
-		return err
+		return none, err
 	}
 	defer eng.Close()
 	dir := reportDir(e.cfg, asOf)
@@ -60,24 +71,24 @@ func runReport(ctx context.Context, e *env, asOf pipeline.Date) error {
 	for _, name := range csvTables {
 		rows, err := eng.ReadTable(ctx, "SELECT * FROM read_parquet(?)", table(name))
 		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+			return none, fmt.Errorf("read %s: %w", name, err)
 		}
 		err = writeAtomic(filepath.Join(dir, name+".csv"), func(w io.Writer) error {
 			_, err := reports.WriteCSV(w, rows)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("%s.csv: %w", name, err)
+			return none, fmt.Errorf("%s.csv: %w", name, err)
 		}
 	}
 
 	meta, err := reportMeta(ctx, e, eng, marker, asOf)
 	if err != nil {
-		return err
+		return none, err
 	}
 	wb, err := reports.NewWorkbook(meta)
 	if err != nil {
-		return err
+		return none, err
 	}
 	defer wb.Close()
 	sheets := []struct{ name, query string }{
@@ -93,19 +104,19 @@ func runReport(ctx context.Context, e *env, asOf pipeline.Date) error {
 	for i, s := range sheets {
 		rows, err := eng.ReadTable(ctx, s.query, table(files[i]))
 		if err != nil {
-			return fmt.Errorf("read %s: %w", files[i], err)
+			return none, fmt.Errorf("read %s: %w", files[i], err)
 		}
 		if _, err := wb.AddSheet(s.name, rows); err != nil {
-			return fmt.Errorf("sheet %s: %w", s.name, err)
+			return none, fmt.Errorf("sheet %s: %w", s.name, err)
 		}
 	}
 	xlsx := filepath.Join(dir, "renewal-risk-"+asOf.String()+".xlsx")
 	if err := writeAtomic(xlsx, func(w io.Writer) error { _, err := wb.WriteTo(w); return err }); err != nil {
-		return fmt.Errorf("workbook: %w", err)
+		return none, fmt.Errorf("workbook: %w", err)
 	}
 	e.log.Info("stage end", "stage", "report", "as_of", asOf.String(), "dir", dir, "workbook", xlsx,
 		"duration", time.Since(start).Round(time.Millisecond).String())
-	return nil
+	return meta, nil
 }
 
 // reportMeta gathers the Summary and About sheets' facts.

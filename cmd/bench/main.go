@@ -43,7 +43,7 @@ func main() {
 	reps := fs.Int("reps", 3, "repetitions; the table shows medians")
 	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute benchmark")
 	threads := fs.Int("threads", 2, "DuckDB threads")
-	mem := fs.String("memory-limit", "1GiB", "DuckDB memory limit")
+	mem := fs.String("memory-limit", "1536MiB", "DuckDB memory limit")
 	fs.Parse(os.Args[1:])
 	var err error
 	switch *what {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"attain/ingest"
+	"attain/pipeline"
+)
+
+// runCmd is the nightly job: ingest, compute, report for one date (SPEC §2, §7).
+type runCmd struct{ asOf dateFlag }
+
+func (c *runCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
+	fs.Var(&c.asOf, "as-of", "the as-of date D (default: yesterday, UTC)")
+}
+
+func (c *runCmd) run(ctx context.Context, e *env) error {
+	asOf := c.asOf.or(e.cfg.Yesterday())
+	cat, err := pipeline.LoadCatalog(e.cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	lock, err := acquire(e, "run")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	runID := newRunID(e.cfg.Now())
+	m := newRunMetrics()
+	start := time.Now()
+	e.log.Info("run start", "run_id", runID, "as_of", asOf.String(), "warehouse", e.cfg.Warehouse)
+
+	err = nightly(ctx, e, cat, asOf, runID, m)
+	status := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, pipeline.ErrRejected):
+		status = "finished, input rejected"
+	default:
+		status = "failed"
+	}
+	if err == nil || errors.Is(err, pipeline.ErrRejected) {
+		m.succeeded(float64(e.cfg.Now().Unix()))
+	}
+	if perr := m.publish(e.cfg); perr != nil {
+		e.log.Error("metrics not published", "error", perr.Error())
+		if err == nil {
+			err = perr
+		}
+	}
+	args := []any{"run_id", runID, "as_of", asOf.String(), "status", status,
+		"duration", time.Since(start).Round(time.Millisecond).String(), "reports", reportDir(e.cfg, asOf)}
+	if err != nil {
+		args = append(args, "error", err.Error())
+	}
+	e.log.Info("run end", args...)
+	if err == nil {
+		fmt.Fprintf(e.stdout, "workbook: %s\n", filepath.Join(reportDir(e.cfg, asOf), "renewal-risk-"+asOf.String()+".xlsx"))
+	}
+	return err
+}
+
+// nightly runs the three stages; a rejected input file does not stop the run,
+// it changes its exit code at the end.
+func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.Date, runID string, m *runMetrics) error {
+	stage := func(name string, f func() error) error {
+		start := time.Now()
+		err := f()
+		m.stage.WithLabelValues(name).Set(time.Since(start).Seconds())
+		return err
+	}
+	var sum *ingest.Summary
+	ierr := stage("ingest", func() error {
+		var err error
+		sum, err = runIngest(ctx, e, asOf, runID)
+		return err
+	})
+	m.ingested(sum)
+	if ierr != nil && !errors.Is(ierr, pipeline.ErrRejected) {
+		return ierr
+	}
+	if err := stage("compute", func() error {
+		_, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID, nil)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := stage("report", func() error {
+		meta, err := runReport(ctx, e, asOf)
+		for _, ls := range meta.Members {
+			level := ls.Level
+			if level == "" {
+				level = "none"
+			}
+			m.members.WithLabelValues(level, ls.Status).Set(float64(ls.Members))
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return ierr
+}

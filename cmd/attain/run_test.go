@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"attain/pipeline"
+	"attain/synth"
+)
+
+// TestMain lets the test binary stand in for attain in subprocesses (kill tests).
+func TestMain(m *testing.M) {
+	if os.Getenv("ATTAIN_TEST_AS_MAIN") == "1" {
+		ctx, stop := signalContext(context.Background())
+		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	inboxOnce sync.Once
+	inboxDir  string
+)
+
+const last = "2026-10-31"
+
+// smallInbox generates a small inbox once for the tests of this package.
+func smallInbox(t testing.TB) string {
+	t.Helper()
+	inboxOnce.Do(func() {
+		dir, _ := os.MkdirTemp("", "attain-cmd-")
+		inboxDir = filepath.Join(dir, "inbox")
+		if err := synth.Generate(synth.Options{Out: inboxDir, Orgs: 12, From: pipeline.MustDate("2026-07-01"),
+			To: pipeline.MustDate(last), Seed: 5}); err != nil {
+			panic(err)
+		}
+	})
+	return inboxDir
+}
+
+// files returns every file under dir (relative path → content).
+func files(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			out[rel] = string(b)
+		}
+		return nil
+	})
+	return out
+}
+
+// csvFiles is every CSV report under dir.
+func csvFiles(t testing.TB, dir string) map[string]string {
+	out := map[string]string{}
+	for k, v := range files(t, dir) {
+		if strings.HasSuffix(k, ".csv") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func TestRunWritesReportsAndMetrics(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	var pushed bytes.Buffer
+	var pushPath string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pushPath = r.Method + " " + r.URL.Path
+		io.Copy(&pushed, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer gw.Close()
+	args := []string{"run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", filepath.Join(dir, "rep"),
+		"--as-of", last, "--metrics-file", filepath.Join(dir, "m.prom"), "--pushgateway", gw.URL, "--log-format", "json"}
+	code, stdout, stderr := attain(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "renewal-risk-"+last+".xlsx") || !strings.Contains(stderr, `"msg":"run end"`) {
+		t.Errorf("stdout %q, no summary line in the log", stdout)
+	}
+	rep := files(t, filepath.Join(dir, "rep", last))
+	for _, name := range append(csvTables, "renewal-risk-"+last+".xlsx") {
+		if !strings.Contains(strings.Join(keys(rep), " "), name) {
+			t.Errorf("report %s missing: %v", name, keys(rep))
+		}
+	}
+	m, _ := os.ReadFile(filepath.Join(dir, "m.prom"))
+	for _, want := range []string{"attain_last_success_timestamp_seconds", `attain_stage_duration_seconds{stage="compute"}`,
+		`attain_rows_landed_total{feed="revenue"}`, "attain_files_rejected_total 0", `attain_members{level=`} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics file lacks %s", want)
+		}
+	}
+	if pushPath != "POST /metrics/job/attain" || pushed.Len() == 0 {
+		t.Errorf("pushgateway got %q with %d bytes", pushPath, pushed.Len())
+	}
+
+	// Re-runs are byte-identical.
+	code, _, stderr = attain(t, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+	if again := files(t, filepath.Join(dir, "rep", last)); !reflect.DeepEqual(csvOnly(rep), csvOnly(again)) {
+		t.Error("a second run changed the CSV files")
+	}
+}
+
+func csvOnly(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if strings.HasSuffix(k, ".csv") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestFailedRunDoesNotReportSuccess(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	// A catalog in force only from 2030: compute cannot evaluate 2026.
+	cat := filepath.Join(dir, "future.yaml")
+	os.WriteFile(cat, []byte("version: F\neffective_from: 2030-01-01\ncompetencies:\n  - id: c\n    silver:\n      - path: p\n        requires:\n          - metric: active_users\n            min: 1\n"), 0o644)
+	code, _, stderr := attain(t, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", filepath.Join(dir, "rep"),
+		"--as-of", last, "--catalog", cat, "--metrics-file", filepath.Join(dir, "m.prom"))
+	if code != 2 {
+		t.Fatalf("exit %d, want 2: %s", code, stderr)
+	}
+	m, _ := os.ReadFile(filepath.Join(dir, "m.prom"))
+	if strings.Contains(string(m), "attain_last_success_timestamp_seconds") || !strings.Contains(string(m), "attain_stage_duration_seconds") {
+		t.Errorf("a failed run's metrics:\n%s", m)
+	}
+}
+
+// TestKilledRunsFinishTheSame: a run killed with SIGKILL at random points and
+// run again gives the CSV files and result rows of an uninterrupted run.
+func TestKilledRunsFinishTheSame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills 20 runs")
+	}
+	in := smallInbox(t)
+	self, _ := os.Executable()
+	attainProc := func(dir string) *exec.Cmd {
+		cmd := exec.Command(self, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", filepath.Join(dir, "rep"),
+			"--as-of", last, "--log-format", "json")
+		cmd.Env = append(os.Environ(), "ATTAIN_TEST_AS_MAIN=1")
+		return cmd
+	}
+	clean := t.TempDir()
+	start := time.Now()
+	if out, err := attainProc(clean).CombinedOutput(); err != nil {
+		t.Fatalf("clean run: %v\n%s", err, out)
+	}
+	full := time.Since(start)
+	want := csvFiles(t, filepath.Join(clean, "rep"))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 20; trial++ {
+		dir := t.TempDir()
+		cmd := attainProc(dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rng.Int64N(int64(full)))
+		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+		cmd.Wait()
+		timer.Stop()
+		if out, err := attainProc(dir).CombinedOutput(); err != nil {
+			t.Fatalf("trial %d (killed after %v): the run after it failed: %v\n%s", trial, delay, err, out)
+		}
+		if got := csvFiles(t, filepath.Join(dir, "rep")); !reflect.DeepEqual(got, want) {
+			t.Errorf("trial %d (killed after %v): CSV files differ from an uninterrupted run", trial, delay)
+		}
+	}
+}
+
+// TestBackfillEqualsNightlyRuns: backfilling a range with --as-known gives, byte
+// for byte, the CSV files that running the job each night of it gives.
+func TestBackfillEqualsNightlyRuns(t *testing.T) {
+	in := smallInbox(t)
+	nightly, backfill := t.TempDir(), t.TempDir()
+	dates := []string{"2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31"}
+	for _, d := range dates {
+		code, _, stderr := attain(t, "run", "--inbox", in, "--warehouse", filepath.Join(nightly, "wh"),
+			"--reports", filepath.Join(nightly, "rep"), "--as-of", d)
+		if code != 0 {
+			t.Fatalf("nightly %s: exit %d: %s", d, code, stderr)
+		}
+	}
+	wh := filepath.Join(backfill, "wh")
+	if code, _, stderr := attain(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last); code != 0 {
+		t.Fatalf("ingest: %s", stderr)
+	}
+	args := []string{"backfill", "--warehouse", wh, "--reports", filepath.Join(backfill, "rep"),
+		"--from", dates[0], "--to", last, "--as-known"}
+	if code, _, stderr := attain(t, args...); code != 0 {
+		t.Fatalf("backfill: exit %d: %s", code, stderr)
+	}
+	want, got := csvFiles(t, filepath.Join(nightly, "rep")), csvFiles(t, filepath.Join(backfill, "rep"))
+	if len(want) != 6*len(dates) || !reflect.DeepEqual(got, want) {
+		t.Errorf("backfill gave %d CSV files, nightly %d; equal: %v", len(got), len(want), reflect.DeepEqual(got, want))
+		for k := range want {
+			if got[k] != want[k] {
+				t.Errorf("%s differs", k)
+			}
+		}
+	}
+	// Resumable: a second backfill finds every date complete and skips it.
+	code, _, stderr := attain(t, append(args, "--log-format", "json")...)
+	if code != 0 || !strings.Contains(stderr, `"to_do":0`) {
+		t.Errorf("second backfill: exit %d, %s", code, stderr)
+	}
+}
+
+func TestBackfillSpine(t *testing.T) {
+	d := pipeline.MustDate
+	week, _ := spine(d("2026-11-01"), d("2026-11-30"), "week")
+	month, _ := spine(d("2026-01-15"), d("2026-04-30"), "month")
+	if got := strings.Trim(strings.ReplaceAll(strings.Join(strs(week), " "), "2026-11-", ""), " "); got != "01 08 15 22 29" {
+		t.Errorf("week ends %s", got)
+	}
+	if got := strings.Join(strs(month), " "); got != "2026-01-31 2026-02-28 2026-03-31 2026-04-30" {
+		t.Errorf("month ends %s", got)
+	}
+}
+
+func strs(ds []pipeline.Date) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	return out
+}
