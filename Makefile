@@ -1,5 +1,5 @@
 # attain — see README.md. Every target is phony: make decides nothing by file dates.
-.PHONY: build run test bench bench-ingest bench-compute lint fuzz clean
+.PHONY: build run test bench bench-ingest bench-compute bench-report lint fuzz clean
 
 GO    ?= go
 BIN   := bin/attain
@@ -23,11 +23,15 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-bench: bench-ingest bench-compute
+bench: bench-ingest bench-compute bench-report
 
 bench-ingest: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what ingest --attain $(BIN)
+
+bench-report:
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench --what report
 
 bench-compute: build
 	$(GO) build -o bin/bench ./cmd/bench

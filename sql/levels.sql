@@ -4,14 +4,20 @@
 -- deployed_seats) are met at D, since they keep that value in the projection; met when
 -- every requirement is met at D; it lapses at the end of its met interval containing D.
 CREATE OR REPLACE TEMP TABLE path_eval AS
-SELECT r.org_id, r.d, r.version, r.comp_ord, r.competency_id, r.level, r.level_rank, r.path_ord, r.path,
-       coalesce(bool_and(r.met) FILTER (WHERE r.frozen), true) AS included,
-       bool_and(r.met) AS met,
-       any_value(i.t_until) AS lapses_on
-FROM req_eval r
-LEFT JOIN path_islands i ON i.org_id = r.org_id AND i.version = r.version AND i.competency_id = r.competency_id
-     AND i.level = r.level AND i.path = r.path AND i.t_from <= r.d AND r.d < i.t_until
-GROUP BY ALL;
+WITH p AS (
+    SELECT org_id, d, version, comp_ord, competency_id, level, level_rank, path_ord, path,
+           coalesce(bool_and(met) FILTER (WHERE frozen), true) AS included,
+           bool_and(met) AS met
+    FROM req_eval GROUP BY ALL
+), holding AS (
+    -- The path's met interval that holds D (keys first, then the range).
+    SELECT p.org_id, p.d, p.version, p.competency_id, p.level, p.path, i.t_until
+    FROM p JOIN path_islands i ON i.org_id = p.org_id AND i.version = p.version
+         AND i.competency_id = p.competency_id AND i.level = p.level AND i.path = p.path
+    WHERE i.t_from <= p.d AND p.d < i.t_until
+)
+SELECT p.*, h.t_until AS lapses_on
+FROM p LEFT JOIN holding h USING (org_id, d, version, competency_id, level, path);
 
 -- Overrides (SPEC §5.3): active on granted_on <= D < expires_on; no expires_on means
 -- granted_on + 90 days. An override at a level counts for every level up to it.

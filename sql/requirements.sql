@@ -3,6 +3,31 @@
 -- and the first date after D on which its own value falls below the minimum if no
 -- data arrived after D (empty when it does not fall within the horizon).
 
+-- Where each measure's value stays at or above each minimum a requirement gives it:
+-- maximal intervals [t_from, t_until), merged from the timeline's segments. An
+-- interval that holds D ends on the first date the value falls below the minimum.
+CREATE OR REPLACE TEMP TABLE ok_intervals AS
+WITH mins AS (
+    SELECT DISTINCT version, measure, min_developed AS min_value FROM cat_reqs
+    WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_developed > 0
+    UNION
+    SELECT DISTINCT version, measure, min_developing FROM cat_reqs
+    WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_developing > 0
+), marked AS (
+    SELECT t.version, t.measure, t.org_id, m.min_value, t.t_from, t.t_until,
+           t.value >= m.min_value AS ok,
+           lag(t.value >= m.min_value) OVER w AS prev_ok,
+           lag(t.t_until) OVER w AS prev_until
+    FROM timelines t JOIN mins m ON m.version = t.version AND m.measure = t.measure
+    WINDOW w AS (PARTITION BY t.version, t.measure, t.org_id, m.min_value ORDER BY t.t_from)
+), numbered AS (
+    SELECT *, sum(CASE WHEN prev_ok AND prev_until = t_from THEN 0 ELSE 1 END)
+              OVER (PARTITION BY version, measure, org_id, min_value ORDER BY t_from) AS island
+    FROM marked WHERE ok
+)
+SELECT version, measure, org_id, min_value, min(t_from) AS t_from, max(t_until) AS t_until
+FROM numbered GROUP BY version, measure, org_id, min_value, island;
+
 CREATE OR REPLACE TEMP TABLE req_eval AS
 WITH r AS (
     SELECT p.org_id, p.d, p.version, q.comp_ord, q.competency_id, q.competency_name, q.level, q.level_rank,
@@ -11,22 +36,25 @@ WITH r AS (
            q.metric IN ('active_users', 'deployed_seats') AS frozen
     FROM points p JOIN cat_reqs q ON q.version = p.version
 ), at_d AS (
-    -- The value at D, from the timeline segment that holds D (equality keys first,
-    -- so DuckDB hashes on them and filters the range after).
+    -- The value at D: the last segment starting on or before D (segments run on
+    -- from the first change to forever; before it the value is 0).
     SELECT r.org_id, r.d, r.version, r.measure, t.value
     FROM (SELECT DISTINCT org_id, d, version, measure FROM r WHERE NOT frozen) r
-    JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_id = r.org_id
-    WHERE t.t_from <= r.d AND r.d < t.t_until
+    ASOF JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_id = r.org_id
+         AND t.t_from <= r.d
 ), v AS (
     SELECT r.*, coalesce(CASE WHEN r.frozen THEN f.value ELSE a.value END, 0) AS value
     FROM r
     LEFT JOIN frozen_values f ON f.org_id = r.org_id AND f.d = r.d AND f.version = r.version AND f.measure = r.measure
     LEFT JOIN at_d a ON a.org_id = r.org_id AND a.d = r.d AND a.version = r.version AND a.measure = r.measure
 ), fails AS (
-    SELECT v.org_id, v.d, v.version, v.competency_id, v.level, v.path, v.req_ord, min(t.t_from) AS fails_on
-    FROM v JOIN timelines t ON t.version = v.version AND t.measure = v.measure AND t.org_id = v.org_id
-    WHERE NOT v.frozen AND v.value >= v.min_value AND t.t_from > v.d AND t.value < v.min_value
-    GROUP BY ALL
+    -- Met at D: the first date after D on which the value falls below the minimum
+    -- is the end of the ok interval that holds D.
+    SELECT v.org_id, v.d, v.version, v.competency_id, v.level, v.path, v.req_ord,
+           CASE WHEN o.t_until < forever() THEN o.t_until END AS fails_on
+    FROM v JOIN ok_intervals o ON o.version = v.version AND o.measure = v.measure AND o.org_id = v.org_id
+         AND o.min_value = v.min_value
+    WHERE NOT v.frozen AND v.min_value > 0 AND o.t_from <= v.d AND v.d < o.t_until
 )
 SELECT v.*, v.value >= v.min_value AS met, f.fails_on
 FROM v LEFT JOIN fails f USING (org_id, d, version, competency_id, level, path, req_ord);
@@ -44,9 +72,9 @@ WITH reqs AS (
            count(*) FILTER (WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_value > 0) AS k
     FROM reqs GROUP BY ALL
 ), ok AS (
-    SELECT r.org_id, r.version, r.competency_id, r.level, r.path, t.t_from, t.t_until
-    FROM reqs r JOIN timelines t ON t.version = r.version AND t.measure = r.measure
-         AND t.org_id = r.org_id AND t.value >= r.min_value
+    SELECT r.org_id, r.version, r.competency_id, r.level, r.path, o.t_from, o.t_until
+    FROM reqs r JOIN ok_intervals o ON o.version = r.version AND o.measure = r.measure
+         AND o.org_id = r.org_id AND o.min_value = r.min_value
     WHERE r.metric NOT IN ('active_users', 'deployed_seats') AND r.min_value > 0
 ), ev AS (
     SELECT org_id, version, competency_id, level, path, t, sum(delta) AS delta FROM (
