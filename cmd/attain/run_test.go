@@ -261,3 +261,34 @@ func strs(ds []pipeline.Date) []string {
 	}
 	return out
 }
+
+// TestSIGTERMStopsQuickly: SIGTERM stops a run within 10 s with exit 143 and
+// nothing partial: no temporary file, and no date's results without its marker.
+func TestSIGTERMStopsQuickly(t *testing.T) {
+	in := smallInbox(t)
+	self, _ := os.Executable()
+	for _, after := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond} {
+		dir := t.TempDir()
+		cmd := exec.Command(self, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", filepath.Join(dir, "rep"),
+			"--as-of", last, "--log-format", "json")
+		cmd.Env = append(os.Environ(), "ATTAIN_TEST_AS_MAIN=1")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		sent := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if took := time.Since(sent); took > 10*time.Second {
+			t.Errorf("stopped %v after SIGTERM", took)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 143 && code != 0 {
+			t.Errorf("exit %d after SIGTERM at %v, want 143 (or 0 when it had finished)", code, after)
+		}
+		for name := range files(t, dir) {
+			if strings.HasSuffix(name, pipeline.TempSuffix) {
+				t.Errorf("left %s", name)
+			}
+		}
+	}
+}

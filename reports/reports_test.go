@@ -1,0 +1,291 @@
+package reports
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"attain/pipeline"
+)
+
+func TestCSVFormatsAndGuardsFormulas(t *testing.T) {
+	rows := &pipeline.SliceRows{
+		Cols: []string{"org_id", "text", "n", "x", "d", "ok", "none"},
+		Data: [][]any{
+			{"o-1", "=cmd|' /C calc'!A0", int64(-1), -2.5, pipeline.MustDate("2026-11-23"), true, nil},
+			{"o-2", "+1", int64(1234567), 1100.0, pipeline.MustDate("2027-01-05"), false, nil},
+			{"o-3", "-1", int64(0), 0.0001, nil, nil, nil},
+			{"o-4", "@SUM(A1:A2)", nil, nil, nil, nil, nil},
+			{"o-5", "\tTAB", nil, nil, nil, nil, nil},
+			{"o-6", "\rCR", nil, nil, nil, nil, nil},
+			{"o-7", `comma, "quoted"`, nil, nil, nil, nil, nil},
+			{"o-8", "multi\nline", nil, nil, nil, nil, nil},
+			{"o-9", "plain - text", nil, nil, nil, nil, nil},
+		},
+	}
+	var b bytes.Buffer
+	n, err := WriteCSV(&b, rows)
+	if err != nil || n != 9 {
+		t.Fatalf("wrote %d rows: %v", n, err)
+	}
+	want := "org_id,text,n,x,d,ok,none\n" +
+		"o-1,'=cmd|' /C calc'!A0,-1,-2.5,2026-11-23,true,\n" +
+		"o-2,'+1,1234567,1100,2027-01-05,false,\n" +
+		"o-3,'-1,0,0.0001,,,\n" +
+		"o-4,'@SUM(A1:A2),,,,,\n" +
+		"o-5,'\tTAB,,,,,\n" +
+		"o-6,\"'\rCR\",,,,,\n" +
+		"o-7,\"comma, \"\"quoted\"\"\",,,,,\n" +
+		"o-8,\"multi\nline\",,,,,\n" +
+		"o-9,plain - text,,,,,\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// sampleWorkbook builds a workbook with the sheets of SPEC §6.3 and a
+// Requirements table of n rows.
+func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
+	t.Helper()
+	meta := Meta{AsOf: pipeline.MustDate("2026-11-23"), RunID: "run-1", CatalogVersion: "FY2018", ProgramVersion: "test",
+		FilesLanded: 3, FilesRejected: 1, RowsQuarantined: 2,
+		Inputs:       []Input{{File: "revenue_2026-11-23.csv", SHA256: strings.Repeat("ab", 32), Rows: 10}},
+		Members:      []LevelStatus{{"silver", "ok", 3}, {"gold", "at_risk", 1}, {"", "not_member", 2}},
+		ByCompetency: []CompetencyRisk{{"cloud-platform", 1, 0}, {"datacenter", 0, 2}}}
+	w, err := NewWorkbook(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.MaxRows = maxRows
+	d := pipeline.MustDate("2026-11-23")
+	risk := &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "status", "cause"},
+		Data: [][]any{{d, "o-1", "lapsed", "=HYPERLINK(\"x\")"}, {d, "o-2", "ok", nil}}}
+	if _, err := w.AddSheet("Renewal risk", risk); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Alerts", "Expiring", "Attainment"} {
+		if _, err := w.AddSheet(s, &pipeline.SliceRows{Cols: []string{"as_of", "org_id"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := &reqRows{n: n, d: d}
+	if got, err := w.AddSheet("Requirements", req); err != nil || got != int64(n) {
+		t.Fatalf("requirements: %d rows, %v", got, err)
+	}
+	if _, err := w.AddSheet("Profile", &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "competency_id", "displayed_level"}}); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// reqRows generates Requirements rows without holding them.
+type reqRows struct {
+	n, i int
+	d    pipeline.Date
+	vals []any
+}
+
+func (r *reqRows) Columns() []string {
+	return []string{"as_of", "org_id", "competency_id", "level", "path", "metric", "value", "min", "met", "lapses_on"}
+}
+
+func (r *reqRows) Next() bool {
+	if r.i == r.n {
+		return false
+	}
+	r.i++
+	metric, value := "people", float64(r.i%5)
+	if r.i%2 == 0 {
+		metric, value = "revenue_12m", float64(r.i)*12.5
+	}
+	r.vals = []any{r.d, "ORG-" + strings.Repeat("0", 3) + string(rune('A'+r.i%26)), "cloud-platform", "silver", "azure-consumption",
+		metric, value, 1000.0, value >= 1000, r.d + 30}
+	return true
+}
+
+func (r *reqRows) Values() []any { return r.vals }
+func (r *reqRows) Err() error    { return nil }
+
+func TestWorkbookReadsBack(t *testing.T) {
+	b := sampleWorkbook(t, 25, 10)
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := []string{"Summary", "Renewal risk", "Alerts", "Expiring", "Attainment",
+		"Requirements", "Requirements (2)", "Requirements (3)", "Profile", "About"}
+	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("sheets %v, want %v", got, want)
+	}
+
+	t.Run("overflow", func(t *testing.T) {
+		// 25 rows, 9 a sheet under a header: 9 + 9 + 7.
+		for sheet, n := range map[string]int{"Requirements": 10, "Requirements (2)": 10, "Requirements (3)": 8} {
+			rows, _ := f.GetRows(sheet)
+			if len(rows) != n || rows[0][0] != "as_of" {
+				t.Errorf("%s: %d rows (header %v), want %d", sheet, len(rows), rows[0], n)
+			}
+		}
+	})
+	t.Run("header bold and frozen, autofilter", func(t *testing.T) {
+		style, _ := f.GetCellStyle("Requirements", "A1")
+		s, _ := f.GetStyle(style)
+		if s == nil || s.Font == nil || !s.Font.Bold {
+			t.Error("header not bold")
+		}
+		panes, _ := f.GetPanes("Requirements")
+		if !panes.Freeze || panes.YSplit != 1 {
+			t.Errorf("panes %+v, want the header row frozen", panes)
+		}
+		tables, _ := f.GetTables("Requirements")
+		if len(tables) != 1 || tables[0].Range != "A1:J10" {
+			t.Errorf("tables %+v, want one autofiltered table over A1:J10", tables)
+		}
+	})
+	t.Run("dates are dates, money has separators", func(t *testing.T) {
+		typ, _ := f.GetCellType("Requirements", "A2")
+		raw, _ := f.GetCellValue("Requirements", "A2", excelize.Options{RawCellValue: true})
+		shown, _ := f.GetCellValue("Requirements", "A2")
+		if typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || raw != "46349" || shown != "2026-11-23" {
+			t.Errorf("date cell: type %v raw %q shown %q, want serial 46349 shown 2026-11-23", typ, raw, shown)
+		}
+		shown, _ = f.GetCellValue("Requirements", "G3") // revenue 3 × 12.5 × ... row 2 is i=2
+		if shown != "25.00" {
+			t.Errorf("money cell shows %q, want 25.00", shown)
+		}
+		shown, _ = f.GetCellValue("Requirements", "H2")
+		if shown != "1,000" {
+			t.Errorf("count cell shows %q, want 1,000", shown)
+		}
+	})
+	t.Run("text is never a formula", func(t *testing.T) {
+		formula, _ := f.GetCellFormula("Renewal risk", "D2")
+		v, _ := f.GetCellValue("Renewal risk", "D2")
+		if formula != "" || v != `=HYPERLINK("x")` {
+			t.Errorf("formula %q value %q", formula, v)
+		}
+	})
+	t.Run("status coloured", func(t *testing.T) {
+		a, _ := f.GetCellStyle("Renewal risk", "C2")
+		b, _ := f.GetCellStyle("Renewal risk", "C3")
+		if a == b || a == 0 {
+			t.Errorf("lapsed and ok share style %d/%d", a, b)
+		}
+	})
+	t.Run("chart and links on the Summary", func(t *testing.T) {
+		z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := map[string]string{}
+		for _, zf := range z.File {
+			r, _ := zf.Open()
+			data, _ := io.ReadAll(r)
+			parts[zf.Name] = string(data)
+		}
+		if !strings.Contains(parts["xl/charts/chart1.xml"], "<barChart>") || !strings.Contains(parts["xl/worksheets/sheet1.xml"], "<drawing") {
+			t.Error("no bar chart drawn on the Summary (sheet1)")
+		}
+		found := false
+		rows, _ := f.GetRows("Summary")
+		for i, r := range rows {
+			if len(r) > 0 && r[0] == "About" {
+				cell, _ := excelize.CoordinatesToCellName(1, i+1)
+				ok, link, _ := f.GetCellHyperLink("Summary", cell)
+				found = ok && link == "'About'!A1"
+			}
+		}
+		if !found {
+			t.Error("no link to About on the Summary")
+		}
+	})
+	t.Run("document dates are the as-of date", func(t *testing.T) {
+		p, _ := f.GetDocProps()
+		if p.Created != "2026-11-23T00:00:00Z" || p.Modified != "2026-11-23T00:00:00Z" {
+			t.Errorf("doc props %+v", p)
+		}
+	})
+}
+
+// TestWorkbookIsDeterministic: the same rows give a workbook of the same
+// content, part by part (excelize does not promise the order of the zip's
+// entries, nor of [Content_Types].xml's overrides, so those are compared sorted).
+func TestWorkbookIsDeterministic(t *testing.T) {
+	a, b := parts(t, sampleWorkbook(t, 50, ExcelMaxRows)), parts(t, sampleWorkbook(t, 50, ExcelMaxRows))
+	if len(a) != len(b) {
+		t.Fatalf("%d parts vs %d", len(a), len(b))
+	}
+	for name, content := range a {
+		if b[name] != content {
+			t.Errorf("part %s differs", name)
+		}
+	}
+}
+
+func parts(t testing.TB, book []byte) map[string]string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(book), int64(len(book)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, zf := range z.File {
+		r, _ := zf.Open()
+		data, _ := io.ReadAll(r)
+		s := string(data)
+		if zf.Name == "[Content_Types].xml" {
+			elems := regexp.MustCompile(`<(Override|Default) [^>]*>`).FindAllString(s, -1)
+			sort.Strings(elems)
+			s = strings.Join(elems, "\n")
+		}
+		out[zf.Name] = s
+	}
+	return out
+}
+
+// TestLibreOfficeOpensTheWorkbook converts the workbook with LibreOffice,
+// headless: it must convert without error and the Requirements sheet must hold
+// the rows. CI installs LibreOffice; elsewhere the test is skipped without it.
+func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
+	soffice, err := exec.LookPath("soffice")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must have LibreOffice (soffice); .ci/run installs it")
+		}
+		t.Skip("LibreOffice (soffice) is not installed")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "book.xlsx")
+	os.WriteFile(path, sampleWorkbook(t, 40, ExcelMaxRows), 0o644)
+	// Sheet 6 is Requirements; 44,34,76 = comma, quote, UTF-8.
+	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,6", "--outdir", dir, path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("soffice: %v\n%s", err, out)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "book*.csv"))
+	if len(matches) != 1 {
+		t.Fatalf("converted files %v\n%s", matches, out)
+	}
+	b, _ := os.ReadFile(matches[0])
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 41 || !strings.HasPrefix(lines[0], "as_of,org_id") || !strings.HasPrefix(lines[1], "2026-11-23,") {
+		t.Errorf("LibreOffice read %d lines, first %q", len(lines), lines[:min(2, len(lines))])
+	}
+}
