@@ -1,5 +1,5 @@
 # attain — see README.md. Every target is phony: make decides nothing by file dates.
-.PHONY: build run test bench bench-ingest bench-compute bench-report lint fuzz clean
+.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run lint fuzz clean
 
 GO    ?= go
 BIN   := bin/attain
@@ -23,11 +23,15 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: bench-ingest bench-compute bench-report
+bench: bench-ingest bench-compute bench-report bench-run
 
 bench-ingest: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what ingest --attain $(BIN)
+
+bench-run: build
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench --what run --attain $(BIN)
 
 bench-report:
 	$(GO) build -o bin/bench ./cmd/bench

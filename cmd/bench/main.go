@@ -52,7 +52,8 @@ func main() {
 	what := fs.String("what", "ingest", "what to measure: ingest")
 	orgs := fs.Int("orgs", 11500, "organizations to generate (11,500 ≈ 5 million revenue rows)")
 	reps := fs.Int("reps", 3, "repetitions; the table shows medians")
-	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute benchmark")
+	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute and run benchmarks")
+	days := fs.Int("backfill-days", 365, "daily dates the run benchmark backfills")
 	threads := fs.Int("threads", 2, "DuckDB threads")
 	mem := fs.String("memory-limit", "1536MiB", "DuckDB memory limit")
 	fs.Parse(os.Args[1:])
@@ -60,6 +61,8 @@ func main() {
 	switch *what {
 	case "ingest":
 		err = benchIngest(*attain, *dir, *orgs, *reps, *threads, *mem)
+	case "run":
+		err = benchRun(*attain, *dir, *computeOrgs, *days)
 	case "report":
 		err = benchReport(*dir, *reps)
 	case "compute":
@@ -239,6 +242,67 @@ func benchReport(dir string, reps int) error {
 	fmt.Printf("| workbook (excelize StreamWriter, end to end) | %.2f | %.0f | %.0f | ≥ 100,000 rows/s, < 400 MB |\n",
 		b.wall.Seconds(), n/b.wall.Seconds(), float64(b.maxRSS)/(1<<20))
 	fmt.Printf("| CSV | %.2f | %.0f | %.0f | ≥ 1,000,000 rows/s |\n", c.wall.Seconds(), n/c.wall.Seconds(), float64(c.maxRSS)/(1<<20))
+	return nil
+}
+
+// benchRun: a cold run (all history in the inbox), a warm nightly run (one new
+// day of deliveries), one date's compute, and a backfill of daily dates, on the
+// same data, in one run.
+func benchRun(attain, dir string, orgs, days int) error {
+	genInbox, _, err := genWarehouse(attain, dir, orgs)
+	if err != nil {
+		return err
+	}
+	const lastDay = "2026-10-31"
+	inbox, wh, rep := filepath.Join(dir, "run-inbox"), filepath.Join(dir, "run-wh"), filepath.Join(dir, "run-rep")
+	for _, d := range []string{inbox, wh, rep} {
+		os.RemoveAll(d)
+	}
+	os.MkdirAll(inbox, 0o755)
+	names, _ := filepath.Glob(filepath.Join(genInbox, "*.csv"))
+	var lastFiles []string
+	for _, n := range names {
+		if strings.Contains(filepath.Base(n), "_"+lastDay) {
+			lastFiles = append(lastFiles, n)
+			continue
+		}
+		if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
+			return err
+		}
+	}
+	common := []string{"--inbox", inbox, "--warehouse", wh, "--reports", rep, "--log-format", "json", "--max-bad-fraction", "1"}
+	cold, err := measure(attain, append([]string{"run", "--as-of", "2026-10-30"}, common...)...)
+	if err != nil {
+		return err
+	}
+	for _, n := range lastFiles {
+		if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
+			return err
+		}
+	}
+	warm, err := measure(attain, append([]string{"run", "--as-of", lastDay}, common...)...)
+	if err != nil {
+		return err
+	}
+	one, err := measure(attain, append([]string{"compute", "--as-of", lastDay}, common...)...)
+	if err != nil {
+		return err
+	}
+	from := pipeline.MustDate(lastDay).AddDays(-days + 1).String()
+	back, err := measure(attain, append([]string{"backfill", "--from", from, "--to", lastDay, "--force"}, common...)...)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("run benchmark: %d organizations, two years of deliveries\n\n", orgs)
+	fmt.Printf("| step | wall s | peak RSS MiB | × one date's compute |\n|---|---:|---:|---:|\n")
+	for _, r := range []struct {
+		name string
+		m    measurement
+	}{{"cold attain run (all history in the inbox)", cold}, {"warm nightly attain run (one new day)", warm},
+		{"attain compute, one date", one}, {fmt.Sprintf("attain backfill, %d daily dates (compute + report each)", days), back}} {
+		fmt.Printf("| %s | %.1f | %.0f | %.1f |\n", r.name, r.m.wall.Seconds(), float64(r.m.maxRSS)/(1<<20), r.m.wall.Seconds()/one.wall.Seconds())
+	}
+	fmt.Printf("\ngoals: warm nightly ≤ 1.5× one date's compute; a 365-date backfill ≤ 10×\n")
 	return nil
 }
 
