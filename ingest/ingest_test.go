@@ -300,3 +300,38 @@ func TestFileRules(t *testing.T) {
 		})
 	}
 }
+
+// collider holds every row after the first, as if every key's hash collided.
+type collider struct{ n int }
+
+func (c *collider) check([]byte, int) (int, bool, bool) { c.n++; return 0, false, c.n > 1 }
+
+// TestHashCollisionFallsBackToExactKeys: when the one-pass hashes mislead, the
+// file lands again with exact keys, and lands as it would have otherwise.
+func TestHashCollisionFallsBackToExactKeys(t *testing.T) {
+	const h = "transaction_id,org_id,product,amount,currency,booked_on\n"
+	body := h + "t-1,o-1,AZURE,1,USD,2026-11-20\nt-2,o-1,AZURE,2,USD,2026-11-20\nt-1,o-1,AZURE,3,USD,2026-11-20\nt-3,o-1,AZURE,x,USD,2026-11-20\n"
+	in := inbox(t, map[string]string{"revenue_2026-11-20.csv": body})
+	d, _ := pipeline.ParseDeliveryName("revenue_2026-11-20.csv")
+	for name, keys := range map[string]func() keyChecker{
+		"hashes":    nil,
+		"collision": func() keyChecker { return &collider{} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			wh := t.TempDir()
+			l := &landing{warehouse: wh, d: d, path: filepath.Join(in, "revenue_2026-11-20.csv"), maxBad: 1, keys: keys}
+			if err := l.land(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if l.read != 4 || l.landed != 2 || l.quarantined != 2 {
+				t.Errorf("read/landed/quarantined %d/%d/%d, want 4/2/2", l.read, l.landed, l.quarantined)
+			}
+			got := query(t, "SELECT line, reason FROM "+quarantined(wh)+" ORDER BY line")
+			want := [][]string{{"4", "revenue_2026-11-20.csv:4: transaction_id: key repeats line 2 of this file"},
+				{"5", `revenue_2026-11-20.csv:5: amount: "x" is not an amount (a decimal with at most 4 places)`}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("quarantine %q", got)
+			}
+		})
+	}
+}

@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/parquet-go/parquet-go"
 
 	"attain/pipeline"
 )
@@ -62,6 +61,7 @@ type landing struct {
 	maxBad    float64
 
 	fault                     func(point string) error
+	keys                      func() keyChecker // the one-pass key checker; tests force collisions
 	sha                       string
 	read, landed, quarantined int64
 	warnings                  []string
@@ -72,24 +72,34 @@ type landing struct {
 // file-level problem returns a *rejection after its rows are quarantined;
 // any other error means the warehouse could not be written.
 func (l *landing) land(ctx context.Context) error {
-	dups, err := l.scanKeys(ctx)
-	if err == nil {
-		err = l.pass(ctx, "", dups)
+	// One pass, trusting 64-bit hashes to find repeated keys, and checking what
+	// they find; a hash collision (never seen in practice) is settled by landing
+	// again with the exact two-pass method.
+	keys := l.keys
+	if keys == nil {
+		keys = func() keyChecker { return newHashIndex() }
+	}
+	err := l.pass(ctx, "", keys())
+	if errors.Is(err, errCollision) {
+		var dups *dupFinder
+		if dups, err = l.scanKeys(ctx); err == nil {
+			err = l.pass(ctx, "", dups)
+		}
 	}
 	var rej *rejection
 	if errors.As(err, &rej) {
 		// Nothing of a rejected file lands; every row it held goes to
 		// quarantine, so that rows read = landed + quarantined still holds.
-		if dups == nil {
-			dups = &dupFinder{}
-		}
-		if perr := l.pass(ctx, rej.reason, dups); perr != nil && !errors.As(perr, new(*rejection)) {
+		if perr := l.pass(ctx, rej.reason, &dupFinder{}); perr != nil && !errors.As(perr, new(*rejection)) {
 			return perr
 		}
 		return rej
 	}
 	return err
 }
+
+// errCollision: two different keys of one file share a 64-bit hash.
+var errCollision = errors.New("key hash collision")
 
 // crash is the test hook of Options.fault.
 func (l *landing) crash(point string) error {
@@ -226,13 +236,17 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 // pass reads the file and writes it out. With reject empty it lands good rows;
 // otherwise every row goes to quarantine, the good ones with reject as the
 // reason.
-func (l *landing) pass(ctx context.Context, reject string, dups *dupFinder) error {
+func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) error {
 	l.read, l.landed, l.quarantined, l.warnings = 0, 0, 0, nil
-	s, err := l.open(false)
+	s, err := l.open(true)
 	if err != nil {
+		if l.sha == "" {
+			l.sha, _ = fileSHA(l.path)
+		}
 		return err
 	}
 	defer s.Close()
+	defer func() { l.sha = s.sha() }()
 
 	var lt *table
 	var landedFile *pipeline.AtomicFile
@@ -255,6 +269,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups *dupFinder) erro
 		iFile: qt.col("file"), iLine: qt.col("line"), iRaw: qt.col("raw"), iCol: qt.col("column"), iReason: qt.col("reason")}
 
 	rows := newRowParser(l.d, s.cols, s.nfields, lt, dups)
+	var suspects []suspect
 	for {
 		if l.read%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -272,8 +287,11 @@ func (l *landing) pass(ctx context.Context, reject string, dups *dupFinder) erro
 				return err
 			}
 		}
-		col, why := rows.check(s.rr)
+		col, why, hold := rows.check(s.rr)
 		switch {
+		case hold:
+			// A repeated hash: land it or not once the earlier row is known.
+			suspects = append(suspects, suspect{line: s.rr.line, raw: slices.Clone(s.rr.raw), key: string(rows.key())})
 		case why != "":
 			if err := q.add(s.rr, col, why); err != nil {
 				return err
@@ -289,6 +307,22 @@ func (l *landing) pass(ctx context.Context, reject string, dups *dupFinder) erro
 				return err
 			}
 			l.landed++
+		}
+	}
+	if len(suspects) > 0 {
+		firsts, err := l.firstLines(ctx, suspects)
+		if err != nil {
+			return err
+		}
+		for _, sp := range suspects {
+			first := firsts[sp.key]
+			if first >= sp.line {
+				return errCollision // no earlier row has this key: the hash misled
+			}
+			if err := q.addRaw(sp.line, sp.raw, rows.keyCol, fmt.Sprintf("key repeats line %d of this file", first)); err != nil {
+				return err
+			}
+			l.quarantined++
 		}
 	}
 	if reject == "" && l.read > 0 && float64(l.quarantined)/float64(l.read) > l.maxBad {
@@ -374,17 +408,21 @@ type quarantiner struct {
 }
 
 func (q *quarantiner) add(rr *recordReader, col, why string) error {
+	return q.addRaw(rr.line, rr.raw, col, why)
+}
+
+func (q *quarantiner) addRaw(line int, raw []byte, col, why string) error {
 	q.t.setString(q.iFile, q.file)
-	q.t.set(q.iLine, parquet.Int64Value(int64(rr.line)))
-	q.t.setBytes(q.iRaw, rr.raw)
+	q.t.setInt64(q.iLine, int64(line))
+	q.t.setBytes(q.iRaw, raw)
 	if col == "" {
 		q.t.setNull(q.iCol)
 	} else {
 		q.t.setString(q.iCol, col)
 	}
-	reason := fmt.Sprintf("%s:%d: %s", q.file, rr.line, why)
+	reason := fmt.Sprintf("%s:%d: %s", q.file, line, why)
 	if col != "" {
-		reason = fmt.Sprintf("%s:%d: %s: %s", q.file, rr.line, col, why)
+		reason = fmt.Sprintf("%s:%d: %s: %s", q.file, line, col, why)
 	}
 	q.t.setString(q.iReason, reason)
 	return q.t.endRow()
@@ -401,7 +439,7 @@ type rowParser struct {
 	checks  []check
 	keyCol  string
 	keyIdx  []int
-	dups    *dupFinder
+	dups    keyChecker
 
 	iFile, iLine, iPart int
 	file, part          string
@@ -414,7 +452,7 @@ type check struct {
 	colName         string
 }
 
-func newRowParser(d pipeline.Delivery, cols []int, nfields int, t *table, dups *dupFinder) *rowParser {
+func newRowParser(d pipeline.Delivery, cols []int, nfields int, t *table, dups keyChecker) *rowParser {
 	feed := d.Feed
 	p := &rowParser{feed: feed, cols: cols, nfields: nfields, t: t, file: d.File, part: d.Part,
 		vals: make([]value, len(feed.Columns)), keyCol: strings.Join(feed.Key, ","), dups: dups}
@@ -442,7 +480,21 @@ func newRowParser(d pipeline.Delivery, cols []int, nfields int, t *table, dups *
 
 // check parses the current record into p.vals. It returns the column at fault
 // (empty for the whole row) and why, or an empty why for a good row.
-func (p *rowParser) check(rr *recordReader) (col, why string) {
+func (p *rowParser) check(rr *recordReader) (col, why string, hold bool) {
+	col, why = p.fieldsOK(rr)
+	if why != "" {
+		return col, why, false
+	}
+	first, dup, hold := p.dups.check(p.key(), rr.line)
+	if dup {
+		return p.keyCol, fmt.Sprintf("key repeats line %d of this file", first), false
+	}
+	return "", "", hold
+}
+
+// fieldsOK parses the current record into p.vals and checks every rule but the
+// key's uniqueness.
+func (p *rowParser) fieldsOK(rr *recordReader) (col, why string) {
 	if rr.malformed != "" {
 		return "", rr.malformed
 	}
@@ -473,9 +525,6 @@ func (p *rowParser) check(rr *recordReader) (col, why string) {
 				return ch.colName, fmt.Sprintf("required when %s is %s", p.feed.Columns[ch.when].Name, ch.is)
 			}
 		}
-	}
-	if first, dup := p.dups.check(p.key(), rr.line); dup {
-		return p.keyCol, fmt.Sprintf("key repeats line %d of this file", first)
 	}
 	return "", ""
 }
@@ -531,16 +580,16 @@ func (p *rowParser) write(rr *recordReader) error {
 		default:
 			switch p.feed.Columns[i].Kind {
 			case pipeline.KindDate, pipeline.KindMonth:
-				t.set(leaf, parquet.Int32Value(int32(v.i)))
+				t.setInt32(leaf, int32(v.i))
 			case pipeline.KindRate:
-				t.set(leaf, parquet.DoubleValue(v.f))
+				t.setDouble(leaf, v.f)
 			default:
-				t.set(leaf, parquet.Int64Value(v.i))
+				t.setInt64(leaf, v.i)
 			}
 		}
 	}
 	t.setString(p.iFile, p.file)
-	t.set(p.iLine, parquet.Int64Value(int64(rr.line)))
+	t.setInt64(p.iLine, int64(rr.line))
 	if p.part == "" {
 		t.setNull(p.iPart)
 	} else {
@@ -559,16 +608,116 @@ type dupFinder struct {
 	first    map[string]int // key → line of its first occurrence
 }
 
-func (f *dupFinder) check(key []byte, line int) (first int, dup bool) {
+func (f *dupFinder) check(key []byte, line int) (first int, dup, hold bool) {
 	if len(f.suspects) == 0 {
-		return 0, false
+		return 0, false, false
 	}
 	if _, ok := f.suspects[maphash.Bytes(f.seed, key)]; !ok {
-		return 0, false
+		return 0, false, false
 	}
 	if l, ok := f.first[string(key)]; ok {
-		return l, true
+		return l, true, false
 	}
 	f.first[string(key)] = line
-	return 0, false
+	return 0, false, false
+}
+
+// keyChecker decides whether a good row's key repeats an earlier good row's:
+// dup with the earlier line, or hold when it cannot tell until the file is read.
+type keyChecker interface {
+	check(key []byte, line int) (first int, dup, hold bool)
+}
+
+// hashIndex is the one-pass keyChecker: an open-addressing set of 64-bit key
+// hashes, 8 bytes a key. A hash seen before holds the row; firstLines then
+// finds which earlier row, if any, has the very key.
+type hashIndex struct {
+	seed  maphash.Seed
+	slots []uint64 // 0 is empty
+	n     int
+}
+
+func newHashIndex() *hashIndex {
+	return &hashIndex{seed: maphash.MakeSeed(), slots: make([]uint64, 1<<12)}
+}
+
+func (x *hashIndex) check(key []byte, _ int) (int, bool, bool) {
+	h := maphash.Bytes(x.seed, key)
+	if h == 0 { // 0 marks an empty slot
+		h = 1
+	}
+	if x.n*4 >= len(x.slots)*3 {
+		x.grow()
+	}
+	return 0, false, x.insert(h)
+}
+
+// insert adds h and reports whether it was already there.
+func (x *hashIndex) insert(h uint64) bool {
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch x.slots[i] {
+		case 0:
+			x.slots[i] = h
+			x.n++
+			return false
+		case h:
+			return true
+		}
+	}
+}
+
+func (x *hashIndex) grow() {
+	old := x.slots
+	x.slots, x.n = make([]uint64, 2*len(old)), 0
+	for _, h := range old {
+		if h != 0 {
+			x.insert(h)
+		}
+	}
+}
+
+// suspect is a row held back because its key's hash was seen before.
+type suspect struct {
+	line int
+	raw  []byte
+	key  string
+}
+
+// firstLines reads the file again and returns, for each suspect's key, the
+// first line of a good row with that key.
+func (l *landing) firstLines(ctx context.Context, suspects []suspect) (map[string]int, error) {
+	s, err := l.open(false)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	want := map[string]bool{}
+	for _, sp := range suspects {
+		want[sp.key] = true
+	}
+	firsts := map[string]int{}
+	p := newRowParser(l.d, s.cols, s.nfields, nil, &dupFinder{})
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err := s.next(l.d.File)
+		if err == io.EOF {
+			return firsts, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if key, ok := p.scanKey(s.rr); !ok || !want[string(key)] {
+			continue
+		}
+		if _, why := p.fieldsOK(s.rr); why != "" {
+			continue
+		}
+		k := string(p.key())
+		if _, seen := firsts[k]; !seen {
+			firsts[k] = s.rr.line
+		}
+	}
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -68,10 +69,11 @@ const (
 	rowGroupRows = 256 * 1024
 )
 
-// table streams rows into one Parquet file, a column at a time: rows are
-// gathered in a batch of per-column values, and a writer goroutine hands full
-// batches to parquet-go's column writers (encoding and compression), so that
-// parsing and writing use both cores. No row is assembled as a Go struct.
+// table streams rows into one Parquet file, a column at a time. The parsing
+// goroutine appends typed values to a batch (no parquet.Value is built there);
+// a writer goroutine turns full batches into parquet-go values and hands them to
+// the column writers (encoding and compression), so that parsing and writing use
+// both cores. No row is assembled as a Go struct.
 type table struct {
 	w     *parquet.GenericWriter[any]
 	index map[string]int // column name → leaf index
@@ -82,15 +84,24 @@ type table struct {
 	work chan *batch
 	done chan struct{}
 	err  error // the writer goroutine's first error, read after done
+	vals []parquet.Value
 
 	closed bool
 }
 
-// batch is rows on their way to the writer goroutine.
+// batch is rows on their way to the writer goroutine, column by column.
 type batch struct {
-	cols  [][]parquet.Value
-	arena []byte // bytes the values point into
-	rows  int
+	cols []column
+	rows int
+}
+
+// column holds one leaf's values of a batch: numbers in nums, text as end
+// offsets into arena; a null is marked in nulls and has a zero placeholder.
+type column struct {
+	nums  []uint64 // int64, int32 (as int64) or float64 bits
+	ends  []uint32
+	arena []byte
+	nulls []bool
 }
 
 func newTable(w io.Writer, schema *parquet.Schema) *table {
@@ -103,6 +114,7 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 		free:  make(chan *batch, 2),
 		work:  make(chan *batch, 2),
 		done:  make(chan struct{}),
+		vals:  make([]parquet.Value, 0, batchRows),
 	}
 	cols := schema.Columns()
 	for i, path := range cols {
@@ -111,45 +123,73 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 		t.opt = append(t.opt, leaf.MaxDefinitionLevel > 0)
 	}
 	for range 2 {
-		b := &batch{cols: make([][]parquet.Value, len(cols))}
-		for i := range b.cols {
-			b.cols[i] = make([]parquet.Value, 0, batchRows)
-		}
-		t.free <- b
+		t.free <- &batch{cols: make([]column, len(cols))}
 	}
 	t.cur = <-t.free
-	go t.writer()
+	go t.writer(schema)
 	return t
 }
 
 // writer is the goroutine that encodes batches.
-func (t *table) writer() {
+func (t *table) writer(schema *parquet.Schema) {
 	defer close(t.done)
+	kinds := make([]parquet.Kind, len(t.opt))
+	for i, path := range schema.Columns() {
+		leaf, _ := schema.Lookup(path...)
+		kinds[i] = leaf.Node.Type().Kind()
+	}
 	inRG := 0
 	for b := range t.work {
 		if t.err == nil {
-			t.err = t.writeBatch(b)
+			t.err = t.writeBatch(b, kinds)
 			if inRG += b.rows; t.err == nil && inRG >= rowGroupRows {
 				inRG, t.err = 0, t.w.Flush()
 			}
 		}
 		for i := range b.cols {
-			b.cols[i] = b.cols[i][:0]
+			c := &b.cols[i]
+			c.nums, c.ends, c.arena, c.nulls = c.nums[:0], c.ends[:0], c.arena[:0], c.nulls[:0]
 		}
-		b.rows, b.arena = 0, b.arena[:0]
+		b.rows = 0
 		t.free <- b
 	}
 }
 
-func (t *table) writeBatch(b *batch) error {
+func (t *table) writeBatch(b *batch, kinds []parquet.Kind) error {
 	cols := t.w.ColumnWriters()
-	for i, vals := range b.cols {
-		if len(vals) != b.rows {
-			return fmt.Errorf("column %d has %d values for %d rows", i, len(vals), b.rows)
+	for i := range b.cols {
+		c := &b.cols[i]
+		if len(c.nulls) != b.rows {
+			return fmt.Errorf("column %d has %d values for %d rows", i, len(c.nulls), b.rows)
+		}
+		vals := t.vals[:0]
+		start := uint32(0)
+		for r := 0; r < b.rows; r++ {
+			var v parquet.Value
+			def := 0
+			switch {
+			case c.nulls[r]:
+				v = parquet.NullValue()
+			case kinds[i] == parquet.ByteArray:
+				end := c.ends[r]
+				v = parquet.ByteArrayValue(c.arena[start:end:end])
+				start = end
+			case kinds[i] == parquet.Int32:
+				v = parquet.Int32Value(int32(c.nums[r]))
+			case kinds[i] == parquet.Double:
+				v = parquet.DoubleValue(math.Float64frombits(c.nums[r]))
+			default:
+				v = parquet.Int64Value(int64(c.nums[r]))
+			}
+			if t.opt[i] && !c.nulls[r] {
+				def = 1
+			}
+			vals = append(vals, v.Level(0, def, i))
 		}
 		if _, err := cols[i].WriteRowValues(vals); err != nil {
 			return err
 		}
+		t.vals = vals[:0]
 	}
 	return nil
 }
@@ -162,32 +202,35 @@ func (t *table) col(name string) int {
 	return i
 }
 
-// set stores the current row's value of leaf i. Every leaf must be set once
-// per row before endRow.
-func (t *table) set(i int, v parquet.Value) {
-	def := 0
-	if t.opt[i] && !v.IsNull() {
-		def = 1
-	}
-	t.cur.cols[i] = append(t.cur.cols[i], v.Level(0, def, i))
+// Each set… stores the current row's value of a leaf; every leaf must be set
+// once per row before endRow.
+
+func (t *table) setNum(i int, n uint64) {
+	c := &t.cur.cols[i]
+	c.nums = append(c.nums, n)
+	c.ends = append(c.ends, uint32(len(c.arena)))
+	c.nulls = append(c.nulls, false)
 }
 
+func (t *table) setInt64(i int, v int64)    { t.setNum(i, uint64(v)) }
+func (t *table) setInt32(i int, v int32)    { t.setNum(i, uint64(int64(v))) }
+func (t *table) setDouble(i int, v float64) { t.setNum(i, math.Float64bits(v)) }
+func (t *table) setString(i int, s string)  { t.setBytes(i, []byte(s)) }
+
 func (t *table) setNull(i int) {
-	t.cur.cols[i] = append(t.cur.cols[i], parquet.NullValue().Level(0, 0, i))
+	c := &t.cur.cols[i]
+	c.nums = append(c.nums, 0)
+	c.ends = append(c.ends, uint32(len(c.arena)))
+	c.nulls = append(c.nulls, true)
 }
 
 func (t *table) setBytes(i int, b []byte) {
-	c := t.cur
-	if len(c.arena)+len(b) > cap(c.arena) {
-		// A new chunk: values already in the batch keep pointing into the old one.
-		c.arena = make([]byte, 0, max(1<<20, len(b)))
-	}
-	start := len(c.arena)
+	c := &t.cur.cols[i]
 	c.arena = append(c.arena, b...)
-	t.set(i, parquet.ByteArrayValue(c.arena[start:len(c.arena):len(c.arena)]))
+	c.nums = append(c.nums, 0)
+	c.ends = append(c.ends, uint32(len(c.arena)))
+	c.nulls = append(c.nulls, false)
 }
-
-func (t *table) setString(i int, s string) { t.setBytes(i, []byte(s)) }
 
 func (t *table) endRow() error {
 	if t.cur.rows++; t.cur.rows == batchRows {

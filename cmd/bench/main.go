@@ -399,15 +399,26 @@ func revenueFile(attain, dir string, orgs int, file string) (int, error) {
 	}
 	defer out.Abort()
 	w := bufio.NewWriterSize(out, 1<<20)
+	// One delivery holds a key once: a transaction restated in a later daily
+	// file is kept at its first occurrence only.
+	seen := map[string]bool{}
 	for i, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
 			return 0, err
 		}
-		if i > 0 {
-			_, b, _ = bytes.Cut(b, []byte("\n")) // one header row
+		lines := bytes.SplitAfter(b, []byte("\n"))
+		for j, line := range lines {
+			if j == 0 && i > 0 || len(line) == 0 {
+				continue // one header row
+			}
+			id, _, _ := bytes.Cut(line, []byte(","))
+			if j > 0 && seen[string(id)] {
+				continue
+			}
+			seen[string(id)] = true
+			w.Write(line)
 		}
-		w.Write(b)
 	}
 	if err := w.Flush(); err != nil {
 		return 0, err
