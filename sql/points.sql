@@ -27,3 +27,7 @@ FROM p JOIN organizations o USING (org_id);
 -- The (organization, version) pairs whose timelines are needed.
 CREATE OR REPLACE TEMP TABLE org_versions AS
 SELECT DISTINCT org_id, version, developing FROM points;
+
+-- Items that stopped counting before the earliest point's date change no value the
+-- rules read (their entering and leaving cancel out before it); later files skip them.
+CREATE OR REPLACE TEMP TABLE horizon AS SELECT min(d) AS first_d FROM points;

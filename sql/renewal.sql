@@ -40,9 +40,79 @@ FROM competency_level c SEMI JOIN eval_dates e ON e.d = c.d AND e.version = c.ve
 ANTI JOIN member_at a ON a.org_id = c.org_id AND a.d = c.d
 GROUP BY c.d, c.org_id, c.version;
 
+CREATE OR REPLACE TEMP MACRO metric_value(metric, v) AS
+    CASE WHEN metric = 'revenue_12m' THEN printf('%.2f', v) ELSE printf('%d', CAST(round(v) AS BIGINT)) END;
+
+-- The facts behind each at_risk and lapsed member's cause (SPEC §5.5).
+CREATE OR REPLACE TEMP TABLE cause_risk AS
+WITH at_risk AS (
+    -- The supporting competency that lapses last, and the requirement of its basis
+    -- path that fails first.
+    SELECT r.d, r.org_id, r.membership_level, r.version,
+           first(l.competency_id ORDER BY l.lapses_on DESC, q.comp_ord) AS competency_id
+    FROM renewal r
+    JOIN level_eval l ON l.org_id = r.org_id AND l.d = r.d AND l.version = r.version AND l.rank = r.rank
+    JOIN (SELECT DISTINCT version, competency_id, comp_ord FROM cat_reqs) q ON q.version = l.version AND q.competency_id = l.competency_id
+    WHERE r.status = 'at_risk'
+    GROUP BY ALL
+), risk_req AS (
+    SELECT a.d, a.org_id, a.membership_level, l.competency_id, l.basis, l.lapses_on,
+           first(e.path ORDER BY e.fails_on, e.req_ord) AS path,
+           first(e.metric ORDER BY e.fails_on, e.req_ord) AS metric,
+           first(e.measure ORDER BY e.fails_on, e.req_ord) AS measure,
+           first(e.min_value ORDER BY e.fails_on, e.req_ord) AS min_value,
+           first(e.fails_on ORDER BY e.fails_on, e.req_ord) AS fails_on,
+           a.version
+    FROM at_risk a
+    JOIN level_eval l ON l.org_id = a.org_id AND l.d = a.d AND l.version = a.version
+         AND l.competency_id = a.competency_id AND l.level = a.membership_level
+    LEFT JOIN req_eval e ON e.org_id = a.org_id AND e.d = a.d AND e.version = a.version
+         AND e.competency_id = l.competency_id AND e.level = l.basis_level AND e.path = l.basis AND e.fails_on IS NOT NULL
+    GROUP BY ALL
+)
+SELECT * FROM risk_req;
+
+CREATE OR REPLACE TEMP TABLE cause_lapsed AS
+WITH lapsed AS (
+    -- The path of the member's level closest to being met, and its first unmet
+    -- requirement.
+    SELECT r.d, r.org_id, r.membership_level, r.version,
+           first(p.competency_id ORDER BY p.unmet, p.comp_ord, p.path_ord) AS competency_id,
+           first(p.path ORDER BY p.unmet, p.comp_ord, p.path_ord) AS path
+    FROM renewal r
+    JOIN (SELECT org_id, d, version, competency_id, comp_ord, level, path, path_ord, count(*) FILTER (WHERE NOT met) AS unmet
+          FROM req_eval GROUP BY ALL) p
+         ON p.org_id = r.org_id AND p.d = r.d AND p.version = r.version AND p.level = r.membership_level
+    WHERE r.status = 'lapsed'
+    GROUP BY ALL
+), lapsed_req AS (
+    SELECT l.*, first(e.metric ORDER BY e.req_ord) AS metric, first(e.measure ORDER BY e.req_ord) AS measure,
+           first(e.min_value ORDER BY e.req_ord) AS min_value, first(e.value ORDER BY e.req_ord) AS value
+    FROM lapsed l
+    JOIN req_eval e ON e.org_id = l.org_id AND e.d = l.d AND e.version = l.version
+         AND e.competency_id = l.competency_id AND e.level = l.membership_level AND e.path = l.path AND NOT e.met
+    GROUP BY ALL
+), lapsed_when AS (
+    -- The last date on or before D on which the value fell below the minimum.
+    SELECT l.d, l.org_id, max(t.t_from) AS fell_on
+    FROM lapsed_req l
+    JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_id = l.org_id
+         AND t.t_from <= l.d AND t.value < l.min_value
+    JOIN timelines p ON p.version = t.version AND p.measure = t.measure AND p.org_id = t.org_id
+         AND p.t_until = t.t_from AND p.value >= l.min_value
+    GROUP BY ALL
+)
+SELECT l.*, w.fell_on FROM lapsed_req l LEFT JOIN lapsed_when w USING (d, org_id);
+
 -- What ends an item's part in a measure on a date, in words (future and past), for
 -- causes: revenue and customers leaving the window, individuals leaving or losing a
--- code. One row per (version, measure, org, date, item), ranked within the date.
+-- code. One row per (version, measure, org, date, item), ranked within the date; only
+-- at the dates a cause names.
+CREATE OR REPLACE TEMP TABLE drop_dates AS
+SELECT DISTINCT version, measure, org_id, fails_on AS t FROM cause_risk WHERE fails_on IS NOT NULL
+UNION
+SELECT DISTINCT version, measure, org_id, fell_on FROM cause_lapsed WHERE fell_on IS NOT NULL;
+
 CREATE OR REPLACE TEMP TABLE drops AS
 SELECT version, measure, org_id, t, row_number() OVER (PARTITION BY version, measure, org_id, t ORDER BY weight DESC, item, future) AS pick,
        future, past
@@ -79,86 +149,30 @@ FROM (
     JOIN skill_items i ON i.version = s.version AND i.individual_id = s.individual_id AND i.t_until = s.t_until
     SEMI JOIN cat_anyof a ON a.version = s.version AND a.measure = s.measure AND a.code = i.code
     ANTI JOIN association_intervals x ON x.individual_id = s.individual_id AND x.org_id = s.org_id AND x.t_until = s.t_until
-);
+) i
+SEMI JOIN drop_dates w ON w.version = i.version AND w.measure = i.measure AND w.org_id = i.org_id AND w.t = i.t;
 
-CREATE OR REPLACE TEMP MACRO metric_value(metric, v) AS
-    CASE WHEN metric = 'revenue_12m' THEN printf('%.2f', v) ELSE printf('%d', CAST(round(v) AS BIGINT)) END;
-
--- The cause sentence for at_risk and lapsed members (SPEC §5.5).
+-- The cause sentence (SPEC §5.5).
 CREATE OR REPLACE TEMP TABLE causes AS
-WITH at_risk AS (
-    -- The supporting competency that lapses last, and the requirement of its basis
-    -- path that fails first.
-    SELECT r.d, r.org_id, r.membership_level, r.version,
-           first(l.competency_id ORDER BY l.lapses_on DESC, q.comp_ord) AS competency_id
-    FROM renewal r
-    JOIN level_eval l ON l.org_id = r.org_id AND l.d = r.d AND l.version = r.version AND l.rank = r.rank
-    JOIN (SELECT DISTINCT version, competency_id, comp_ord FROM cat_reqs) q ON q.version = l.version AND q.competency_id = l.competency_id
-    WHERE r.status = 'at_risk'
-    GROUP BY ALL
-), risk_req AS (
-    SELECT a.d, a.org_id, a.membership_level, l.competency_id, l.basis, l.lapses_on,
-           first(e.path ORDER BY e.fails_on, e.req_ord) AS path,
-           first(e.metric ORDER BY e.fails_on, e.req_ord) AS metric,
-           first(e.measure ORDER BY e.fails_on, e.req_ord) AS measure,
-           first(e.min_value ORDER BY e.fails_on, e.req_ord) AS min_value,
-           first(e.fails_on ORDER BY e.fails_on, e.req_ord) AS fails_on,
-           a.version
-    FROM at_risk a
-    JOIN level_eval l ON l.org_id = a.org_id AND l.d = a.d AND l.version = a.version
-         AND l.competency_id = a.competency_id AND l.level = a.membership_level
-    LEFT JOIN req_eval e ON e.org_id = a.org_id AND e.d = a.d AND e.version = a.version
-         AND e.competency_id = l.competency_id AND e.level = l.basis_level AND e.path = l.basis AND e.fails_on IS NOT NULL
-    GROUP BY ALL
-), lapsed AS (
-    -- The path of the member's level closest to being met, and its first unmet
-    -- requirement.
-    SELECT r.d, r.org_id, r.membership_level, r.version,
-           first(p.competency_id ORDER BY p.unmet, p.comp_ord, p.path_ord) AS competency_id,
-           first(p.path ORDER BY p.unmet, p.comp_ord, p.path_ord) AS path
-    FROM renewal r
-    JOIN (SELECT org_id, d, version, competency_id, comp_ord, level, path, path_ord, count(*) FILTER (WHERE NOT met) AS unmet
-          FROM req_eval GROUP BY ALL) p
-         ON p.org_id = r.org_id AND p.d = r.d AND p.version = r.version AND p.level = r.membership_level
-    WHERE r.status = 'lapsed'
-    GROUP BY ALL
-), lapsed_req AS (
-    SELECT l.*, first(e.metric ORDER BY e.req_ord) AS metric, first(e.measure ORDER BY e.req_ord) AS measure,
-           first(e.min_value ORDER BY e.req_ord) AS min_value, first(e.value ORDER BY e.req_ord) AS value
-    FROM lapsed l
-    JOIN req_eval e ON e.org_id = l.org_id AND e.d = l.d AND e.version = l.version
-         AND e.competency_id = l.competency_id AND e.level = l.membership_level AND e.path = l.path AND NOT e.met
-    GROUP BY ALL
-), lapsed_when AS (
-    -- The last date on or before D on which the value fell below the minimum.
-    SELECT l.d, l.org_id, max(t.t_from) AS fell_on
-    FROM lapsed_req l
-    JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_id = l.org_id
-         AND t.t_from <= l.d AND t.value < l.min_value
-    JOIN timelines p ON p.version = t.version AND p.measure = t.measure AND p.org_id = t.org_id
-         AND p.t_until = t.t_from AND p.value >= l.min_value
-    GROUP BY ALL
-)
 SELECT r.d, r.org_id,
        CASE WHEN r.basis = 'override' THEN format('{} {}: its override ends on {}', r.competency_id, r.membership_level, r.lapses_on)
             ELSE format('{} {}, path {}: {} falls to {} (needs {}) on {}{}', r.competency_id, r.membership_level, r.path,
                         r.metric, metric_value(r.metric, coalesce(t.value, 0)), metric_value(r.metric, r.min_value), r.fails_on,
                         coalesce(' when ' || x.future, ''))
        END AS cause
-FROM risk_req r
+FROM cause_risk r
 LEFT JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_id = r.org_id
      AND t.t_from <= r.fails_on AND r.fails_on < t.t_until
 LEFT JOIN drops x ON x.version = r.version AND x.measure = r.measure AND x.org_id = r.org_id AND x.t = r.fails_on AND x.pick = 1
 UNION ALL
 SELECT l.d, l.org_id,
-       CASE WHEN w.fell_on IS NULL
+       CASE WHEN l.fell_on IS NULL
             THEN format('{} {}, path {}: {} is {} (needs {}) on {}', l.competency_id, l.membership_level, l.path,
                         l.metric, metric_value(l.metric, l.value), metric_value(l.metric, l.min_value), l.d)
             ELSE format('{} {}, path {}: {} fell to {} (needs {}) on {}{}', l.competency_id, l.membership_level, l.path,
-                        l.metric, metric_value(l.metric, t.value), metric_value(l.metric, l.min_value), w.fell_on,
+                        l.metric, metric_value(l.metric, t.value), metric_value(l.metric, l.min_value), l.fell_on,
                         coalesce(' when ' || x.past, ''))
        END
-FROM lapsed_req l
-LEFT JOIN lapsed_when w USING (d, org_id)
-LEFT JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_id = l.org_id AND t.t_from = w.fell_on
-LEFT JOIN drops x ON x.version = l.version AND x.measure = l.measure AND x.org_id = l.org_id AND x.t = w.fell_on AND x.pick = 1;
+FROM cause_lapsed l
+LEFT JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_id = l.org_id AND t.t_from = l.fell_on
+LEFT JOIN drops x ON x.version = l.version AND x.measure = l.measure AND x.org_id = l.org_id AND x.t = l.fell_on AND x.pick = 1;

@@ -15,7 +15,8 @@ FROM revenue_usd r
 JOIN cat_measures m ON m.metric = 'revenue_12m'
      AND (m.products IS NULL OR list_contains(m.products, r.product))
      AND (m.via IS NULL OR coalesce(list_contains(m.via, r.attribution), false))
-SEMI JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version;
+SEMI JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
+WHERE leaves_window(r.booked_on) > (SELECT first_d FROM horizon);
 
 -- A customer counts while any of its matching rows is in the window.
 CREATE OR REPLACE TEMP TABLE customer_segments AS
@@ -27,6 +28,7 @@ WITH items AS (
          AND (m.products IS NULL OR list_contains(m.products, c.product))
          AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
     SEMI JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
+    WHERE leaves_window(c.added_on) > (SELECT first_d FROM horizon)
 ), ev AS (
     SELECT version, measure, org_id, customer_id, t, sum(delta) AS delta FROM (
         SELECT version, measure, org_id, customer_id, t_from AS t, 1 AS delta FROM items
