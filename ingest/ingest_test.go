@@ -335,3 +335,24 @@ func TestHashCollisionFallsBackToExactKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestRejectedFileKeepsRowReasons: in a file rejected for its share of bad
+// rows, each bad row keeps its own reason (a repeated key too); the good ones
+// carry the rejection.
+func TestRejectedFileKeepsRowReasons(t *testing.T) {
+	body := "individual_id,code,passed_on,expires_on\ni-1,70-533,2026-01-01,\ni-1,70-533,2026-01-01,\ni-2,70-533,bad,\n"
+	in := inbox(t, map[string]string{"exams_2026-11-23.csv": body})
+	wh := t.TempDir()
+	if _, err := ingestOnce(t, in, wh); !errors.Is(err, pipeline.ErrRejected) {
+		t.Fatalf("err = %v, want ErrRejected", err)
+	}
+	got := query(t, "SELECT line, reason FROM "+quarantined(wh)+" ORDER BY line")
+	want := [][]string{
+		{"2", "exams_2026-11-23.csv:2: file rejected: 2 of 3 rows are bad (66.7%), more than --max-bad-fraction 0.5 allows"},
+		{"3", "exams_2026-11-23.csv:3: individual_id,code,passed_on: key repeats line 2 of this file"},
+		{"4", `exams_2026-11-23.csv:4: passed_on: "bad" is not a date (YYYY-MM-DD)`},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

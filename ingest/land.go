@@ -90,7 +90,13 @@ func (l *landing) land(ctx context.Context) error {
 	if errors.As(err, &rej) {
 		// Nothing of a rejected file lands; every row it held goes to
 		// quarantine, so that rows read = landed + quarantined still holds.
-		if perr := l.pass(ctx, rej.reason, &dupFinder{}); perr != nil && !errors.As(perr, new(*rejection)) {
+		// Repeated keys keep their own reason: find them exactly, when the
+		// file reads far enough for that.
+		dups, derr := l.scanKeys(ctx)
+		if derr != nil {
+			dups = &dupFinder{}
+		}
+		if perr := l.pass(ctx, rej.reason, dups); perr != nil && !errors.As(perr, new(*rejection)) {
 			return perr
 		}
 		return rej

@@ -343,9 +343,15 @@ func (g *gen) hire(d pipeline.Date, o *org, i int, since pipeline.Date, rng *ran
 	g.emit("associations", d, p.id, o.id, "associate", timestamp(d, rng))
 	// Most arrive already holding something of their organization's focus.
 	f := foci[o.foci[0]]
+	held := map[string]bool{} // an exam row's key is (individual, code, passed_on)
 	for k := rng.IntN(3); k > 0; k-- {
 		passed := d.AddDays(-1 - rng.IntN(400))
-		g.emit("exams", d, p.id, f.exams[rng.IntN(len(f.exams))], passed.String(), "")
+		code := f.exams[rng.IntN(len(f.exams))]
+		if held[code+passed.String()] {
+			continue
+		}
+		held[code+passed.String()] = true
+		g.emit("exams", d, p.id, code, passed.String(), "")
 	}
 	if len(f.assessments) > 0 && rng.IntN(2) == 0 {
 		g.emit("assessments", d, p.id, f.assessments[rng.IntN(len(f.assessments))], d.AddDays(-1-rng.IntN(200)).String(), "")
