@@ -8,6 +8,7 @@ import (
 
 	"attain/ingest"
 	"attain/pipeline"
+	"attain/sql"
 )
 
 // statusCmd shows what is landed (SPEC §2).
@@ -90,6 +91,24 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 	for i := len(runs) - 1; i >= 0 && i >= len(runs)-10; i-- {
 		r := runs[i]
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t\n", r.id, r.at, r.files, r.bad, r.landed, r.quarantined)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	// The latest dates with complete results, and the runs that computed them.
+	dates, err := sql.CompleteDates(e.cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\ncomplete results: %d date(s)\n", len(dates))
+	w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "as of\trun\tcatalog\talerts\t\n")
+	for i := len(dates) - 1; i >= 0 && i >= len(dates)-5; i-- {
+		m, err := sql.ReadMarker(e.cfg.Warehouse, dates[i])
+		if err != nil || m == nil {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t\n", m.AsOf, m.RunID, m.CatalogVersion, m.Rows["alerts"])
 	}
 	return w.Flush()
 }
