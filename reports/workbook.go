@@ -277,26 +277,28 @@ func (w *Workbook) WriteTo(out io.Writer) (int64, error) {
 // Close releases the workbook's temporary files.
 func (w *Workbook) Close() error { return w.f.Close() }
 
-func (w *Workbook) set(sheet string, col, row int, v any, style int) error {
+// cells writes one small sheet cell by cell, keeping the first error.
+type cells struct {
+	f     *excelize.File
+	sheet string
+	err   error
+}
+
+func (c *cells) put(col, row int, v any, style int) {
+	if c.err != nil {
+		return
+	}
 	cell, _ := excelize.CoordinatesToCellName(col, row)
-	if err := w.f.SetCellValue(sheet, cell, v); err != nil {
-		return err
+	if c.err = c.f.SetCellValue(c.sheet, cell, v); c.err == nil && style != 0 {
+		c.err = c.f.SetCellStyle(c.sheet, cell, cell, style)
 	}
-	if style != 0 {
-		return w.f.SetCellStyle(sheet, cell, cell, style)
-	}
-	return nil
 }
 
 func (w *Workbook) summary() error {
 	const s = "Summary"
 	m := w.meta
-	var err error
-	put := func(col, row int, v any, style int) {
-		if err == nil {
-			err = w.set(s, col, row, v, style)
-		}
-	}
+	c := &cells{f: w.f, sheet: s}
+	put := c.put
 	put(1, 1, "Renewal risk", w.style.title)
 	put(1, 3, "As of", w.style.header)
 	put(2, 3, m.AsOf.Time(), w.style.date)
@@ -344,9 +346,9 @@ func (w *Workbook) summary() error {
 		put(2, row, c.AtRisk, w.style.count)
 		put(3, row, c.Lapsed, w.style.count)
 	}
-	if err == nil && len(m.ByCompetency) > 0 {
+	if c.err == nil && len(m.ByCompetency) > 0 {
 		cats := fmt.Sprintf("Summary!$A$%d:$A$%d", first, row)
-		err = w.f.AddChart(s, "F7", &excelize.Chart{
+		c.err = w.f.AddChart(s, "F7", &excelize.Chart{
 			Type: excelize.Bar,
 			Series: []excelize.ChartSeries{
 				{Name: fmt.Sprintf("Summary!$B$%d", first-1), Categories: cats, Values: fmt.Sprintf("Summary!$B$%d:$B$%d", first, row)},
@@ -381,18 +383,18 @@ func (w *Workbook) summary() error {
 	for _, sh := range append(w.sheets[1:], "About") {
 		row++
 		put(1, row, sh, w.style.link)
-		if err == nil {
+		if c.err == nil {
 			cell, _ := excelize.CoordinatesToCellName(1, row)
-			err = w.f.SetCellHyperLink(s, cell, fmt.Sprintf("'%s'!A1", sh), "Location")
+			c.err = w.f.SetCellHyperLink(s, cell, fmt.Sprintf("'%s'!A1", sh), "Location")
 		}
 	}
-	if err == nil {
-		err = w.f.SetColWidth(s, "A", "A", 40)
+	if c.err == nil {
+		c.err = w.f.SetColWidth(s, "A", "A", 40)
 	}
-	if err == nil {
-		err = w.f.SetColWidth(s, "B", "E", 16)
+	if c.err == nil {
+		c.err = w.f.SetColWidth(s, "B", "E", 16)
 	}
-	return err
+	return c.err
 }
 
 func count(ms []LevelStatus, level, status string) int64 {
@@ -442,12 +444,8 @@ func (w *Workbook) about() error {
 		return err
 	}
 	m := w.meta
-	var err error
-	put := func(col, row int, v any, style int) {
-		if err == nil {
-			err = w.set(s, col, row, v, style)
-		}
-	}
+	c := &cells{f: w.f, sheet: s}
+	put := c.put
 	put(1, 1, "About this workbook", w.style.title)
 	put(1, 2, "Program", w.style.header)
 	put(2, 2, "attain "+m.ProgramVersion, w.style.text)
@@ -477,11 +475,11 @@ func (w *Workbook) about() error {
 		put(2, row, in.SHA256, w.style.text)
 		put(3, row, in.Rows, w.style.count)
 	}
-	if err == nil {
-		err = w.f.SetColWidth(s, "A", "A", 42)
+	if c.err == nil {
+		c.err = w.f.SetColWidth(s, "A", "A", 42)
 	}
-	if err == nil {
-		err = w.f.SetColWidth(s, "B", "B", 100)
+	if c.err == nil {
+		c.err = w.f.SetColWidth(s, "B", "B", 100)
 	}
-	return err
+	return c.err
 }
