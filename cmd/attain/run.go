@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"attain/ingest"
@@ -53,6 +56,14 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 			err = perr
 		}
 	}
+	rec := runRecord{RunID: runID, AsOf: asOf.String(), Status: status, Started: start.UTC(),
+		Seconds: time.Since(start).Seconds(), Reports: reportDir(e.cfg, asOf)}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if rerr := writeRunRecord(e.cfg.Warehouse, rec); rerr != nil {
+		e.log.Error("run record not written", "error", rerr.Error())
+	}
 	args := []any{"run_id", runID, "as_of", asOf.String(), "status", status,
 		"duration", time.Since(start).Round(time.Millisecond).String(), "reports", reportDir(e.cfg, asOf)}
 	if err != nil {
@@ -63,6 +74,47 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 		fmt.Fprintf(e.stdout, "workbook: %s\n", filepath.Join(reportDir(e.cfg, asOf), "renewal-risk-"+asOf.String()+".xlsx"))
 	}
 	return err
+}
+
+// runRecord is what warehouse/runs/<run_id>.json keeps of a run (SPEC §6.1).
+type runRecord struct {
+	RunID   string    `json:"run_id"`
+	AsOf    string    `json:"as_of"`
+	Status  string    `json:"status"`
+	Error   string    `json:"error,omitempty"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
+	Reports string    `json:"reports"`
+}
+
+func writeRunRecord(warehouse string, r runRecord) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(filepath.Join(warehouse, "runs", r.RunID+".json"), append(b, '\n'))
+}
+
+// readRunRecords returns the warehouse's run records, oldest first.
+func readRunRecords(warehouse string) ([]runRecord, error) {
+	paths, err := filepath.Glob(filepath.Join(warehouse, "runs", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths) // run ids start with their start time
+	var out []runRecord
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var r runRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // nightly runs the three stages; a rejected input file does not stop the run,

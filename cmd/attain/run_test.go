@@ -113,6 +113,13 @@ func TestRunWritesReportsAndMetrics(t *testing.T) {
 			t.Errorf("metrics file lacks %s", want)
 		}
 	}
+	recs, err := readRunRecords(filepath.Join(dir, "wh"))
+	if err != nil || len(recs) != 1 || recs[0].Status != "ok" || recs[0].AsOf != last {
+		t.Errorf("run records %+v, %v", recs, err)
+	}
+	if code, out, _ := attain(t, "status", "--warehouse", filepath.Join(dir, "wh")); code != 0 || !strings.Contains(out, recs[0].RunID) {
+		t.Errorf("status does not list the run:\n%s", out)
+	}
 	if pushPath != "POST /metrics/job/attain" || pushed.Len() == 0 {
 		t.Errorf("pushgateway got %q with %d bytes", pushPath, pushed.Len())
 	}

@@ -95,6 +95,21 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	// The last nightly runs.
+	records, err := readRunRecords(e.cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nlast runs:\n")
+	w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "run\tas of\tstatus\tseconds\t\n")
+	for i := len(records) - 1; i >= 0 && i >= len(records)-10; i-- {
+		r := records[i]
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.1f\t\n", r.RunID, r.AsOf, r.Status, r.Seconds)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	// The latest dates with complete results, and the runs that computed them.
 	dates, err := sql.CompleteDates(e.cfg.Warehouse)
 	if err != nil {
