@@ -33,6 +33,12 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 	}
 	switch c.Kind {
 	case pipeline.KindID:
+		if printableASCII(b) { // the common case, without decoding runes
+			if len(b) > 64 {
+				return value{}, fmt.Errorf("%q is longer than 64 characters", clip(b))
+			}
+			return value{s: b}, nil
+		}
 		if utf8.RuneCount(b) > 64 {
 			return value{}, fmt.Errorf("%q is longer than 64 characters", clip(b))
 		}
@@ -93,8 +99,8 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		return value{f: f}, nil
 	case pipeline.KindEnum:
 		for _, e := range c.Enum {
-			if len(b) == len(e) && strings.EqualFold(string(b), e) {
-				return value{s: []byte(e)}, nil
+			if len(b) == len(e) && bytes.EqualFold(b, []byte(e)) {
+				return value{s: enumBytes(e)}, nil
 			}
 		}
 		return value{}, fmt.Errorf("%q is not one of %s", clip(b), strings.Join(c.Enum, ", "))
@@ -102,12 +108,12 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		if len(b) != 3 || !letters(b) {
 			return value{}, fmt.Errorf("%q is not a currency code (3 letters)", clip(b))
 		}
-		return value{s: bytes.ToUpper(b)}, nil
+		return value{s: upper(b)}, nil
 	case pipeline.KindCountry:
 		if len(b) != 2 || !letters(b) {
 			return value{}, fmt.Errorf("%q is not a country code (ISO 3166-1 alpha-2)", clip(b))
 		}
-		return value{s: bytes.ToUpper(b)}, nil
+		return value{s: upper(b)}, nil
 	}
 	return value{}, fmt.Errorf("column kind %d has no parser", c.Kind)
 }
@@ -118,7 +124,7 @@ var minDate, maxDate = pipeline.DateOf(1900, 1, 1), pipeline.DateOf(2999, 12, 31
 func inRange(d pipeline.Date) bool { return d >= minDate && d <= maxDate }
 
 func parseDate(b []byte) (pipeline.Date, error) {
-	d, err := pipeline.ParseDate(string(b))
+	d, err := pipeline.ParseDateBytes(b)
 	if err != nil {
 		return 0, err
 	}
@@ -190,6 +196,42 @@ func isCode(b []byte) bool {
 	}
 	return true
 }
+
+// printableASCII reports whether b is all printable ASCII (space to tilde).
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// upper makes ASCII letters upper case in place: the field's bytes belong to
+// the current record and are not read again.
+func upper(b []byte) []byte {
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 32
+		}
+	}
+	return b
+}
+
+// enumValues are the enumerations' canonical bytes, made once.
+var enumValues = map[string][]byte{}
+
+func init() {
+	for _, f := range pipeline.Feeds {
+		for _, c := range f.Columns {
+			for _, e := range c.Enum {
+				enumValues[e] = []byte(e)
+			}
+		}
+	}
+}
+
+func enumBytes(e string) []byte { return enumValues[e] }
 
 func letters(b []byte) bool {
 	for _, c := range b {

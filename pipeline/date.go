@@ -24,6 +24,47 @@ func ParseDate(s string) (Date, error) {
 	return DateOf(y, time.Month(m), d), nil
 }
 
+// ParseDateBytes is ParseDate for bytes, without allocating on success.
+func ParseDateBytes(b []byte) (Date, error) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", b)
+	}
+	y, ok1 := digitsB(b[0:4])
+	m, ok2 := digitsB(b[5:7])
+	d, ok3 := digitsB(b[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", b)
+	}
+	return civil(y, m, d), nil
+}
+
+// civil is the day count of a valid date (Howard Hinnant's days_from_civil).
+func civil(y, m, d int) Date {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return Date(era*146097 + doe - 719468)
+}
+
+func digitsB(s []byte) (int, bool) {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
 // MustDate is ParseDate for literals known to be valid; it panics otherwise.
 func MustDate(s string) Date {
 	d, err := ParseDate(s)
@@ -73,7 +114,16 @@ func (d Date) MonthStart() Date {
 func (d Date) String() string { return d.Time().Format("2006-01-02") }
 
 func daysIn(y, m int) int {
-	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 func digits(s string) (int, bool) {

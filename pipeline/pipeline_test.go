@@ -22,6 +22,21 @@ func TestParseDate(t *testing.T) {
 	}
 }
 
+// ParseDateBytes computes day counts itself; they must be time's.
+func TestParseDateBytesAgreesWithTime(t *testing.T) {
+	for d := DateOf(1899, 12, 1); d <= DateOf(2101, 3, 1); d++ {
+		got, err := ParseDateBytes([]byte(d.String()))
+		if err != nil || got != d {
+			t.Fatalf("%s: got %v, %v", d, got, err)
+		}
+	}
+	for _, s := range []string{"2025-02-29", "2024-13-01", "2024-00-10", "2024-04-31", "2024-1a-01"} {
+		if _, err := ParseDateBytes([]byte(s)); err == nil {
+			t.Errorf("%s accepted", s)
+		}
+	}
+}
+
 // AddMonths must agree with DuckDB's date - INTERVAL n MONTH, which the SQL
 // uses for the trailing window (SPEC §1).
 func TestAddMonths(t *testing.T) {
