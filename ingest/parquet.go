@@ -109,6 +109,7 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 		w: parquet.NewGenericWriter[any](w, schema,
 			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 			parquet.PageBufferSize(256*1024),
+			parquet.DataPageStatistics(false), // row-group statistics stay; readers prune by them
 			parquet.CreatedBy("attain", "", "")),
 		index: map[string]int{},
 		free:  make(chan *batch, 2),
