@@ -276,6 +276,11 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 
 	rows := newRowParser(l.d, s.cols, s.nfields, lt, dups)
 	var suspects []suspect
+	var size int64
+	if info, err := s.f.Stat(); err == nil {
+		size = info.Size()
+	}
+	sampled := 0
 	for {
 		if l.read%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -288,6 +293,13 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 			return err
 		}
 		l.read++
+		if hx, ok := dups.(*hashIndex); ok && !l.d.Gzip {
+			// Size the key set once for the whole file, from the first
+			// thousand records, rather than doubling it as it fills.
+			if sampled += len(s.rr.raw) + 1; l.read == 1000 {
+				hx.reserve(int(size * 1000 / int64(sampled)))
+			}
+		}
 		if l.read%10 == 0 {
 			if err := l.crash("rows"); err != nil {
 				return err
@@ -673,9 +685,23 @@ func (x *hashIndex) insert(h uint64) bool {
 	}
 }
 
-func (x *hashIndex) grow() {
+// reserve makes room for n keys at most three-quarters full.
+func (x *hashIndex) reserve(n int) {
+	size := len(x.slots)
+	for n*4 >= size*3 {
+		size *= 2
+	}
+	x.resize(size)
+}
+
+func (x *hashIndex) grow() { x.resize(2 * len(x.slots)) }
+
+func (x *hashIndex) resize(size int) {
+	if size == len(x.slots) {
+		return
+	}
 	old := x.slots
-	x.slots, x.n = make([]uint64, 2*len(old)), 0
+	x.slots, x.n = make([]uint64, size), 0
 	for _, h := range old {
 		if h != 0 {
 			x.insert(h)
