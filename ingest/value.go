@@ -49,7 +49,7 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		}
 		return value{s: b}, nil
 	case pipeline.KindCode:
-		if !isCode(b) {
+		if !pipeline.IsCode(b) {
 			return value{}, fmt.Errorf("%q is not a code (1–64 of A-Z a-z 0-9 . _ -)", clip(b))
 		}
 		return value{s: b}, nil
@@ -180,18 +180,6 @@ func isDecimal(b []byte) bool {
 			if c < '0' || c > '9' {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-func isCode(b []byte) bool {
-	if len(b) == 0 || len(b) > 64 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
 		}
 	}
 	return true

@@ -11,27 +11,16 @@ type Date int32
 
 // ParseDate reads a date written YYYY-MM-DD. It rejects anything else,
 // including dates that do not exist on the calendar.
-func ParseDate(s string) (Date, error) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
-	}
-	y, ok1 := digits(s[0:4])
-	m, ok2 := digits(s[5:7])
-	d, ok3 := digits(s[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
-		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
-	}
-	return DateOf(y, time.Month(m), d), nil
-}
+func ParseDate(s string) (Date, error) { return ParseDateBytes([]byte(s)) }
 
 // ParseDateBytes is ParseDate for bytes, without allocating on success.
 func ParseDateBytes(b []byte) (Date, error) {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
 		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", b)
 	}
-	y, ok1 := digitsB(b[0:4])
-	m, ok2 := digitsB(b[5:7])
-	d, ok3 := digitsB(b[8:10])
+	y, ok1 := digits(b[0:4])
+	m, ok2 := digits(b[5:7])
+	d, ok3 := digits(b[8:10])
 	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return 0, fmt.Errorf("%q is not a date (YYYY-MM-DD)", b)
 	}
@@ -54,7 +43,7 @@ func civil(y, m, d int) Date {
 	return Date(era*146097 + doe - 719468)
 }
 
-func digitsB(s []byte) (int, bool) {
+func digits(s []byte) (int, bool) {
 	n := 0
 	for _, c := range s {
 		if c < '0' || c > '9' {
@@ -124,16 +113,4 @@ func daysIn(y, m int) int {
 		return 30
 	}
 	return 31
-}
-
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }

@@ -154,7 +154,7 @@ func ParseDeliveryName(file string) (d Delivery, ok bool) {
 		}
 		part := rest[10:]
 		if part != "" {
-			if part[0] != '_' || len(part) == 1 || !isCode(part[1:]) {
+			if part[0] != '_' || len(part) == 1 || !IsCode([]byte(part[1:])) {
 				return d, false
 			}
 			part = part[1:]
@@ -172,12 +172,12 @@ func DeliveryFile(feed string, date Date, part string) string {
 	return fmt.Sprintf("%s_%s_%s.csv", feed, date, part)
 }
 
-func isCode(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+// IsCode reports whether b is a code of SPEC §3.1: [A-Za-z0-9._-]{1,64}.
+func IsCode(b []byte) bool {
+	if len(b) == 0 || len(b) > 64 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for _, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
 			return false
 		}
