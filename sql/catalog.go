@@ -9,7 +9,8 @@ import (
 )
 
 // measureKey names a metric with its filters; requirements that share one share a
-// timeline.
+// timeline. The tables carry a measure as a small number (the rules partition and
+// sort by it millions of times; the text is kept in cat_measures.name).
 func measureKey(r pipeline.Requirement) string {
 	var sets []string
 	for _, s := range r.AnyOf {
@@ -26,9 +27,9 @@ CREATE OR REPLACE TEMP TABLE cat_markets (version VARCHAR, country VARCHAR);
 CREATE OR REPLACE TEMP TABLE cat_skills (version VARCHAR, code VARCHAR, retired_on DATE, counts_until DATE, valid_days INTEGER);
 CREATE OR REPLACE TEMP TABLE cat_reqs (version VARCHAR, comp_ord INTEGER, competency_id VARCHAR, competency_name VARCHAR,
     level VARCHAR, level_rank INTEGER, path_ord INTEGER, path VARCHAR, path_name VARCHAR, req_ord INTEGER,
-    metric VARCHAR, measure VARCHAR, min_developed DOUBLE, min_developing DOUBLE);
-CREATE OR REPLACE TEMP TABLE cat_measures (version VARCHAR, measure VARCHAR, metric VARCHAR, products VARCHAR[], via VARCHAR[]);
-CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure VARCHAR, set_no INTEGER, set_size INTEGER, code VARCHAR);`
+    metric VARCHAR, measure INTEGER, min_developed DOUBLE, min_developing DOUBLE);
+CREATE OR REPLACE TEMP TABLE cat_measures (version VARCHAR, measure INTEGER, name VARCHAR, metric VARCHAR, products VARCHAR[], via VARCHAR[]);
+CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure INTEGER, set_no INTEGER, set_size INTEGER, code VARCHAR);`
 	if err := e.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("catalog tables: %w", err)
 	}
@@ -54,30 +55,34 @@ CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure VARCHAR, set_no
 				return err
 			}
 		}
-		measures := map[string]bool{}
+		measures := map[string]int{}
 		for ci, comp := range v.Competencies {
 			for rank, paths := range [][]pipeline.Path{comp.Silver, comp.Gold} {
 				level := pipeline.Levels[rank]
 				for pi, p := range paths {
 					for ri, r := range p.Requires {
 						key := measureKey(r)
+						id, seen := measures[key]
+						if !seen {
+							id = len(measures)
+							measures[key] = id
+						}
 						if err := e.Exec(ctx, "INSERT INTO cat_reqs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 							v.Version, ci, comp.ID, comp.Name, level, rank+1, pi, p.ID, p.Name, ri,
-							r.Metric, key, r.Min.Developed, r.Min.Developing); err != nil {
+							r.Metric, id, r.Min.Developed, r.Min.Developing); err != nil {
 							return fmt.Errorf("cat_reqs: %w", err)
 						}
-						if measures[key] {
+						if seen {
 							continue
 						}
-						measures[key] = true
-						if err := e.Exec(ctx, "INSERT INTO cat_measures VALUES (?, ?, ?, ?::VARCHAR[], ?::VARCHAR[])",
-							v.Version, key, r.Metric, list(r.Products), list(r.Via)); err != nil {
+						if err := e.Exec(ctx, "INSERT INTO cat_measures VALUES (?, ?, ?, ?, ?::VARCHAR[], ?::VARCHAR[])",
+							v.Version, id, key, r.Metric, list(r.Products), list(r.Via)); err != nil {
 							return fmt.Errorf("cat_measures: %w", err)
 						}
 						for si, set := range r.AnyOf {
 							for _, code := range dedupe(set) {
 								if err := e.Exec(ctx, "INSERT INTO cat_anyof VALUES (?, ?, ?, ?, ?)",
-									v.Version, key, si, len(dedupe(set)), code); err != nil {
+									v.Version, id, si, len(dedupe(set)), code); err != nil {
 									return fmt.Errorf("cat_anyof: %w", err)
 								}
 							}

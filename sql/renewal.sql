@@ -97,9 +97,7 @@ WITH lapsed AS (
     SELECT l.d, l.org_id, max(t.t_from) AS fell_on
     FROM lapsed_req l
     JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_id = l.org_id
-         AND t.t_from <= l.d AND t.value < l.min_value
-    JOIN timelines p ON p.version = t.version AND p.measure = t.measure AND p.org_id = t.org_id
-         AND p.t_until = t.t_from AND p.value >= l.min_value
+         AND t.t_from <= l.d AND t.value < l.min_value AND t.prev_value >= l.min_value
     GROUP BY ALL
 )
 SELECT l.*, w.fell_on FROM lapsed_req l LEFT JOIN lapsed_when w USING (d, org_id);

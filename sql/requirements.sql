@@ -3,30 +3,33 @@
 -- and the first date after D on which its own value falls below the minimum if no
 -- data arrived after D (empty when it does not fall within the horizon).
 
--- Where each measure's value stays at or above each minimum a requirement gives it:
--- maximal intervals [t_from, t_until), merged from the timeline's segments. An
--- interval that holds D ends on the first date the value falls below the minimum.
+-- Where each measure's value stays at or above each minimum a requirement gives it
+-- the organization (its market's figure): maximal intervals [t_from, t_until). An
+-- interval starts where the value crosses the minimum upwards and ends where it next
+-- crosses it downwards (forever when it does not); an interval that holds D ends on
+-- the first date the value falls below the minimum.
 CREATE OR REPLACE TEMP TABLE ok_intervals AS
 WITH mins AS (
-    SELECT DISTINCT version, measure, min_developed AS min_value FROM cat_reqs
+    SELECT DISTINCT version, measure, false AS developing, min_developed AS min_value FROM cat_reqs
     WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_developed > 0
     UNION
-    SELECT DISTINCT version, measure, min_developing FROM cat_reqs
+    SELECT DISTINCT version, measure, true, min_developing FROM cat_reqs
     WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_developing > 0
-), marked AS (
-    SELECT t.version, t.measure, t.org_id, m.min_value, t.t_from, t.t_until,
-           t.value >= m.min_value AS ok,
-           lag(t.value >= m.min_value) OVER w AS prev_ok,
-           lag(t.t_until) OVER w AS prev_until
-    FROM timelines t JOIN mins m ON m.version = t.version AND m.measure = t.measure
-    WINDOW w AS (PARTITION BY t.version, t.measure, t.org_id, m.min_value ORDER BY t.t_from)
-), numbered AS (
-    SELECT *, sum(CASE WHEN prev_ok AND prev_until = t_from THEN 0 ELSE 1 END)
-              OVER (PARTITION BY version, measure, org_id, min_value ORDER BY t_from) AS island
-    FROM marked WHERE ok
+), crossings AS (
+    SELECT t.version, t.measure, t.org_id, m.min_value, t.t_from AS t, t.value >= m.min_value AS up
+    FROM timelines t
+    JOIN org_versions o ON o.org_id = t.org_id AND o.version = t.version
+    JOIN mins m ON m.version = t.version AND m.measure = t.measure AND m.developing = o.developing
+    WHERE (t.value >= m.min_value) <> (t.prev_value >= m.min_value)
+), ups AS (
+    SELECT * FROM crossings WHERE up
+), downs AS (
+    SELECT * FROM crossings WHERE NOT up
 )
-SELECT version, measure, org_id, min_value, min(t_from) AS t_from, max(t_until) AS t_until
-FROM numbered GROUP BY version, measure, org_id, min_value, island;
+SELECT u.version, u.measure, u.org_id, u.min_value, u.t AS t_from, coalesce(d.t, forever()) AS t_until
+FROM ups u
+ASOF LEFT JOIN downs d ON d.version = u.version AND d.measure = u.measure AND d.org_id = u.org_id
+     AND d.min_value = u.min_value AND d.t > u.t;
 
 CREATE OR REPLACE TEMP TABLE req_eval AS
 WITH r AS (

@@ -9,14 +9,17 @@
 
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
-SELECT m.version, m.measure, r.org_id, r.transaction_id, r.amount_usd,
+SELECT m.version, m.measure, r.org_id, r.transaction_id,
+       usd_amount(r.amount, r.currency, f.usd_per_unit) AS amount_usd,
        r.booked_on AS t_from, leaves_window(r.booked_on) AS t_until
-FROM revenue_usd r
+FROM revenue r
 JOIN cat_measures m ON m.metric = 'revenue_12m'
      AND (m.products IS NULL OR list_contains(m.products, r.product))
      AND (m.via IS NULL OR coalesce(list_contains(m.via, r.attribution), false))
+LEFT JOIN fx_rates f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
 SEMI JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
-WHERE leaves_window(r.booked_on) > (SELECT first_d FROM horizon);
+WHERE leaves_window(r.booked_on) > (SELECT first_d FROM horizon)
+  AND (r.currency = 'USD' OR f.usd_per_unit IS NOT NULL);
 
 -- A customer counts while any of its matching rows is in the window.
 CREATE OR REPLACE TEMP TABLE customer_segments AS
@@ -55,7 +58,10 @@ WITH changes AS (
 )
 SELECT version, measure, org_id, t AS t_from,
        lead(t, 1, forever()) OVER w AS t_until,
-       CAST(sum(delta) OVER w AS DOUBLE) AS value
+       CAST(sum(delta) OVER w AS DOUBLE) AS value,
+       -- the value of the segment before (0 before the first): where a minimum
+       -- is crossed is then a filter, not another pass in order (ok_intervals)
+       CAST(sum(delta) OVER w - delta AS DOUBLE) AS prev_value
 FROM changes
 WINDOW w AS (PARTITION BY version, measure, org_id ORDER BY t);
 
