@@ -24,7 +24,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Inbox: "inbox", Warehouse: "warehouse", Reports: "reports",
-		MemoryLimit: "1536MiB", Threads: min(runtime.NumCPU(), 2),
+		MemoryLimit: "1GiB", Threads: min(runtime.NumCPU(), 2),
 		MaxBadFraction: 0.05, Now: time.Now,
 	}
 }

@@ -30,4 +30,10 @@ SELECT DISTINCT org_id, version, developing FROM points;
 
 -- Items that stopped counting before the earliest point's date change no value the
 -- rules read (their entering and leaving cancel out before it); later files skip them.
-CREATE OR REPLACE TEMP TABLE horizon AS SELECT min(d) AS first_d FROM points;
+-- An item dated b is still in the window on first_d exactly when b > first_d − 12
+-- months (leaves_window(b) is the least t with t − 12 months >= b): the date
+-- compare is what the scans filter on.
+CREATE OR REPLACE TEMP TABLE horizon AS
+SELECT min(d) AS first_d, CAST(min(d) - INTERVAL 12 MONTH AS DATE) AS window_start FROM points;
+-- As a variable, a constant the scans of landed files can skip row groups by.
+SET VARIABLE window_start = (SELECT window_start FROM horizon);

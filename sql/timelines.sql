@@ -18,7 +18,7 @@ JOIN cat_measures m ON m.metric = 'revenue_12m'
      AND (m.via IS NULL OR coalesce(list_contains(m.via, r.attribution), false))
 LEFT JOIN fx_rates f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
 SEMI JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
-WHERE leaves_window(r.booked_on) > (SELECT first_d FROM horizon)
+WHERE r.booked_on > getvariable('window_start')
   AND (r.currency = 'USD' OR f.usd_per_unit IS NOT NULL);
 
 -- A customer counts while any of its matching rows is in the window.
@@ -31,7 +31,7 @@ WITH items AS (
          AND (m.products IS NULL OR list_contains(m.products, c.product))
          AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
     SEMI JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
-    WHERE leaves_window(c.added_on) > (SELECT first_d FROM horizon)
+    WHERE c.added_on > getvariable('window_start')
 ), ev AS (
     SELECT version, measure, org_id, customer_id, t, sum(delta) AS delta FROM (
         SELECT version, measure, org_id, customer_id, t_from AS t, 1 AS delta FROM items

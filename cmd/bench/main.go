@@ -55,7 +55,7 @@ func main() {
 	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute and run benchmarks")
 	days := fs.Int("backfill-days", 365, "daily dates the run benchmark backfills")
 	threads := fs.Int("threads", 2, "DuckDB threads")
-	mem := fs.String("memory-limit", "1536MiB", "DuckDB memory limit")
+	mem := fs.String("memory-limit", "1GiB", "DuckDB memory limit")
 	fs.Parse(os.Args[1:])
 	var err error
 	switch *what {
