@@ -109,7 +109,6 @@ func (rr *recordReader) scan() error {
 			rr.raw = append(rr.raw, eol...)
 			rr.buf = append(rr.buf, eol...)
 		}
-		eol = append(eol[:0], line[len(content):]...)
 		rr.raw = append(rr.raw, content...)
 		if len(rr.raw) == 0 {
 			return err // blank line
@@ -119,6 +118,7 @@ func (rr *recordReader) scan() error {
 			rr.splitPlain(content)
 			return nil
 		}
+		eol = append(eol[:0], line[len(content):]...)
 		for _, c := range content {
 			switch state {
 			case fieldStart:
