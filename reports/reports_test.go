@@ -132,6 +132,9 @@ func TestWorkbookReadsBack(t *testing.T) {
 	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("sheets %v, want %v", got, want)
 	}
+	if i := f.GetActiveSheetIndex(); i != 0 {
+		t.Errorf("the workbook opens on sheet %d, want Summary", i)
+	}
 
 	t.Run("overflow", func(t *testing.T) {
 		// 25 rows, 9 a sheet under a header: 9 + 9 + 7.

@@ -1,12 +1,14 @@
 package reports
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
 
 	"attain/pipeline"
@@ -68,9 +70,14 @@ type styles struct {
 // NewWorkbook starts a workbook with its Summary sheet.
 func NewWorkbook(meta Meta) (*Workbook, error) {
 	f := excelize.NewFile()
+	f.SetZipWriter(newZipWriter)
 	if err := f.SetSheetName("Sheet1", "Summary"); err != nil {
 		return nil, err
 	}
+	// Summary opens first. Set now, while it is the only sheet: later excelize
+	// would read every streamed sheet back in to unselect its tab (3 s of a
+	// 700,000-row report went there).
+	f.SetActiveSheet(0)
 	w := &Workbook{f: f, meta: meta, MaxRows: ExcelMaxRows, sheets: []string{"Summary"}}
 	var err error
 	mk := func(s *excelize.Style) int {
@@ -270,7 +277,6 @@ func (w *Workbook) WriteTo(out io.Writer) (int64, error) {
 		Title: "Renewal risk " + w.meta.AsOf.String(), Version: w.meta.ProgramVersion}); err != nil {
 		return 0, err
 	}
-	w.f.SetActiveSheet(0)
 	return w.f.WriteTo(out)
 }
 
@@ -482,4 +488,16 @@ func (w *Workbook) about() error {
 		c.err = w.f.SetColWidth(s, "B", "B", 100)
 	}
 	return c.err
+}
+
+// newZipWriter is the workbook's zip container with deflate level 5 of
+// klauspost/compress: compressing the sheets' XML is much of a report's time; at
+// 1M rows: 12% faster than the standard library's default, the file 10% larger
+// (level 1: 22% faster, 38% larger; make bench-report).
+func newZipWriter(w io.Writer) excelize.ZipWriter {
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, 5)
+	})
+	return zw
 }
