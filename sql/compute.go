@@ -102,8 +102,6 @@ type ComputeOptions struct {
 	RunID     string
 	Now       func() time.Time
 	Log       *slog.Logger
-	// Done, when set, is told as each date's results are complete.
-	Done func(d pipeline.Date)
 }
 
 // Compute evaluates the rules at every date of opt.Dates at once, from the
@@ -210,9 +208,6 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[str
 			return nil, err
 		}
 		out[d] = rows
-		if opt.Done != nil {
-			opt.Done(d)
-		}
 	}
 	return out, nil
 }

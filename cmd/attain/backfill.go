@@ -72,61 +72,68 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	// Resume: dates whose results are complete are skipped unless --force.
-	var todo []pipeline.Date
+	// Resume: a date is done when its results are complete and its workbook
+	// (written last of its reports) exists; --force redoes every date. A date
+	// stopped between the two gets its reports only.
+	var compute, report []pipeline.Date
 	for _, d := range all {
 		m, err := sql.ReadMarker(e.cfg.Warehouse, d)
 		if err != nil {
 			return err
 		}
-		if m == nil || c.force {
-			todo = append(todo, d)
+		switch {
+		case m == nil || c.force:
+			compute = append(compute, d)
+		case !exists(workbookPath(e.cfg, d)):
+			report = append(report, d)
 		}
 	}
+	todo := len(compute) + len(report)
 	runID := newRunID(e.cfg.Now())
 	start := time.Now()
 	e.log.Info("backfill start", "run_id", runID, "from", c.from.d.String(), "to", c.to.d.String(), "every", c.every,
-		"dates", len(all), "to_do", len(todo), "as_known", c.asKnown)
+		"dates", len(all), "to_do", todo, "reports_only", len(report), "as_known", c.asKnown)
 	var bar *progressbar.ProgressBar
-	if e.tty && len(todo) > 0 {
-		bar = progressbar.NewOptions(len(todo), progressbar.OptionSetWriter(e.stderr),
+	if e.tty && todo > 0 {
+		bar = progressbar.NewOptions(todo, progressbar.OptionSetWriter(e.stderr),
 			progressbar.OptionSetDescription("backfill"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 	}
-	done := func(d pipeline.Date) error {
-		if _, err := runReport(ctx, e, d); err != nil {
-			return err
-		}
-		if bar != nil {
-			bar.Add(1)
+	reportAll := func(dates []pipeline.Date) error {
+		for _, d := range dates {
+			if _, err := runReport(ctx, e, d); err != nil {
+				return err
+			}
+			if bar != nil {
+				bar.Add(1)
+			}
 		}
 		return nil
 	}
+	if err := reportAll(report); err != nil {
+		return err
+	}
 	// With --as-known each date has its own data, so each is a pass of its own;
 	// otherwise dates go through in batches over one load of the landed data.
+	// A batch's reports are written after its compute has closed its DuckDB
+	// session, so that the two never hold memory at once.
 	size := c.batch
 	if c.asKnown {
 		size = 1
 	}
-	for i := 0; i < len(todo); i += size {
-		batch := todo[i:min(i+size, len(todo))]
+	for i := 0; i < len(compute); i += size {
+		batch := compute[i:min(i+size, len(compute))]
 		var knownBy *pipeline.Date
 		if c.asKnown {
 			knownBy = &batch[0]
 		}
-		var reportErr error
-		_, err := runCompute(ctx, e, cat, batch, knownBy, runID, func(d pipeline.Date) {
-			if reportErr == nil {
-				reportErr = done(d)
-			}
-		})
-		if err != nil {
+		if _, err := runCompute(ctx, e, cat, batch, knownBy, runID); err != nil {
 			return err
 		}
-		if reportErr != nil {
-			return reportErr
+		if err := reportAll(batch); err != nil {
+			return err
 		}
 	}
-	e.log.Info("backfill end", "run_id", runID, "dates", len(todo), "skipped", len(all)-len(todo),
+	e.log.Info("backfill end", "run_id", runID, "dates", todo, "skipped", len(all)-todo,
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }

@@ -31,7 +31,7 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	_, err = runCompute(ctx, e, cat, []pipeline.Date{c.asOf.d}, nil, newRunID(e.cfg.Now()), nil)
+	_, err = runCompute(ctx, e, cat, []pipeline.Date{c.asOf.d}, nil, newRunID(e.cfg.Now()))
 	return err
 }
 
@@ -43,7 +43,7 @@ func settings(cfg pipeline.Config) sql.Settings {
 // runCompute is the compute stage, shared by compute, run and backfill: the
 // dates are evaluated together; done, when set, hears of each as it completes.
 func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date,
-	runID string, done func(pipeline.Date)) (map[pipeline.Date]map[string]int64, error) {
+	runID string) (map[pipeline.Date]map[string]int64, error) {
 	start := time.Now()
 	span := dates[0].String()
 	if len(dates) > 1 {
@@ -51,7 +51,7 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 	}
 	e.log.Info("stage start", "stage", "compute", "as_of", span, "dates", len(dates))
 	rows, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
-		Settings: settings(e.cfg), RunID: runID, Now: e.cfg.Now, Log: e.log, Done: done})
+		Settings: settings(e.cfg), RunID: runID, Now: e.cfg.Now, Log: e.log})
 	if err != nil {
 		return nil, fmt.Errorf("compute %s: %w", span, err)
 	}

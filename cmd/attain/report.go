@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -38,6 +39,16 @@ var csvTables = []string{"attainment", "requirements", "renewal_risk", "alerts",
 // ReportDir is where a date's reports go.
 func reportDir(cfg pipeline.Config, d pipeline.Date) string {
 	return filepath.Join(cfg.Reports, d.String())
+}
+
+// workbookPath is a date's workbook, the last of its reports to be written.
+func workbookPath(cfg pipeline.Config, d pipeline.Date) string {
+	return filepath.Join(reportDir(cfg, d), "renewal-risk-"+d.String()+".xlsx")
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // runReport is the report stage, shared by report, run and backfill. It
@@ -110,7 +121,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 			return none, fmt.Errorf("sheet %s: %w", s.name, err)
 		}
 	}
-	xlsx := filepath.Join(dir, "renewal-risk-"+asOf.String()+".xlsx")
+	xlsx := workbookPath(e.cfg, asOf)
 	if err := writeAtomic(xlsx, func(w io.Writer) error { _, err := wb.WriteTo(w); return err }); err != nil {
 		return none, fmt.Errorf("workbook: %w", err)
 	}

@@ -71,7 +71,7 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 	}
 	e.log.Info("run end", args...)
 	if err == nil {
-		fmt.Fprintf(e.stdout, "workbook: %s\n", filepath.Join(reportDir(e.cfg, asOf), "renewal-risk-"+asOf.String()+".xlsx"))
+		fmt.Fprintf(e.stdout, "workbook: %s\n", workbookPath(e.cfg, asOf))
 	}
 	return err
 }
@@ -137,7 +137,7 @@ func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.D
 		return ierr
 	}
 	if err := stage("compute", func() error {
-		_, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID, nil)
+		_, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID)
 		return err
 	}); err != nil {
 		return err

@@ -247,6 +247,19 @@ func TestBackfillEqualsNightlyRuns(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, `"to_do":0`) {
 		t.Errorf("second backfill: exit %d, %s", code, stderr)
 	}
+	// Stopped after a date's results but before its workbook: the next backfill
+	// writes that date's reports (and computes nothing).
+	rep := filepath.Join(backfill, "rep", dates[1])
+	if err := os.RemoveAll(rep); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = attain(t, append(args, "--log-format", "json")...)
+	if code != 0 || !strings.Contains(stderr, `"to_do":1,"reports_only":1`) || strings.Contains(stderr, `"stage":"compute"`) {
+		t.Errorf("backfill after a lost report: exit %d, %s", code, stderr)
+	}
+	if got := csvFiles(t, filepath.Join(backfill, "rep")); !reflect.DeepEqual(got, want) {
+		t.Errorf("the rewritten reports differ from the nightly run's")
+	}
 }
 
 func TestBackfillSpine(t *testing.T) {
