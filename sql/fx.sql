@@ -8,11 +8,12 @@ CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
     CASE WHEN currency = 'USD' THEN amount
          ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(18, 4)) END;
 
--- The (currency, month) pairs revenue needs and fx_rates lacks: found on the few
--- distinct pairs first, so that only their rows are read again.
+-- The (currency, month) pairs of landed revenue that fx_rates lacks: found on the
+-- few distinct pairs first (of every landed row, a superset of the rows in force,
+-- which is cheaper to read than restating), then the rows in force with them.
 CREATE OR REPLACE TEMP TABLE fx_missing AS
 SELECT DISTINCT r.currency, CAST(date_trunc('month', r.booked_on) AS DATE) AS month
-FROM revenue r
+FROM landed_revenue r
 WHERE r.currency <> 'USD'
   AND NOT EXISTS (SELECT 1 FROM fx_rates f
                   WHERE f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE));
