@@ -39,6 +39,10 @@ type Settings struct {
 	MemoryLimit string
 	Threads     int
 	SpillDir    string
+	// KeepOrder makes scans return rows in the order of their files (reports
+	// publish result files in their order); compute leaves DuckDB free to
+	// reorder, which saves memory.
+	KeepOrder bool
 }
 
 // Open starts an in-memory DuckDB with the memory limit, threads and spill
@@ -70,7 +74,7 @@ func Open(ctx context.Context, s Settings) (*Engine, error) {
 		{"SET threads = ?", s.Threads},
 		{"SET temp_directory = ?", s.SpillDir},
 		{"SET TimeZone = ?", "UTC"},
-		{"SET preserve_insertion_order = ?", false},
+		{"SET preserve_insertion_order = ?", s.KeepOrder},
 	} {
 		if _, err := conn.ExecContext(ctx, st.q, st.v); err != nil {
 			e.Close()

@@ -72,27 +72,18 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	if marker == nil {
 		return none, fmt.Errorf("no complete results for %s in %s: run attain compute --as-of %s first", asOf, e.cfg.Warehouse, asOf)
 	}
-	eng, err := sql.Open(ctx, settings(e.cfg))
+	// In file order: a result file of more than one row group read by two
+	// threads would otherwise give its rows in any order, and the CSV files are
+	// published byte for byte.
+	s := settings(e.cfg)
+	s.KeepOrder = true
+	eng, err := sql.Open(ctx, s)
 	if err != nil {
 		return none, err
 	}
 	defer eng.Close()
 	dir := reportDir(e.cfg, asOf)
 	table := func(name string) string { return sql.ResultPath(e.cfg.Warehouse, name, asOf) }
-	for _, name := range csvTables {
-		rows, err := eng.ReadTable(ctx, "SELECT * FROM read_parquet(?)", table(name))
-		if err != nil {
-			return none, fmt.Errorf("read %s: %w", name, err)
-		}
-		err = writeAtomic(filepath.Join(dir, name+".csv"), func(w io.Writer) error {
-			_, err := reports.WriteCSV(w, rows)
-			return err
-		})
-		if err != nil {
-			return none, fmt.Errorf("%s.csv: %w", name, err)
-		}
-	}
-
 	meta, err := reportMeta(ctx, e, eng, marker, asOf)
 	if err != nil {
 		return none, err
@@ -102,23 +93,51 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		return none, err
 	}
 	defer wb.Close()
-	sheets := []struct{ name, query string }{
-		{"Renewal risk", `SELECT * FROM read_parquet(?) ORDER BY CASE status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1
-			WHEN 'ok' THEN 2 ELSE 3 END, anniversary_on NULLS LAST, org_id`},
-		{"Alerts", "SELECT * FROM read_parquet(?)"},
-		{"Expiring", "SELECT * FROM read_parquet(?)"},
-		{"Attainment", "SELECT * FROM read_parquet(?)"},
-		{"Requirements", "SELECT * FROM read_parquet(?)"},
-		{"Profile", "SELECT * FROM read_parquet(?)"},
+	// Each table is read once for its CSV file and its sheet together, except
+	// renewal_risk, whose sheet lists the worst first.
+	const all = "SELECT * FROM read_parquet(?)"
+	risk, err := eng.ReadTable(ctx, all, table("renewal_risk"))
+	if err != nil {
+		return none, fmt.Errorf("read renewal_risk: %w", err)
 	}
-	files := []string{"renewal_risk", "alerts", "expiring", "attainment", "requirements", "profile"}
-	for i, s := range sheets {
-		rows, err := eng.ReadTable(ctx, s.query, table(files[i]))
+	if err := writeAtomic(filepath.Join(dir, "renewal_risk.csv"), func(w io.Writer) error {
+		_, err := reports.WriteCSV(w, risk)
+		return err
+	}); err != nil {
+		return none, fmt.Errorf("renewal_risk.csv: %w", err)
+	}
+	sheets := []struct{ name, table, query string }{
+		{"Renewal risk", "renewal_risk", `SELECT * FROM read_parquet(?) ORDER BY CASE status WHEN 'lapsed' THEN 0
+			WHEN 'at_risk' THEN 1 WHEN 'ok' THEN 2 ELSE 3 END, anniversary_on NULLS LAST, org_id`},
+		{"Alerts", "alerts", all},
+		{"Expiring", "expiring", all},
+		{"Attainment", "attainment", all},
+		{"Requirements", "requirements", all},
+		{"Profile", "profile", all},
+	}
+	for _, s := range sheets {
+		rows, err := eng.ReadTable(ctx, s.query, table(s.table))
 		if err != nil {
-			return none, fmt.Errorf("read %s: %w", files[i], err)
+			return none, fmt.Errorf("read %s: %w", s.table, err)
 		}
-		if _, err := wb.AddSheet(s.name, rows); err != nil {
-			return none, fmt.Errorf("sheet %s: %w", s.name, err)
+		if s.query != all {
+			if _, err := wb.AddSheet(s.name, rows); err != nil {
+				return none, fmt.Errorf("sheet %s: %w", s.name, err)
+			}
+			continue
+		}
+		err = writeAtomic(filepath.Join(dir, s.table+".csv"), func(w io.Writer) error {
+			c, err := reports.NewCSV(w, rows.Columns())
+			if err != nil {
+				return err
+			}
+			if _, err := wb.AddSheet(s.name, &teeCSV{Rows: rows, csv: c}); err != nil {
+				return fmt.Errorf("sheet %s: %w", s.name, err)
+			}
+			return c.Close()
+		})
+		if err != nil {
+			return none, fmt.Errorf("%s.csv: %w", s.table, err)
 		}
 	}
 	xlsx := workbookPath(e.cfg, asOf)
@@ -128,6 +147,28 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	e.log.Info("stage end", "stage", "report", "as_of", asOf.String(), "dir", dir, "workbook", xlsx,
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return meta, nil
+}
+
+// teeCSV hands rows on to a sheet and writes each to a CSV file on the way.
+type teeCSV struct {
+	pipeline.Rows
+	csv *reports.CSV
+	err error
+}
+
+func (t *teeCSV) Next() bool {
+	if t.err != nil || !t.Rows.Next() {
+		return false
+	}
+	t.err = t.csv.Encode(t.Rows.Values())
+	return t.err == nil
+}
+
+func (t *teeCSV) Err() error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.Rows.Err()
 }
 
 // reportMeta gathers the Summary and About sheets' facts.
