@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sync/errgroup"
 
 	"attain/pipeline"
 	"attain/sql"
@@ -98,16 +99,23 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		bar = progressbar.NewOptions(todo, progressbar.OptionSetWriter(e.stderr),
 			progressbar.OptionSetDescription("backfill"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 	}
+	// Reports are mostly one goroutine's work (the workbook), so --threads of
+	// them run at once; each date's workbook is still the last file it writes.
 	reportAll := func(dates []pipeline.Date) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.cfg.Threads)
 		for _, d := range dates {
-			if _, err := runReport(ctx, e, d); err != nil {
-				return err
-			}
-			if bar != nil {
-				bar.Add(1)
-			}
+			g.Go(func() error {
+				if _, err := runReport(gctx, e, d); err != nil {
+					return err
+				}
+				if bar != nil {
+					bar.Add(1)
+				}
+				return nil
+			})
 		}
-		return nil
+		return g.Wait()
 	}
 	if err := reportAll(report); err != nil {
 		return err
