@@ -41,7 +41,8 @@ func settings(cfg pipeline.Config) sql.Settings {
 }
 
 // runCompute is the compute stage, shared by compute, run and backfill: the
-// dates are evaluated together; done, when set, hears of each as it completes.
+// dates are evaluated together, and each date's results are complete (marker
+// written) when it returns.
 func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date,
 	runID string) (map[pipeline.Date]map[string]int64, error) {
 	start := time.Now()
