@@ -38,15 +38,21 @@ func leafOf(k pipeline.Kind) parquet.Node {
 	}
 }
 
-// landedSchema is the Parquet schema of a feed's landed files.
+// landedSchema is the Parquet schema of a feed's landed files. The file name
+// (the same on every row), codes, enums and currencies are dictionary-encoded:
+// fewer bytes go through zstd (BenchmarkLandRevenue ~4% faster; ids, with
+// thousands of values, were 25% slower that way).
 func landedSchema(f *pipeline.Feed) *parquet.Schema {
 	g := parquet.Group{
-		colSourceFile: parquet.String(),
+		colSourceFile: parquet.Encoded(parquet.String(), &parquet.RLEDictionary),
 		colSourceLine: parquet.Int(64),
 		colSourcePart: parquet.Optional(parquet.String()),
 	}
 	for _, c := range f.Columns {
 		n := leafOf(c.Kind)
+		if c.Kind == pipeline.KindEnum || c.Kind == pipeline.KindCurrency || c.Kind == pipeline.KindCode {
+			n = parquet.Encoded(n, &parquet.RLEDictionary)
+		}
 		if !c.Required {
 			n = parquet.Optional(n)
 		}
