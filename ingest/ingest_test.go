@@ -301,13 +301,13 @@ func TestFileRules(t *testing.T) {
 	}
 }
 
-// collider holds every row after the first, as if every key's hash collided.
-type collider struct{ n int }
+// collider is the one-pass key log with every key hashing alike, as if all of
+// them collided.
+func collider() keyChecker { return &hashLog{hash: func([]byte) uint64 { return 42 }} }
 
-func (c *collider) check([]byte, int) (int, bool, bool) { c.n++; return 0, false, c.n > 1 }
-
-// TestHashCollisionFallsBackToExactKeys: when the one-pass hashes mislead, the
-// file lands again with exact keys, and lands as it would have otherwise.
+// TestHashCollisionFallsBackToExactKeys: a file whose key hashes repeat lands
+// again comparing exact keys (a repeated key and keys that only share a hash
+// alike), and lands as it would have otherwise.
 func TestHashCollisionFallsBackToExactKeys(t *testing.T) {
 	const h = "transaction_id,org_id,product,amount,currency,booked_on\n"
 	body := h + "t-1,o-1,AZURE,1,USD,2026-11-20\nt-2,o-1,AZURE,2,USD,2026-11-20\nt-1,o-1,AZURE,3,USD,2026-11-20\nt-3,o-1,AZURE,x,USD,2026-11-20\n"
@@ -315,7 +315,7 @@ func TestHashCollisionFallsBackToExactKeys(t *testing.T) {
 	d, _ := pipeline.ParseDeliveryName("revenue_2026-11-20.csv")
 	for name, keys := range map[string]func() keyChecker{
 		"hashes":    nil,
-		"collision": func() keyChecker { return &collider{} },
+		"collision": collider,
 	} {
 		t.Run(name, func(t *testing.T) {
 			wh := t.TempDir()

@@ -72,19 +72,17 @@ type landing struct {
 // file-level problem returns a *rejection after its rows are quarantined;
 // any other error means the warehouse could not be written.
 func (l *landing) land(ctx context.Context) error {
-	// One pass, trusting 64-bit hashes to find repeated keys, and checking what
-	// they find; a hash collision (never seen in practice) is settled by landing
-	// again with the exact two-pass method.
+	// One pass, keeping a 64-bit hash of each good row's key; a file in which
+	// a hash comes twice (a repeated key, or two keys sharing a hash) is landed
+	// again, exactly, comparing the keys of those hashes only.
 	keys := l.keys
 	if keys == nil {
-		keys = func() keyChecker { return newHashIndex() }
+		keys = newHashLog
 	}
 	err := l.pass(ctx, "", keys())
-	if errors.Is(err, errCollision) {
-		var dups *dupFinder
-		if dups, err = l.scanKeys(ctx); err == nil {
-			err = l.pass(ctx, "", dups)
-		}
+	var rep *errRepeats
+	if errors.As(err, &rep) {
+		err = l.pass(ctx, "", rep.exact)
 	}
 	var rej *rejection
 	if errors.As(err, &rej) {
@@ -104,8 +102,10 @@ func (l *landing) land(ctx context.Context) error {
 	return err
 }
 
-// errCollision: two different keys of one file share a 64-bit hash.
-var errCollision = errors.New("key hash collision")
+// errRepeats: the one pass found a key hash twice; exact lands the file again.
+type errRepeats struct{ exact *dupFinder }
+
+func (*errRepeats) Error() string { return "a key hash repeats within the file" }
 
 // crash is the test hook of Options.fault.
 func (l *landing) crash(point string) error {
@@ -195,7 +195,8 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 	}
 	defer s.Close()
 	defer func() { l.sha = s.sha() }()
-	dups := &dupFinder{seed: maphash.MakeSeed(), suspects: map[uint64]struct{}{}, first: map[string]int{}}
+	seed := maphash.MakeSeed()
+	dups := &dupFinder{hash: func(key []byte) uint64 { return maphash.Bytes(seed, key) }, suspects: map[uint64]struct{}{}, first: map[string]int{}}
 	p := newRowParser(l.d, s.cols, s.nfields, nil, dups)
 	var chunks [][]uint64
 	cur := make([]uint64, 0, 1<<16)
@@ -217,7 +218,7 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 				chunks = append(chunks, cur)
 				cur = make([]uint64, 0, 1<<20)
 			}
-			cur = append(cur, maphash.Bytes(dups.seed, key))
+			cur = append(cur, dups.hash(key))
 		}
 	}
 	all := cur
@@ -278,12 +279,6 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 		iFile: qt.col("file"), iLine: qt.col("line"), iRaw: qt.col("raw"), iCol: qt.col("column"), iReason: qt.col("reason")}
 
 	rows := newRowParser(l.d, s.cols, s.nfields, lt, dups)
-	var suspects []suspect
-	var size int64
-	if info, err := s.f.Stat(); err == nil {
-		size = info.Size()
-	}
-	sampled := 0
 	for {
 		if l.read%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -296,23 +291,13 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 			return err
 		}
 		l.read++
-		if hx, ok := dups.(*hashIndex); ok && !l.d.Gzip {
-			// Size the key set once for the whole file, from the first
-			// thousand records, rather than doubling it as it fills.
-			if sampled += len(s.rr.raw) + 1; l.read == 1000 {
-				hx.reserve(int(size * 1000 / int64(sampled)))
-			}
-		}
 		if l.read%10 == 0 {
 			if err := l.crash("rows"); err != nil {
 				return err
 			}
 		}
-		col, why, hold := rows.check(s.rr)
+		col, why := rows.check(s.rr)
 		switch {
-		case hold:
-			// A repeated hash: land it or not once the earlier row is known.
-			suspects = append(suspects, suspect{line: s.rr.line, raw: slices.Clone(s.rr.raw), key: string(rows.key())})
 		case why != "":
 			if err := q.add(s.rr, col, why); err != nil {
 				return err
@@ -330,20 +315,9 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 			l.landed++
 		}
 	}
-	if len(suspects) > 0 {
-		firsts, err := l.firstLines(ctx, suspects)
-		if err != nil {
-			return err
-		}
-		for _, sp := range suspects {
-			first := firsts[sp.key]
-			if first >= sp.line {
-				return errCollision // no earlier row has this key: the hash misled
-			}
-			if err := q.addRaw(sp.line, sp.raw, rows.keyCol, fmt.Sprintf("key repeats line %d of this file", first)); err != nil {
-				return err
-			}
-			l.quarantined++
+	if x, ok := dups.(*hashLog); ok {
+		if rep := x.repeated(); len(rep) > 0 {
+			return &errRepeats{exact: &dupFinder{hash: x.hash, suspects: rep, first: map[string]int{}}}
 		}
 	}
 	if reject == "" && l.read > 0 && float64(l.quarantined)/float64(l.read) > l.maxBad {
@@ -501,16 +475,15 @@ func newRowParser(d pipeline.Delivery, cols []int, nfields int, t *table, dups k
 
 // check parses the current record into p.vals. It returns the column at fault
 // (empty for the whole row) and why, or an empty why for a good row.
-func (p *rowParser) check(rr *recordReader) (col, why string, hold bool) {
+func (p *rowParser) check(rr *recordReader) (col, why string) {
 	col, why = p.fieldsOK(rr)
 	if why != "" {
-		return col, why, false
+		return col, why
 	}
-	first, dup, hold := p.dups.check(p.key(), rr.line)
-	if dup {
-		return p.keyCol, fmt.Sprintf("key repeats line %d of this file", first), false
+	if first, dup := p.dups.check(p.key(), rr.line); dup {
+		return p.keyCol, fmt.Sprintf("key repeats line %d of this file", first)
 	}
-	return "", "", hold
+	return "", ""
 }
 
 // fieldsOK parses the current record into p.vals and checks every rule but the
@@ -624,135 +597,63 @@ func (p *rowParser) write(rr *recordReader) error {
 // hashes seen twice are the suspects, and only rows with a suspect hash have
 // their key kept, so a hash collision is settled by comparing the keys.
 type dupFinder struct {
-	seed     maphash.Seed
+	hash     func(key []byte) uint64
 	suspects map[uint64]struct{}
 	first    map[string]int // key → line of its first occurrence
 }
 
-func (f *dupFinder) check(key []byte, line int) (first int, dup, hold bool) {
+func (f *dupFinder) check(key []byte, line int) (first int, dup bool) {
 	if len(f.suspects) == 0 {
-		return 0, false, false
+		return 0, false
 	}
-	if _, ok := f.suspects[maphash.Bytes(f.seed, key)]; !ok {
-		return 0, false, false
+	if _, ok := f.suspects[f.hash(key)]; !ok {
+		return 0, false
 	}
 	if l, ok := f.first[string(key)]; ok {
-		return l, true, false
+		return l, true
 	}
 	f.first[string(key)] = line
-	return 0, false, false
+	return 0, false
 }
 
-// keyChecker decides whether a good row's key repeats an earlier good row's:
-// dup with the earlier line, or hold when it cannot tell until the file is read.
+// keyChecker decides whether a good row's key repeats an earlier good row's
+// (dup, with the earlier line).
 type keyChecker interface {
-	check(key []byte, line int) (first int, dup, hold bool)
+	check(key []byte, line int) (first int, dup bool)
 }
 
-// hashIndex is the one-pass keyChecker: an open-addressing set of 64-bit key
-// hashes, 8 bytes a key. A hash seen before holds the row; firstLines then
-// finds which earlier row, if any, has the very key.
-type hashIndex struct {
-	seed  maphash.Seed
-	slots []uint64 // 0 is empty
-	n     int
+// hashLog is the one-pass keyChecker: it answers "no" and keeps each key's
+// 64-bit hash, appended to one of 256 buckets by its top byte (in order, where
+// a hash table the size of the file took a cache miss an insert), and after
+// the pass says which hashes came twice. Most files repeat no key and land in
+// that one pass.
+type hashLog struct {
+	hash    func(key []byte) uint64
+	buckets [256][]uint64
 }
 
-func newHashIndex() *hashIndex {
-	return &hashIndex{seed: maphash.MakeSeed(), slots: make([]uint64, 1<<12)}
+func newHashLog() keyChecker {
+	seed := maphash.MakeSeed()
+	return &hashLog{hash: func(key []byte) uint64 { return maphash.Bytes(seed, key) }}
 }
 
-func (x *hashIndex) check(key []byte, _ int) (int, bool, bool) {
-	h := maphash.Bytes(x.seed, key)
-	if h == 0 { // 0 marks an empty slot
-		h = 1
-	}
-	if x.n*4 >= len(x.slots)*3 {
-		x.grow()
-	}
-	return 0, false, x.insert(h)
+func (x *hashLog) check(key []byte, _ int) (int, bool) {
+	h := x.hash(key)
+	x.buckets[h>>56] = append(x.buckets[h>>56], h)
+	return 0, false
 }
 
-// insert adds h and reports whether it was already there.
-func (x *hashIndex) insert(h uint64) bool {
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch x.slots[i] {
-		case 0:
-			x.slots[i] = h
-			x.n++
-			return false
-		case h:
-			return true
+// repeated returns the hashes kept more than once.
+func (x *hashLog) repeated() map[uint64]struct{} {
+	rep := map[uint64]struct{}{}
+	for i, b := range x.buckets {
+		slices.Sort(b)
+		for j := 1; j < len(b); j++ {
+			if b[j] == b[j-1] {
+				rep[b[j]] = struct{}{}
+			}
 		}
+		x.buckets[i] = nil
 	}
-}
-
-// reserve makes room for n keys at most three-quarters full.
-func (x *hashIndex) reserve(n int) {
-	size := len(x.slots)
-	for n*4 >= size*3 {
-		size *= 2
-	}
-	x.resize(size)
-}
-
-func (x *hashIndex) grow() { x.resize(2 * len(x.slots)) }
-
-func (x *hashIndex) resize(size int) {
-	if size == len(x.slots) {
-		return
-	}
-	old := x.slots
-	x.slots, x.n = make([]uint64, size), 0
-	for _, h := range old {
-		if h != 0 {
-			x.insert(h)
-		}
-	}
-}
-
-// suspect is a row held back because its key's hash was seen before.
-type suspect struct {
-	line int
-	raw  []byte
-	key  string
-}
-
-// firstLines reads the file again and returns, for each suspect's key, the
-// first line of a good row with that key.
-func (l *landing) firstLines(ctx context.Context, suspects []suspect) (map[string]int, error) {
-	s, err := l.open(false)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	want := map[string]bool{}
-	for _, sp := range suspects {
-		want[sp.key] = true
-	}
-	firsts := map[string]int{}
-	p := newRowParser(l.d, s.cols, s.nfields, nil, &dupFinder{})
-	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		err := s.next(l.d.File)
-		if err == io.EOF {
-			return firsts, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if key, ok := p.scanKey(s.rr); !ok || !want[string(key)] {
-			continue
-		}
-		if _, why := p.fieldsOK(s.rr); why != "" {
-			continue
-		}
-		k := string(p.key())
-		if _, seen := firsts[k]; !seen {
-			firsts[k] = s.rr.line
-		}
-	}
+	return rep
 }
