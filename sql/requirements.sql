@@ -33,7 +33,7 @@ ASOF LEFT JOIN downs d ON d.version = u.version AND d.measure = u.measure AND d.
 
 CREATE OR REPLACE TEMP TABLE req_eval AS
 WITH r AS (
-    SELECT p.org_id, p.d, p.version, q.comp_ord, q.competency_id, q.competency_name, q.level, q.level_rank,
+    SELECT p.org_id, p.d, p.version, q.comp_ord, q.competency_id, q.level, q.level_rank,
            q.path_ord, q.path, q.req_ord, q.metric, q.measure,
            CASE WHEN p.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
            q.metric IN ('active_users', 'deployed_seats') AS frozen
