@@ -77,7 +77,7 @@ func (l *landing) land(ctx context.Context) error {
 	// again, exactly, comparing the keys of those hashes only.
 	keys := l.keys
 	if keys == nil {
-		keys = newHashLog
+		keys = func() keyChecker { return newHashLog() }
 	}
 	err := l.pass(ctx, "", keys())
 	var rep *errRepeats
@@ -185,8 +185,8 @@ func (l *landing) open(hashed bool) (*source, error) {
 	return s, nil
 }
 
-// scanKeys is the first pass: it hashes every row's key and returns the
-// finder that knows which hashes repeat.
+// scanKeys is the first pass of the exact method: it hashes every row's key
+// (good or not) and returns the finder that knows which hashes repeat.
 func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 	s, err := l.open(true)
 	if err != nil {
@@ -195,11 +195,8 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 	}
 	defer s.Close()
 	defer func() { l.sha = s.sha() }()
-	seed := maphash.MakeSeed()
-	dups := &dupFinder{hash: func(key []byte) uint64 { return maphash.Bytes(seed, key) }, suspects: map[uint64]struct{}{}, first: map[string]int{}}
-	p := newRowParser(l.d, s.cols, s.nfields, nil, dups)
-	var chunks [][]uint64
-	cur := make([]uint64, 0, 1<<16)
+	keys := newHashLog()
+	p := newRowParser(l.d, s.cols, s.nfields, nil, keys)
 	n := 0
 	for {
 		if n%4096 == 0 && ctx.Err() != nil {
@@ -214,33 +211,10 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 		}
 		n++
 		if key, ok := p.scanKey(s.rr); ok {
-			if len(cur) == cap(cur) {
-				chunks = append(chunks, cur)
-				cur = make([]uint64, 0, 1<<20)
-			}
-			cur = append(cur, dups.hash(key))
+			keys.check(key, 0)
 		}
 	}
-	all := cur
-	if len(chunks) > 0 {
-		total := len(cur)
-		for _, c := range chunks {
-			total += len(c)
-		}
-		all = make([]uint64, 0, total)
-		for _, c := range chunks {
-			all = append(all, c...)
-		}
-		all = append(all, cur...)
-		chunks, cur = nil, nil
-	}
-	slices.Sort(all)
-	for i := 1; i < len(all); i++ {
-		if all[i] == all[i-1] {
-			dups.suspects[all[i]] = struct{}{}
-		}
-	}
-	return dups, nil
+	return keys.exact(), nil
 }
 
 // pass reads the file and writes it out. With reject empty it lands good rows;
@@ -316,8 +290,8 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 		}
 	}
 	if x, ok := dups.(*hashLog); ok {
-		if rep := x.repeated(); len(rep) > 0 {
-			return &errRepeats{exact: &dupFinder{hash: x.hash, suspects: rep, first: map[string]int{}}}
+		if exact := x.exact(); len(exact.suspects) > 0 {
+			return &errRepeats{exact: exact}
 		}
 	}
 	if reject == "" && l.read > 0 && float64(l.quarantined)/float64(l.read) > l.maxBad {
@@ -632,7 +606,7 @@ type hashLog struct {
 	buckets [256][]uint64
 }
 
-func newHashLog() keyChecker {
+func newHashLog() *hashLog {
 	seed := maphash.MakeSeed()
 	return &hashLog{hash: func(key []byte) uint64 { return maphash.Bytes(seed, key) }}
 }
@@ -641,6 +615,12 @@ func (x *hashLog) check(key []byte, _ int) (int, bool) {
 	h := x.hash(key)
 	x.buckets[h>>56] = append(x.buckets[h>>56], h)
 	return 0, false
+}
+
+// exact returns the finder that compares the keys of the hashes kept more than
+// once (none: the file repeats no key).
+func (x *hashLog) exact() *dupFinder {
+	return &dupFinder{hash: x.hash, suspects: x.repeated(), first: map[string]int{}}
 }
 
 // repeated returns the hashes kept more than once.
