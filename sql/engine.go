@@ -103,12 +103,12 @@ func (e *Engine) SetVar(ctx context.Context, name string, v any) error {
 
 // Run executes an embedded .sql file.
 func (e *Engine) Run(ctx context.Context, file string) error {
-	b, err := files.ReadFile(file)
+	q, err := source(file)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if _, err := e.conn.ExecContext(ctx, string(b)); err != nil {
+	if _, err := e.conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	if e.Log != nil {
