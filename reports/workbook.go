@@ -456,22 +456,19 @@ func (w *Workbook) about() error {
 	put(1, 2, "Program", w.style.header)
 	put(2, 2, "attain "+m.ProgramVersion, w.style.text)
 	row := 4
-	put(1, row, "Sheet", w.style.header)
-	put(2, row, "What it holds", w.style.header)
-	for _, n := range sheetNotes {
-		row++
-		put(1, row, n[0], w.style.text)
-		put(2, row, n[1], w.style.text)
+	// A two-column table of notes under its header, then a blank row.
+	notes := func(head [2]string, lines [][2]string) {
+		put(1, row, head[0], w.style.header)
+		put(2, row, head[1], w.style.header)
+		for _, n := range lines {
+			row++
+			put(1, row, n[0], w.style.text)
+			put(2, row, n[1], w.style.text)
+		}
+		row += 2
 	}
-	row += 2
-	put(1, row, "Column", w.style.header)
-	put(2, row, "Meaning", w.style.header)
-	for _, n := range columnNotes {
-		row++
-		put(1, row, n[0], w.style.text)
-		put(2, row, n[1], w.style.text)
-	}
-	row += 2
+	notes([2]string{"Sheet", "What it holds"}, sheetNotes)
+	notes([2]string{"Column", "Meaning"}, columnNotes)
 	put(1, row, "Input file", w.style.header)
 	put(2, row, "SHA-256", w.style.header)
 	put(3, row, "rows", w.style.header)
