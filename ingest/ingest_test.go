@@ -356,3 +356,27 @@ func TestRejectedFileKeepsRowReasons(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestHashLogRepeated: the hashes kept more than once, and only those, come
+// back — zero (the set's free mark) included, and many hashes in one bucket.
+func TestHashLogRepeated(t *testing.T) {
+	x := &hashLog{}
+	add := func(hs ...uint64) {
+		for _, h := range hs {
+			x.buckets[h>>56] = append(x.buckets[h>>56], h)
+		}
+	}
+	add(0, 7, 0, 1<<56|3, 9)
+	want := map[uint64]struct{}{0: {}, 7: {}}
+	for i := uint64(1); i <= 5000; i++ { // one bucket, colliding low bits
+		add(i << 20)
+		if i%1000 == 0 {
+			add(i << 20)
+			want[i<<20] = struct{}{}
+		}
+	}
+	add(7, 7, 0xff<<56|1, 0xff<<56|2)
+	if got := x.repeated(); !reflect.DeepEqual(got, want) {
+		t.Errorf("repeated %v, want %v", got, want)
+	}
+}

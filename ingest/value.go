@@ -100,7 +100,10 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 	case pipeline.KindEnum:
 		for _, e := range c.Enum {
 			if len(b) == len(e) && bytes.EqualFold(b, []byte(e)) {
-				return value{s: enumBytes(e)}, nil
+				// Canonical case, in place like upper below (a map of
+				// canonical bytes cost 0.1 s of 4.75 M rows).
+				copy(b, e)
+				return value{s: b}, nil
 			}
 		}
 		return value{}, fmt.Errorf("%q is not one of %s", clip(b), strings.Join(c.Enum, ", "))
@@ -196,7 +199,7 @@ func printableASCII(b []byte) bool {
 }
 
 // upper makes ASCII letters upper case in place: the field's bytes belong to
-// the current record and are not read again.
+// the current record (the raw line quarantine keeps is a separate copy).
 func upper(b []byte) []byte {
 	for i, c := range b {
 		if c >= 'a' && c <= 'z' {
@@ -205,21 +208,6 @@ func upper(b []byte) []byte {
 	}
 	return b
 }
-
-// enumValues are the enumerations' canonical bytes, made once.
-var enumValues = map[string][]byte{}
-
-func init() {
-	for _, f := range pipeline.Feeds {
-		for _, c := range f.Columns {
-			for _, e := range c.Enum {
-				enumValues[e] = []byte(e)
-			}
-		}
-	}
-}
-
-func enumBytes(e string) []byte { return enumValues[e] }
 
 func letters(b []byte) bool {
 	for _, c := range b {
