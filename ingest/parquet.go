@@ -1,10 +1,10 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
@@ -76,13 +76,19 @@ var quarantineSchema = parquet.NewSchema("quarantine", parquet.Group{
 const (
 	batchRows    = 8192
 	rowGroupRows = 256 * 1024
+	// batches in flight: enough for the column goroutines to drift apart
+	// (~1.5 MB each for revenue).
+	batchesInFlight = 6
 )
 
 // table streams rows into one Parquet file, a column at a time. The parsing
-// goroutine appends typed values to a batch (no parquet.Value is built there);
-// a writer goroutine turns full batches into parquet-go values and hands them to
-// the column writers (encoding and compression), so that parsing and writing use
-// both cores. No row is assembled as a Go struct.
+// goroutine appends typed values to a batch (no parquet.Value is built there)
+// and hands full batches to one goroutine per column, which turns them into
+// parquet-go values for that column's writer (encoding and compression). No
+// row is assembled as a Go struct. A goroutine per column keeps both cores
+// busy whatever the parser is doing: one writer goroutine for all columns was
+// the slower half of the pipeline, and splitting each batch between two left
+// a core idle at every batch's end.
 type table struct {
 	w     *parquet.GenericWriter[any]
 	index map[string]int // column name → leaf index
@@ -90,17 +96,23 @@ type table struct {
 
 	cur  *batch
 	free chan *batch
-	work chan *batch
-	done chan struct{}
-	err  error // the writer goroutine's first error, read after done
+	cols []chan *batch // one per column goroutine
+	wg   sync.WaitGroup
+	rg   chan struct{} // a row group's every column flushed: the last one writes it out
 
-	closed bool
+	mu  sync.Mutex
+	err error // the column goroutines' first error
+
+	rowsInRG int
+	closed   bool
 }
 
-// batch is rows on their way to the writer goroutine, column by column.
+// batch is rows on their way to the column goroutines, column by column.
 type batch struct {
-	cols []column
-	rows int
+	cols    []column
+	rows    int
+	flush   bool         // the batch ends a row group
+	pending atomic.Int32 // column goroutines still to write it
 }
 
 // column holds one leaf's values of a batch: numbers in nums, text as end
@@ -120,91 +132,82 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 			parquet.DataPageStatistics(false), // row-group statistics stay; readers prune by them
 			parquet.CreatedBy("attain", "", "")),
 		index: map[string]int{},
-		free:  make(chan *batch, 2),
-		work:  make(chan *batch, 2),
-		done:  make(chan struct{}),
+		free:  make(chan *batch, batchesInFlight),
+		rg:    make(chan struct{}),
 	}
-	cols := schema.Columns()
-	for i, path := range cols {
+	leaves := schema.Columns()
+	writers := t.w.ColumnWriters()
+	var flushed atomic.Int32
+	for i, path := range leaves {
 		leaf, _ := schema.Lookup(path...)
 		t.index[path[0]] = i
 		t.opt = append(t.opt, leaf.MaxDefinitionLevel > 0)
+		in := make(chan *batch, batchesInFlight)
+		t.cols = append(t.cols, in)
+		t.wg.Add(1)
+		go t.column(i, in, writers[i], leaf.Node.Type().Kind(), &flushed)
 	}
-	for range 2 {
-		t.free <- &batch{cols: make([]column, len(cols))}
+	for range batchesInFlight {
+		t.free <- &batch{cols: make([]column, len(leaves))}
 	}
 	t.cur = <-t.free
-	go t.writer(schema)
 	return t
 }
 
-// writer is the goroutine that encodes batches. It writes a batch's columns
-// together with a helper goroutine, each taking the next column not yet taken
-// (the column writers of one row group share nothing but pools): the parser
-// alone keeps a core less than busy, and one goroutine encoding every column
-// was the slower half of the pipeline.
-func (t *table) writer(schema *parquet.Schema) {
-	defer close(t.done)
-	kinds := make([]parquet.Kind, len(t.opt))
-	for i, path := range schema.Columns() {
-		leaf, _ := schema.Lookup(path...)
-		kinds[i] = leaf.Node.Type().Kind()
-	}
-	helper := make(chan func())
-	defer close(helper)
-	go func() {
-		for f := range helper {
-			f()
-		}
-	}()
-	cols := t.w.ColumnWriters()
-	var vals [2][]parquet.Value
-	inRG := 0
-	for b := range t.work {
-		if t.err == nil {
-			if len(b.cols) != len(cols) {
-				t.err = fmt.Errorf("batch has %d columns, the file %d", len(b.cols), len(cols))
-			} else {
-				t.err = forColumns(helper, len(cols), func(g, i int) (err error) {
-					vals[g], err = writeColumn(cols[i], &b.cols[i], b.rows, kinds[i], t.opt[i], i, vals[g][:0])
-					return err
-				})
+// column is the goroutine that writes leaf i of every batch. At a row group's
+// end every column compresses its last page; the last to finish writes the row
+// group out and lets the others go on.
+func (t *table) column(i int, in <-chan *batch, w *parquet.ColumnWriter, kind parquet.Kind, flushed *atomic.Int32) {
+	defer t.wg.Done()
+	var vals []parquet.Value
+	for b := range in {
+		if t.failed() == nil {
+			var err error
+			if vals, err = writeColumn(w, &b.cols[i], b.rows, kind, t.opt[i], i, vals[:0]); err != nil {
+				t.fail(err)
 			}
-			if inRG += b.rows; t.err == nil && inRG >= rowGroupRows {
-				// Compress each column's last page together, then write
-				// the row group out.
-				t.err = forColumns(helper, len(cols), func(_, i int) error { return cols[i].Flush() })
-				if t.err == nil {
-					inRG, t.err = 0, t.w.Flush()
+		}
+		if b.flush {
+			if t.failed() == nil {
+				if err := w.Flush(); err != nil {
+					t.fail(err)
 				}
 			}
+			if int(flushed.Add(1)) == len(t.cols) {
+				flushed.Store(0)
+				if t.failed() == nil {
+					if err := t.w.Flush(); err != nil {
+						t.fail(err)
+					}
+				}
+				for range len(t.cols) - 1 {
+					t.rg <- struct{}{}
+				}
+			} else {
+				<-t.rg
+			}
 		}
-		for i := range b.cols {
-			c := &b.cols[i]
-			c.nums, c.ends, c.arena, c.nulls = c.nums[:0], c.ends[:0], c.arena[:0], c.nulls[:0]
+		c := &b.cols[i]
+		c.nums, c.ends, c.arena, c.nulls = c.nums[:0], c.ends[:0], c.arena[:0], c.nulls[:0]
+		if b.pending.Add(-1) == 0 {
+			b.rows, b.flush = 0, false
+			t.free <- b
 		}
-		b.rows = 0
-		t.free <- b
 	}
 }
 
-// forColumns calls fn for columns 0 to n−1, on this goroutine (g = 0) and on
-// the helper (g = 1), each taking the next column not yet taken.
-func forColumns(helper chan<- func(), n int, fn func(g, i int) error) error {
-	var next atomic.Int32
-	var errs [2]error
-	run := func(g int) {
-		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-			if err := fn(g, i); err != nil && errs[g] == nil {
-				errs[g] = err
-			}
-		}
+func (t *table) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil {
+		t.err = err
 	}
-	done := make(chan struct{})
-	helper <- func() { run(1); close(done) }
-	run(0)
-	<-done
-	return errors.Join(errs[0], errs[1])
+}
+
+func (t *table) failed() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
 }
 
 // writeColumn hands one column of a batch to its column writer as parquet-go
@@ -287,35 +290,44 @@ func (t *table) endRow() error {
 	return nil
 }
 
-// send hands the current batch to the writer and takes a free one.
+// send hands the current batch to the column goroutines and takes a free one.
 func (t *table) send() error {
-	select {
-	case <-t.done:
-		return t.err
-	default:
+	if err := t.failed(); err != nil {
+		return err
 	}
-	if t.cur.rows > 0 {
-		t.work <- t.cur
-		t.cur = <-t.free
+	if t.cur.rows == 0 {
+		return nil
 	}
+	b := t.cur
+	if t.rowsInRG += b.rows; t.rowsInRG >= rowGroupRows {
+		b.flush, t.rowsInRG = true, 0
+	}
+	b.pending.Store(int32(len(t.cols)))
+	for _, in := range t.cols {
+		in <- b
+	}
+	t.cur = <-t.free
 	return nil
 }
 
 // Close writes what is buffered and the file footer. It is safe to call
-// again, and after a failure (to stop the writer goroutine).
+// again, and after a failure (to stop the column goroutines).
 func (t *table) Close() error {
 	if t.closed {
-		return t.err
+		return t.failed()
 	}
 	t.closed = true
-	if t.cur.rows > 0 {
-		t.work <- t.cur
+	err := t.send()
+	for _, in := range t.cols {
+		close(in)
 	}
-	close(t.work)
-	<-t.done
-	if t.err != nil {
-		return t.err
+	t.wg.Wait()
+	if err == nil {
+		err = t.failed()
 	}
-	t.err = t.w.Close()
-	return t.err
+	if err == nil {
+		err = t.w.Close()
+	}
+	t.fail(err)
+	return err
 }
