@@ -18,7 +18,8 @@ type recordReader struct {
 	after int // physical line the next record starts on
 	first bool
 
-	raw       []byte // the current record as read, without its line end
+	raw       []byte // the current record as read, without its line end (valid until the next read)
+	own       []byte // raw's storage when the record is not one plain line
 	buf       []byte // unquoted field bytes, back to back
 	starts    []int  // start offset of each field in buf
 	ends      []int  // end offset of each field in buf
@@ -41,7 +42,7 @@ func newRecordReader(r io.Reader) *recordReader {
 func (rr *recordReader) next() error {
 	for {
 		rr.line = rr.after
-		rr.raw, rr.buf, rr.starts, rr.ends, rr.malformed = rr.raw[:0], rr.buf[:0], rr.starts[:0], rr.ends[:0], ""
+		rr.raw, rr.own, rr.buf, rr.starts, rr.ends, rr.malformed = nil, rr.own[:0], rr.buf[:0], rr.starts[:0], rr.ends[:0], ""
 		err := rr.scan()
 		if err != nil && err != io.EOF {
 			return err
@@ -105,19 +106,22 @@ func (rr *recordReader) scan() error {
 			rr.first = false
 		}
 		content := trimEOL(line)
-		if len(rr.raw) > 0 || eol != nil { // continuing a quoted field: its line end is data
-			rr.raw = append(rr.raw, eol...)
-			rr.buf = append(rr.buf, eol...)
-		}
-		rr.raw = append(rr.raw, content...)
-		if len(rr.raw) == 0 {
-			return err // blank line
-		}
-		if state == fieldStart && len(rr.ends) == 0 && bytes.IndexByte(content, '"') < 0 {
-			// The common case: a record on one line without quotes.
+		if len(rr.raw) == 0 && eol == nil && bytes.IndexByte(content, '"') < 0 {
+			// The common case: a record on one line without quotes. Its raw
+			// text is the line in the reader's buffer, not a copy.
+			if len(content) == 0 {
+				return err // blank line
+			}
+			rr.raw = content
 			rr.splitPlain(content)
 			return nil
 		}
+		if len(rr.raw) > 0 || eol != nil { // continuing a quoted field: its line end is data
+			rr.own = append(rr.own, eol...)
+			rr.buf = append(rr.buf, eol...)
+		}
+		rr.own = append(rr.own, content...)
+		rr.raw = rr.own
 		eol = append(eol[:0], line[len(content):]...)
 		for _, c := range content {
 			switch state {
