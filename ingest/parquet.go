@@ -57,6 +57,9 @@ func landedSchema(f *pipeline.Feed) *parquet.Schema {
 		if c.Kind == pipeline.KindEnum || c.Kind == pipeline.KindCurrency || c.Kind == pipeline.KindCode {
 			n = parquet.Encoded(n, &parquet.RLEDictionary)
 		}
+		if c.Kind == pipeline.KindDate || c.Kind == pipeline.KindMonth {
+			n = parquet.Encoded(n, &parquet.DeltaBinaryPacked)
+		}
 		if !c.Required {
 			n = parquet.Optional(n)
 		}
