@@ -119,8 +119,8 @@ type batch struct {
 	pending atomic.Int32 // column goroutines still to write it
 }
 
-// column holds one leaf's values of a batch: numbers in nums, text as end
-// offsets into arena; a null is marked in nulls and has a zero placeholder.
+// column holds one leaf's values of a batch: numbers in nums, or text as end
+// offsets into arena; a null is marked in nulls and has a placeholder in both.
 type column struct {
 	nums  []uint64 // int64, int32 (as int64) or float64 bits
 	ends  []uint32
@@ -271,7 +271,6 @@ func (t *table) col(name string) int {
 func (t *table) setNum(i int, n uint64) {
 	c := &t.cur.cols[i]
 	c.nums = append(c.nums, n)
-	c.ends = append(c.ends, uint32(len(c.arena)))
 	c.nulls = append(c.nulls, false)
 }
 
@@ -290,7 +289,6 @@ func (t *table) setNull(i int) {
 func (t *table) setBytes(i int, b []byte) {
 	c := &t.cur.cols[i]
 	c.arena = append(c.arena, b...)
-	c.nums = append(c.nums, 0)
 	c.ends = append(c.ends, uint32(len(c.arena)))
 	c.nulls = append(c.nulls, false)
 }
