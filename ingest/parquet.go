@@ -134,7 +134,8 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 			parquet.PageBufferSize(256*1024),
 			parquet.DataPageStatistics(false), // row-group statistics stay; readers prune by them
-			parquet.CreatedBy("attain", "", "")),
+			parquet.CreatedBy("attain", "", ""),
+			parquet.SkipPageBounds(colSourceFile)), // one value a file: no reader prunes by it
 		index: map[string]int{},
 		free:  make(chan *batch, batchesInFlight),
 		rg:    make(chan struct{}),
