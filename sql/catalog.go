@@ -27,12 +27,13 @@ CREATE OR REPLACE TEMP TABLE cat_markets (version VARCHAR, country VARCHAR);
 CREATE OR REPLACE TEMP TABLE cat_skills (version VARCHAR, code VARCHAR, retired_on DATE, counts_until DATE, valid_days INTEGER);
 CREATE OR REPLACE TEMP TABLE cat_reqs (version VARCHAR, comp_ord INTEGER, competency_id VARCHAR, competency_name VARCHAR,
     level VARCHAR, level_rank INTEGER, path_ord INTEGER, path VARCHAR, path_name VARCHAR, req_ord INTEGER,
-    metric VARCHAR, measure INTEGER, min_developed DOUBLE, min_developing DOUBLE);
+    metric VARCHAR, measure INTEGER, min_developed DOUBLE, min_developing DOUBLE, path_id INTEGER, req_id INTEGER);
 CREATE OR REPLACE TEMP TABLE cat_measures (version VARCHAR, measure INTEGER, name VARCHAR, metric VARCHAR, products VARCHAR[], via VARCHAR[]);
 CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure INTEGER, set_no INTEGER, set_size INTEGER, code VARCHAR);`
 	if err := e.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("catalog tables: %w", err)
 	}
+	pathID, reqID := 0, 0
 	for _, v := range c.Versions {
 		if err := e.Exec(ctx, "INSERT INTO cat_versions VALUES (?, ?)", v.Version, v.EffectiveFrom.Time()); err != nil {
 			return err
@@ -55,21 +56,25 @@ CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure INTEGER, set_no
 				return err
 			}
 		}
+		// path_id and req_id number paths and requirements across versions:
+		// per-organization rows carry them instead of the names.
 		measures := map[string]int{}
 		for ci, comp := range v.Competencies {
 			for rank, paths := range [][]pipeline.Path{comp.Silver, comp.Gold} {
 				level := pipeline.Levels[rank]
 				for pi, p := range paths {
+					pathID++
 					for ri, r := range p.Requires {
+						reqID++
 						key := measureKey(r)
 						id, seen := measures[key]
 						if !seen {
 							id = len(measures)
 							measures[key] = id
 						}
-						if err := e.Exec(ctx, "INSERT INTO cat_reqs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+						if err := e.Exec(ctx, "INSERT INTO cat_reqs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 							v.Version, ci, comp.ID, comp.Name, level, rank+1, pi, p.ID, p.Name, ri,
-							r.Metric, id, r.Min.Developed, r.Min.Developing); err != nil {
+							r.Metric, id, r.Min.Developed, r.Min.Developing, pathID, reqID); err != nil {
 							return fmt.Errorf("cat_reqs: %w", err)
 						}
 						if seen {

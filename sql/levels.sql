@@ -4,11 +4,16 @@
 -- deployed_seats) are met at D, since they keep that value in the projection; met when
 -- every requirement is met at D; it lapses at the end of its met interval containing D.
 CREATE OR REPLACE TEMP TABLE path_eval AS
-WITH p AS (
-    SELECT org_id, d, version, comp_ord, competency_id, level, level_rank, path_ord, path,
+WITH ids AS (
+    SELECT org_id, d, version, path_id,
            coalesce(bool_and(met) FILTER (WHERE frozen), true) AS included,
            bool_and(met) AS met
-    FROM req_eval GROUP BY ALL
+    FROM req_values GROUP BY ALL
+), p AS (
+    SELECT i.org_id, i.d, i.version, q.comp_ord, q.competency_id, q.level, q.level_rank, q.path_ord, q.path,
+           i.included, i.met
+    FROM ids i JOIN (SELECT DISTINCT path_id, comp_ord, competency_id, level, level_rank, path_ord, path FROM cat_reqs) q
+         USING (path_id)
 ), holding AS (
     -- The path's met interval that holds D (keys first, then the range).
     SELECT p.org_id, p.d, p.version, p.competency_id, p.level, p.path, i.t_until

@@ -31,10 +31,11 @@ FROM ups u
 ASOF LEFT JOIN downs d ON d.version = u.version AND d.measure = u.measure AND d.org_id = u.org_id
      AND d.min_value = u.min_value AND d.t > u.t;
 
-CREATE OR REPLACE TEMP TABLE req_eval AS
+-- Each requirement at each point, with ids for the catalog's names (the names are
+-- joined back in req_eval below; 1.7 M rows of names cost a second to write).
+CREATE OR REPLACE TEMP TABLE req_values AS
 WITH r AS (
-    SELECT p.org_id, p.d, p.version, q.comp_ord, q.competency_id, q.level, q.level_rank,
-           q.path_ord, q.path, q.req_ord, q.metric, q.measure,
+    SELECT p.org_id, p.d, p.version, q.path_id, q.req_id, q.measure,
            CASE WHEN p.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
            q.metric IN ('active_users', 'deployed_seats') AS frozen
     FROM points p JOIN cat_reqs q ON q.version = p.version
@@ -50,17 +51,19 @@ WITH r AS (
     FROM r
     LEFT JOIN frozen_values f ON f.org_id = r.org_id AND f.d = r.d AND f.version = r.version AND f.measure = r.measure
     LEFT JOIN at_d a ON a.org_id = r.org_id AND a.d = r.d AND a.version = r.version AND a.measure = r.measure
-), fails AS (
-    -- Met at D: the first date after D on which the value falls below the minimum
-    -- is the end of the ok interval that holds D.
-    SELECT v.org_id, v.d, v.version, v.competency_id, v.level, v.path, v.req_ord,
-           CASE WHEN o.t_until < forever() THEN o.t_until END AS fails_on
-    FROM v JOIN ok_intervals o ON o.version = v.version AND o.measure = v.measure AND o.org_id = v.org_id
-         AND o.min_value = v.min_value
-    WHERE NOT v.frozen AND v.min_value > 0 AND o.t_from <= v.d AND v.d < o.t_until
 )
-SELECT v.*, v.value >= v.min_value AS met, f.fails_on
-FROM v LEFT JOIN fails f USING (org_id, d, version, competency_id, level, path, req_ord);
+-- Met at D: the first date after D on which the value falls below the minimum is
+-- the end of the ok interval that holds D, the last one starting on or before D
+-- (a measure's intervals at one minimum do not overlap).
+SELECT v.*, v.value >= v.min_value AS met,
+       CASE WHEN NOT v.frozen AND v.min_value > 0 AND v.d < o.t_until AND o.t_until < forever() THEN o.t_until END AS fails_on
+FROM v ASOF LEFT JOIN ok_intervals o ON o.version = v.version AND o.measure = v.measure AND o.org_id = v.org_id
+     AND o.min_value = v.min_value AND o.t_from <= v.d;
+
+CREATE OR REPLACE TEMP VIEW req_eval AS
+SELECT e.org_id, e.d, e.version, q.comp_ord, q.competency_id, q.level, q.level_rank,
+       q.path_ord, q.path, q.req_ord, q.metric, e.measure, e.min_value, e.frozen, e.value, e.met, e.fails_on
+FROM req_values e JOIN cat_reqs q USING (req_id);
 
 -- When each path is met as the data changes, counting only the requirements that
 -- change with time (frozen ones are judged at each point's D, below). A path whose
