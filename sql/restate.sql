@@ -7,7 +7,9 @@
 -- Most keys arrive once. Ranking every row by key would sort the whole feed, so the
 -- keys seen more than once are found first by a hash of the key (cheap to group),
 -- and only rows with such a hash are ranked, by the key itself (so a hash collision
--- only costs a little ranking, never a wrong row).
+-- only costs a little ranking, never a wrong row). The rows that lose are kept by
+-- their place (source_file and source_line name one landed row: a file lands once),
+-- and the rows in force are the landed rows but those.
 
 -- The order of parts within one delivery date, as text that sorts like them.
 CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
@@ -23,12 +25,12 @@ CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
 {{range .}}
 CREATE OR REPLACE TEMP TABLE repeated_{{.Name}} AS
 SELECT hash({{.Key}}) AS h FROM landed_{{.Name}} GROUP BY ALL HAVING count(*) > 1;
+CREATE OR REPLACE TEMP TABLE superseded_{{.Name}} AS
+SELECT source_file, source_line FROM landed_{{.Name}} WHERE hash({{.Key}}) IN (SELECT h FROM repeated_{{.Name}})
+QUALIFY row_number() OVER (PARTITION BY {{.Key}}
+    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1;
 CREATE OR REPLACE TEMP {{if .View}}VIEW{{else}}TABLE{{end}} {{.Name}} AS
-SELECT * FROM landed_{{.Name}} WHERE hash({{.Key}}) NOT IN (SELECT h FROM repeated_{{.Name}})
-UNION ALL (
-    SELECT * FROM landed_{{.Name}} WHERE hash({{.Key}}) IN (SELECT h FROM repeated_{{.Name}})
-    QUALIFY row_number() OVER (PARTITION BY {{.Key}}
-        ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) = 1);
+SELECT * FROM landed_{{.Name}} ANTI JOIN superseded_{{.Name}} USING (source_file, source_line);
 {{end}}
 -- Data quality (SPEC §3.3): rows naming an organization the organizations feed does
 -- not hold are kept, and counted.
