@@ -12,11 +12,10 @@ CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
 -- few distinct pairs first (of every landed row, a superset of the rows in force,
 -- which is cheaper to read than restating), then the rows in force with them.
 CREATE OR REPLACE TEMP TABLE fx_missing AS
-SELECT DISTINCT r.currency, CAST(date_trunc('month', r.booked_on) AS DATE) AS month
-FROM landed_revenue r
-WHERE r.currency <> 'USD'
-  AND NOT EXISTS (SELECT 1 FROM fx_rates f
-                  WHERE f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE));
+SELECT r.currency, r.month
+FROM (SELECT DISTINCT currency, CAST(date_trunc('month', booked_on) AS DATE) AS month
+      FROM landed_revenue WHERE currency <> 'USD') r
+WHERE NOT EXISTS (SELECT 1 FROM fx_rates f WHERE f.currency = r.currency AND f.month = r.month);
 
 CREATE OR REPLACE TEMP TABLE compute_quarantine AS
 SELECT 'revenue' AS feed, r.source_file AS file, r.source_line AS line, r.delivery_date,
