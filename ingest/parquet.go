@@ -103,7 +103,11 @@ type table struct {
 	free chan *batch
 	cols []chan *batch // one per column goroutine
 	wg   sync.WaitGroup
-	rg   chan struct{} // releases the other columns once the last to flush a row group has written it
+	// At a row group's end: how many columns have compressed their last
+	// page, and the channel on which the last of them, having written the
+	// group out, releases the others.
+	flushed atomic.Int32
+	rg      chan struct{}
 
 	mu  sync.Mutex
 	err error // the column goroutines' first error
@@ -143,7 +147,6 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 	}
 	leaves := schema.Columns()
 	writers := t.w.ColumnWriters()
-	var flushed atomic.Int32
 	for i, path := range leaves {
 		leaf, _ := schema.Lookup(path...)
 		t.index[path[0]] = i
@@ -151,7 +154,7 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 		in := make(chan *batch, batchesInFlight)
 		t.cols = append(t.cols, in)
 		t.wg.Add(1)
-		go t.column(i, in, writers[i], leaf.Node.Type().Kind(), &flushed)
+		go t.column(i, in, writers[i], leaf.Node.Type().Kind())
 	}
 	for range batchesInFlight {
 		t.free <- &batch{cols: make([]column, len(leaves))}
@@ -163,7 +166,7 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 // column is the goroutine that writes leaf i of every batch. At a row group's
 // end every column compresses its last page; the last to finish writes the row
 // group out and lets the others go on.
-func (t *table) column(i int, in <-chan *batch, w *parquet.ColumnWriter, kind parquet.Kind, flushed *atomic.Int32) {
+func (t *table) column(i int, in <-chan *batch, w *parquet.ColumnWriter, kind parquet.Kind) {
 	defer t.wg.Done()
 	var vals []parquet.Value
 	for b := range in {
@@ -179,8 +182,8 @@ func (t *table) column(i int, in <-chan *batch, w *parquet.ColumnWriter, kind pa
 					t.fail(err)
 				}
 			}
-			if int(flushed.Add(1)) == len(t.cols) {
-				flushed.Store(0)
+			if int(t.flushed.Add(1)) == len(t.cols) {
+				t.flushed.Store(0)
 				if t.failed() == nil {
 					if err := t.w.Flush(); err != nil {
 						t.fail(err)
