@@ -15,3 +15,27 @@ CREATE OR REPLACE TEMP MACRO leaves_window(d) AS CASE
 -- The first date D whose end, D+1 00:00, is at or after instant ts: an association
 -- counts from day_of(start + 24h) and stops counting on day_of(end) (SPEC §5.1).
 CREATE OR REPLACE TEMP MACRO day_of(ts) AS CAST(ts - INTERVAL 1 MICROSECOND AS DATE);
+
+-- The union of the intervals of table tbl (columns k, t_from, t_until) for each key k
+-- (a STRUCT, so that one macro serves keys of any columns), as segments of the dates
+-- where at least one interval of k holds. A key with one interval is its own union;
+-- the others go through +1/−1 events and a running count. Segments may meet end to
+-- start: a reader asks "which segment holds t", never "how many".
+CREATE OR REPLACE TEMP MACRO interval_union(tbl) AS TABLE
+WITH x AS (
+    SELECT k, t_from, t_until FROM query_table(tbl)
+), several AS (
+    SELECT k FROM x GROUP BY k HAVING count(*) > 1
+), ev AS (
+    SELECT k, t, sum(delta) AS delta FROM (
+        SELECT k, t_from AS t, 1 AS delta FROM x
+        UNION ALL SELECT k, t_until, -1 FROM x
+    ) SEMI JOIN several USING (k)
+    GROUP BY ALL
+), run AS (
+    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
+    FROM ev WINDOW w AS (PARTITION BY k ORDER BY t)
+)
+SELECT k, t_from, t_until FROM x ANTI JOIN several USING (k)
+UNION ALL
+SELECT k, t, t_next FROM run WHERE n > 0 AND t < t_next;

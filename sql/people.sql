@@ -25,29 +25,15 @@ SELECT version, kind, individual_id, code, passed_on, expires_on,
 FROM v
 WHERE passed_on + 1 < least(natural_end, coalesce(counts_until, forever()));
 
--- When each individual holds each code: the union of that code's items. Most hold a
--- code by one item, which is its own union; only the others go through the events.
+-- When each individual holds each code: the union of that code's items.
+CREATE OR REPLACE TEMP TABLE code_keyed AS
+SELECT {version: version, individual_id: individual_id, code: code} AS k, t_from, t_until FROM skill_items;
 CREATE OR REPLACE TEMP TABLE code_segments AS
-WITH several AS (
-    SELECT version, individual_id, code FROM skill_items GROUP BY ALL HAVING count(*) > 1
-), ev AS (
-    SELECT version, individual_id, code, t, sum(delta) AS delta FROM (
-        SELECT version, individual_id, code, t_from AS t, 1 AS delta FROM skill_items
-        UNION ALL SELECT version, individual_id, code, t_until, -1 FROM skill_items
-    ) SEMI JOIN several USING (version, individual_id, code)
-    GROUP BY ALL
-), run AS (
-    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
-    FROM ev WINDOW w AS (PARTITION BY version, individual_id, code ORDER BY t)
-)
-SELECT version, individual_id, code, t_from, t_until FROM skill_items ANTI JOIN several USING (version, individual_id, code)
-UNION ALL
-SELECT version, individual_id, code, t AS t_from, t_next AS t_until FROM run WHERE n > 0 AND t < t_next;
+SELECT unnest(k), t_from, t_until FROM interval_union('code_keyed');
 
--- When each individual holds a whole any_of set, then any set of a measure. A set of
--- one code is held while the code is; a measure held through one set interval is
--- held then. Only the rest go through the events.
-CREATE OR REPLACE TEMP TABLE qual_segments AS
+-- When each individual holds a whole any_of set (a set of one code while the code
+-- is held), then any set of a measure: the union of its sets' intervals.
+CREATE OR REPLACE TEMP TABLE qual_keyed AS
 WITH set_ev AS (
     SELECT a.version, a.measure, a.set_no, a.set_size, c.individual_id, t, sum(delta) AS delta FROM (
         SELECT version, individual_id, code, t_from AS t, 1 AS delta FROM code_segments
@@ -63,21 +49,10 @@ WITH set_ev AS (
     UNION ALL
     SELECT a.version, a.measure, c.individual_id, c.t_from, c.t_until
     FROM code_segments c JOIN cat_anyof a ON a.version = c.version AND a.code = c.code AND a.set_size = 1
-), several AS (
-    SELECT version, measure, individual_id FROM sets GROUP BY ALL HAVING count(*) > 1
-), ev AS (
-    SELECT version, measure, individual_id, t, sum(delta) AS delta FROM (
-        SELECT version, measure, individual_id, t_from AS t, 1 AS delta FROM sets
-        UNION ALL SELECT version, measure, individual_id, t_until, -1 FROM sets
-    ) SEMI JOIN several USING (version, measure, individual_id)
-    GROUP BY ALL
-), run AS (
-    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
-    FROM ev WINDOW w AS (PARTITION BY version, measure, individual_id ORDER BY t)
 )
-SELECT version, measure, individual_id, t_from, t_until FROM sets ANTI JOIN several USING (version, measure, individual_id)
-UNION ALL
-SELECT version, measure, individual_id, t AS t_from, t_next AS t_until FROM run WHERE n > 0 AND t < t_next;
+SELECT {version: version, measure: measure, individual_id: individual_id} AS k, t_from, t_until FROM sets;
+CREATE OR REPLACE TEMP TABLE qual_segments AS
+SELECT unnest(k), t_from, t_until FROM interval_union('qual_keyed');
 
 -- Associations (SPEC §5.1): an associate event starts an association that the
 -- individual's next event ends (an association elsewhere severs it; disassociate ends

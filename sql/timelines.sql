@@ -22,27 +22,17 @@ WHERE r.booked_on > getvariable('window_start')
   AND (r.currency = 'USD' OR f.usd_per_unit IS NOT NULL);
 
 -- A customer counts while any of its matching rows is in the window.
+CREATE OR REPLACE TEMP TABLE customer_keyed AS
+SELECT {version: m.version, measure: m.measure, org_id: c.org_id, customer_id: c.customer_id} AS k,
+       c.added_on AS t_from, leaves_window(c.added_on) AS t_until
+FROM customers c
+JOIN cat_measures m ON m.metric = 'new_customers_12m'
+     AND (m.products IS NULL OR list_contains(m.products, c.product))
+     AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
+SEMI JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
+WHERE c.added_on > getvariable('window_start');
 CREATE OR REPLACE TEMP TABLE customer_segments AS
-WITH items AS (
-    SELECT m.version, m.measure, c.org_id, c.customer_id,
-           c.added_on AS t_from, leaves_window(c.added_on) AS t_until
-    FROM customers c
-    JOIN cat_measures m ON m.metric = 'new_customers_12m'
-         AND (m.products IS NULL OR list_contains(m.products, c.product))
-         AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
-    SEMI JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
-    WHERE c.added_on > getvariable('window_start')
-), ev AS (
-    SELECT version, measure, org_id, customer_id, t, sum(delta) AS delta FROM (
-        SELECT version, measure, org_id, customer_id, t_from AS t, 1 AS delta FROM items
-        UNION ALL SELECT version, measure, org_id, customer_id, t_until, -1 FROM items
-    ) GROUP BY ALL
-), run AS (
-    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
-    FROM ev WINDOW w AS (PARTITION BY version, measure, org_id, customer_id ORDER BY t)
-)
-SELECT version, measure, org_id, customer_id, t AS t_from, t_next AS t_until
-FROM run WHERE n > 0 AND t < t_next;
+SELECT unnest(k), t_from, t_until FROM interval_union('customer_keyed');
 
 -- Value changes, then the step function.
 CREATE OR REPLACE TEMP TABLE timelines AS
