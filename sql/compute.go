@@ -177,8 +177,8 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[str
 		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
 			return nil, err
 		}
-		q := `INSERT INTO prev_renewal SELECT ?, org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END
-			FROM renewal WHERE d = ?`
+		q := `INSERT INTO prev_renewal SELECT ?, o.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
+			FROM renewal r JOIN orgs o USING (org_no) WHERE r.d = ?`
 		arg := any(p.prev.Time())
 		if p.stored {
 			q = `INSERT INTO prev_renewal SELECT ?, org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END

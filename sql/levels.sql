@@ -5,31 +5,31 @@
 -- every requirement is met at D; it lapses at the end of its met interval containing D.
 CREATE OR REPLACE TEMP TABLE path_eval AS
 WITH ids AS (
-    SELECT org_id, d, version, path_id,
+    SELECT org_no, d, version, path_id,
            coalesce(bool_and(met) FILTER (WHERE frozen), true) AS included,
            bool_and(met) AS met
     FROM req_values GROUP BY ALL
 ), p AS (
-    SELECT i.org_id, i.d, i.version, q.comp_ord, q.competency_id, q.level, q.level_rank, q.path_ord, q.path,
+    SELECT i.org_no, i.d, i.version, q.comp_ord, q.competency_id, q.level, q.level_rank, q.path_ord, q.path,
            i.included, i.met
     FROM ids i JOIN (SELECT DISTINCT path_id, comp_ord, competency_id, level, level_rank, path_ord, path FROM cat_reqs) q
          USING (path_id)
 ), holding AS (
     -- The path's met interval that holds D (keys first, then the range).
-    SELECT p.org_id, p.d, p.version, p.competency_id, p.level, p.path, i.t_until
-    FROM p JOIN path_islands i ON i.org_id = p.org_id AND i.version = p.version
+    SELECT p.org_no, p.d, p.version, p.competency_id, p.level, p.path, i.t_until
+    FROM p JOIN path_islands i ON i.org_no = p.org_no AND i.version = p.version
          AND i.competency_id = p.competency_id AND i.level = p.level AND i.path = p.path
     WHERE i.t_from <= p.d AND p.d < i.t_until
 )
 SELECT p.*, h.t_until AS lapses_on
-FROM p LEFT JOIN holding h USING (org_id, d, version, competency_id, level, path);
+FROM p LEFT JOIN holding h USING (org_no, d, version, competency_id, level, path);
 
 -- Overrides (SPEC §5.3): active on granted_on <= D < expires_on; no expires_on means
 -- granted_on + 90 days. An override at a level counts for every level up to it.
 CREATE OR REPLACE TEMP TABLE override_intervals AS
-SELECT org_id, competency_id, level, CASE level WHEN 'gold' THEN 2 ELSE 1 END AS level_rank,
-       granted_on AS t_from, coalesce(expires_on, granted_on + 90) AS t_until, granted_on, expires_on
-FROM overrides;
+SELECT g.org_no, o.competency_id, o.level, CASE o.level WHEN 'gold' THEN 2 ELSE 1 END AS level_rank,
+       o.granted_on AS t_from, coalesce(o.expires_on, o.granted_on + 90) AS t_until, o.granted_on, o.expires_on
+FROM overrides o JOIN orgs g USING (org_id);
 
 -- A level at a point is attained while a met path of that level or higher, or an
 -- override at that level or higher, holds; it lapses at the end of the island of such
@@ -37,51 +37,51 @@ FROM overrides;
 CREATE OR REPLACE TEMP TABLE level_eval AS
 WITH ranks AS (SELECT * FROM (VALUES (1, 'silver'), (2, 'gold')) t(rank, level)),
 src AS (
-    SELECT e.org_id, e.d, e.version, e.competency_id, k.rank, i.t_from, i.t_until
+    SELECT e.org_no, e.d, e.version, e.competency_id, k.rank, i.t_from, i.t_until
     FROM path_eval e
-    JOIN path_islands i ON i.org_id = e.org_id AND i.version = e.version AND i.competency_id = e.competency_id
+    JOIN path_islands i ON i.org_no = e.org_no AND i.version = e.version AND i.competency_id = e.competency_id
          AND i.level = e.level AND i.path = e.path AND i.t_until > e.d
     JOIN ranks k ON e.level_rank >= k.rank
     WHERE e.included
     UNION ALL
-    SELECT p.org_id, p.d, p.version, o.competency_id, k.rank, o.t_from, o.t_until
+    SELECT p.org_no, p.d, p.version, o.competency_id, k.rank, o.t_from, o.t_until
     FROM points p
-    JOIN override_intervals o ON o.org_id = p.org_id AND o.t_until > p.d
+    JOIN override_intervals o ON o.org_no = p.org_no AND o.t_until > p.d
     JOIN ranks k ON o.level_rank >= k.rank
     SEMI JOIN cat_reqs c ON c.version = p.version AND c.competency_id = o.competency_id
 ), marked AS (
-    SELECT *, CASE WHEN t_from <= max(t_until) OVER (PARTITION BY org_id, d, version, competency_id, rank
+    SELECT *, CASE WHEN t_from <= max(t_until) OVER (PARTITION BY org_no, d, version, competency_id, rank
                    ORDER BY t_from, t_until ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS new
     FROM src
 ), numbered AS (
-    SELECT *, sum(new) OVER (PARTITION BY org_id, d, version, competency_id, rank
+    SELECT *, sum(new) OVER (PARTITION BY org_no, d, version, competency_id, rank
                              ORDER BY t_from, t_until ROWS UNBOUNDED PRECEDING) AS island
     FROM marked
 ), islands AS (
-    SELECT org_id, d, version, competency_id, rank, min(t_from) AS t_from, max(t_until) AS t_until
+    SELECT org_no, d, version, competency_id, rank, min(t_from) AS t_from, max(t_until) AS t_until
     FROM numbered GROUP BY ALL
 ), attained AS (
-    SELECT org_id, d, version, competency_id, rank,
+    SELECT org_no, d, version, competency_id, rank,
            CASE WHEN t_until <= d + 400 THEN t_until END AS lapses_on
     FROM islands WHERE t_from <= d AND d < t_until
 ), basis AS (
     -- The met path whose attainment lapses latest; ties in catalog order, and for
     -- Silver, Silver paths before Gold paths.
-    SELECT a.org_id, a.d, a.version, a.competency_id, a.rank,
+    SELECT a.org_no, a.d, a.version, a.competency_id, a.rank,
            first(e.path ORDER BY coalesce(e.lapses_on, forever()) DESC, e.level_rank <> a.rank, e.path_ord) AS path,
            first(e.level ORDER BY coalesce(e.lapses_on, forever()) DESC, e.level_rank <> a.rank, e.path_ord) AS path_level
     FROM attained a
-    JOIN path_eval e ON e.org_id = a.org_id AND e.d = a.d AND e.version = a.version
+    JOIN path_eval e ON e.org_no = a.org_no AND e.d = a.d AND e.version = a.version
          AND e.competency_id = a.competency_id AND e.level_rank >= a.rank AND e.met
     GROUP BY ALL
 )
-SELECT a.org_id, a.d, a.version, a.competency_id, k.level, a.rank, a.lapses_on,
+SELECT a.org_no, a.d, a.version, a.competency_id, k.level, a.rank, a.lapses_on,
        coalesce(b.path, 'override') AS basis, b.path_level AS basis_level
 FROM attained a
 JOIN ranks k USING (rank)
-LEFT JOIN basis b USING (org_id, d, version, competency_id, rank);
+LEFT JOIN basis b USING (org_no, d, version, competency_id, rank);
 
 -- Each competency's level at each point: gold, else silver, else none (absent).
 CREATE OR REPLACE TEMP TABLE competency_level AS
-SELECT org_id, d, version, competency_id, arg_max(level, rank) AS level, max(rank) AS rank
+SELECT org_no, d, version, competency_id, arg_max(level, rank) AS level, max(rank) AS rank
 FROM level_eval GROUP BY ALL;

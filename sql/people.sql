@@ -82,12 +82,13 @@ SELECT individual_id, org_id, started_at, ended_at, ended_by, next_org,
 FROM ends
 WHERE event = 'associate' AND day_of(started_at + INTERVAL 24 HOUR) < coalesce(day_of(ended_at), forever());
 
--- When an individual counts for an organization with a measure's skills.
+-- When an individual counts for an organization with a measure's skills (org_id too,
+-- for the association it came from).
 CREATE OR REPLACE TEMP TABLE people_segments AS
-SELECT q.version, q.measure, a.org_id, q.individual_id,
+SELECT q.version, q.measure, o.org_no, a.org_id, q.individual_id,
        greatest(q.t_from, a.t_from) AS t_from, least(q.t_until, a.t_until) AS t_until
 FROM qual_segments q
 JOIN association_intervals a ON a.individual_id = q.individual_id
      AND q.t_from < a.t_until AND a.t_from < q.t_until
-SEMI JOIN org_versions o ON o.org_id = a.org_id AND o.version = q.version
+JOIN org_versions o ON o.org_id = a.org_id AND o.version = q.version
 WHERE least(q.t_until, a.t_until) > (SELECT first_d FROM horizon);

@@ -119,8 +119,8 @@ func TestPropertiesOnGeneratedData(t *testing.T) {
 		if err := e.Evaluate(ctx, defaultCat, []pipeline.Date{propAsOf}); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := e.Query(ctx, `SELECT count(*) FILTER (WHERE s.org_id IS NULL OR coalesce(s.lapses_on, forever()) < coalesce(g.lapses_on, forever())),
-			count(*) FROM level_eval g LEFT JOIN level_eval s ON s.org_id = g.org_id AND s.d = g.d AND s.version = g.version
+		rows, err := e.Query(ctx, `SELECT count(*) FILTER (WHERE s.org_no IS NULL OR coalesce(s.lapses_on, forever()) < coalesce(g.lapses_on, forever())),
+			count(*) FROM level_eval g LEFT JOIN level_eval s ON s.org_no = g.org_no AND s.d = g.d AND s.version = g.version
 			AND s.competency_id = g.competency_id AND s.rank = 1 WHERE g.rank = 2`)
 		if err != nil {
 			t.Fatal(err)

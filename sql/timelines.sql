@@ -9,27 +9,27 @@
 
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
-SELECT m.version, m.measure, r.org_id, r.transaction_id,
+SELECT m.version, m.measure, o.org_no, r.transaction_id,
        usd_amount(r.amount, r.currency, f.usd_per_unit) AS amount_usd,
        r.booked_on AS t_from, leaves_window(r.booked_on) AS t_until
 FROM revenue r
 JOIN cat_measures m ON m.metric = 'revenue_12m'
      AND (m.products IS NULL OR list_contains(m.products, r.product))
      AND (m.via IS NULL OR coalesce(list_contains(m.via, r.attribution), false))
+JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
 LEFT JOIN fx_rates f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
-SEMI JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
 WHERE r.booked_on > getvariable('window_start')
   AND (r.currency = 'USD' OR f.usd_per_unit IS NOT NULL);
 
 -- A customer counts while any of its matching rows is in the window.
 CREATE OR REPLACE TEMP TABLE customer_keyed AS
-SELECT {version: m.version, measure: m.measure, org_id: c.org_id, customer_id: c.customer_id} AS k,
+SELECT {version: m.version, measure: m.measure, org_no: o.org_no, customer_id: c.customer_id} AS k,
        c.added_on AS t_from, leaves_window(c.added_on) AS t_until
 FROM customers c
 JOIN cat_measures m ON m.metric = 'new_customers_12m'
      AND (m.products IS NULL OR list_contains(m.products, c.product))
      AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
-SEMI JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
+JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
 WHERE c.added_on > getvariable('window_start');
 CREATE OR REPLACE TEMP TABLE customer_segments AS
 SELECT unnest(k), t_from, t_until FROM interval_union('customer_keyed');
@@ -37,23 +37,23 @@ SELECT unnest(k), t_from, t_until FROM interval_union('customer_keyed');
 -- Value changes, then the step function.
 CREATE OR REPLACE TEMP TABLE timelines AS
 WITH changes AS (
-    SELECT version, measure, org_id, t, sum(delta) AS delta FROM (
-        SELECT version, measure, org_id, t_from AS t, CAST(amount_usd AS DECIMAL(38, 4)) AS delta FROM revenue_items
-        UNION ALL SELECT version, measure, org_id, t_until, -amount_usd FROM revenue_items
-        UNION ALL SELECT version, measure, org_id, t_from, 1 FROM customer_segments
-        UNION ALL SELECT version, measure, org_id, t_until, -1 FROM customer_segments
-        UNION ALL SELECT version, measure, org_id, t_from, 1 FROM people_segments
-        UNION ALL SELECT version, measure, org_id, t_until, -1 FROM people_segments
+    SELECT version, measure, org_no, t, sum(delta) AS delta FROM (
+        SELECT version, measure, org_no, t_from AS t, CAST(amount_usd AS DECIMAL(38, 4)) AS delta FROM revenue_items
+        UNION ALL SELECT version, measure, org_no, t_until, -amount_usd FROM revenue_items
+        UNION ALL SELECT version, measure, org_no, t_from, 1 FROM customer_segments
+        UNION ALL SELECT version, measure, org_no, t_until, -1 FROM customer_segments
+        UNION ALL SELECT version, measure, org_no, t_from, 1 FROM people_segments
+        UNION ALL SELECT version, measure, org_no, t_until, -1 FROM people_segments
     ) GROUP BY ALL
 )
-SELECT version, measure, org_id, t AS t_from,
+SELECT version, measure, org_no, t AS t_from,
        lead(t, 1, forever()) OVER w AS t_until,
        CAST(sum(delta) OVER w AS DOUBLE) AS value,
        -- the value of the segment before (0 before the first): where a minimum
        -- is crossed is then a filter, not another pass in order (ok_intervals)
        CAST(sum(delta) OVER w - delta AS DOUBLE) AS prev_value
 FROM changes
-WINDOW w AS (PARTITION BY version, measure, org_id ORDER BY t);
+WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t);
 
 -- active_users and deployed_seats at each point's date (SPEC §4).
 -- active_users: the latest month that ends on or before D and has a usage row for any
@@ -65,7 +65,7 @@ JOIN (SELECT DISTINCT month FROM usage) u ON last_day(u.month) <= d.d
 GROUP BY d.d;
 
 CREATE OR REPLACE TEMP TABLE frozen_values AS
-SELECT p.org_id, p.d, m.version, m.measure, CAST(sum(u.active_users) AS DOUBLE) AS value
+SELECT p.org_no, p.d, m.version, m.measure, CAST(sum(u.active_users) AS DOUBLE) AS value
 FROM points p
 JOIN usage_month um ON um.d = p.d
 JOIN usage u ON u.org_id = p.org_id AND u.month = um.month
@@ -76,8 +76,8 @@ GROUP BY ALL
 UNION ALL
 -- deployed_seats: over each (customer, product) pair its own latest snapshot on or
 -- before D, among the rows of the listed products and attribution.
-SELECT org_id, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE) FROM (
-    SELECT p.org_id, p.d, m.version, m.measure, s.customer_id, s.product,
+SELECT org_no, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE) FROM (
+    SELECT p.org_no, p.d, m.version, m.measure, s.customer_id, s.product,
            arg_max(s.deployed_seats, s.snapshot_on) AS deployed_seats
     FROM points p
     JOIN seats s ON s.org_id = p.org_id AND s.snapshot_on <= p.d
