@@ -162,37 +162,44 @@ func duckType(k pipeline.Kind) string {
 
 // LoadLanded makes a view landed_<feed> of every landed row of each feed. With
 // knownBy set, only deliveries dated on or before it are read (--as-known). A
-// feed with nothing landed gets an empty table of the right columns.
+// feed with nothing landed gets an empty view of the right columns.
 //
-// The views read the Parquet files where they lie: DuckDB scans them about as
-// fast as a table in memory, and copying two years of revenue into memory cost
-// more than every scan of it the rules make (restate.sql reads each feed twice).
+// The views read Parquet files where they lie (landed files and compacted
+// months, compact.go): DuckDB scans them about as fast as a table in memory,
+// and copying two years of revenue into memory cost more than every scan of it
+// the rules make.
 func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipeline.Date) error {
+	files, err := e.landedFiles(ctx, warehouse)
+	if err != nil {
+		return err
+	}
+	until := pipeline.MustDate("9999-12-31")
+	if knownBy != nil {
+		until = *knownBy
+	}
 	for _, f := range pipeline.Feeds {
-		glob := filepath.Join(warehouse, "landed", f.Name, "*", "*.parquet")
-		matches, err := filepath.Glob(glob)
-		if err != nil {
-			return err
-		}
 		name := "landed_" + f.Name
-		if len(matches) == 0 {
-			cols := []string{"source_file VARCHAR", "source_line BIGINT", "source_part VARCHAR", "delivery_date DATE"}
-			for _, c := range f.Columns {
-				cols = append(cols, c.Name+" "+duckType(c.Kind))
-			}
-			if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" ("+strings.Join(cols, ", ")+")"); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			continue
-		}
-		until := pipeline.MustDate("9999-12-31")
-		if knownBy != nil {
-			until = *knownBy
-		}
-		// A view cannot take bound parameters: the glob and the date are quoted
+		ff := files[f.Name]
+		var reads []string
+		// A view cannot take bound parameters: the paths and the date are quoted
 		// literals (a date's text is digits and dashes).
-		q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, hive_partitioning = true, union_by_name = true) WHERE delivery_date <= DATE '%s'",
-			name, quote(glob), until)
+		if len(ff.landed) > 0 {
+			reads = append(reads, fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = true, union_by_name = true)",
+				strings.Join(quoteAll(ff.landed), ", ")))
+		}
+		if len(ff.compacted) > 0 {
+			reads = append(reads, fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = false, union_by_name = true)",
+				strings.Join(quoteAll(ff.compacted), ", ")))
+		}
+		if len(reads) == 0 {
+			cols := []string{"NULL::VARCHAR AS source_file", "NULL::BIGINT AS source_line", "NULL::VARCHAR AS source_part", "NULL::DATE AS delivery_date"}
+			for _, c := range f.Columns {
+				cols = append(cols, "NULL::"+duckType(c.Kind)+" AS "+c.Name)
+			}
+			reads = append(reads, "SELECT "+strings.Join(cols, ", ")+" WHERE false")
+		}
+		q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM (%s) WHERE delivery_date <= DATE '%s'",
+			name, strings.Join(reads, " UNION ALL BY NAME "), until)
 		if err := e.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
