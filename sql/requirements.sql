@@ -53,12 +53,14 @@ WITH r AS (
     LEFT JOIN at_d a ON a.org_no = r.org_no AND a.d = r.d AND a.version = r.version AND a.measure = r.measure
 )
 -- Met at D: the first date after D on which the value falls below the minimum is
--- the end of the ok interval that holds D, the last one starting on or before D
--- (a measure's intervals at one minimum do not overlap).
+-- the end of the ok interval that holds D (a measure's intervals at one minimum do
+-- not overlap, so at most one does). An organization has few intervals a minimum:
+-- a hash join on the keys, then the range, is cheaper than sorting every row for
+-- an ASOF join.
 SELECT v.*, v.value >= v.min_value AS met,
-       CASE WHEN NOT v.frozen AND v.min_value > 0 AND v.d < o.t_until AND o.t_until < forever() THEN o.t_until END AS fails_on
-FROM v ASOF LEFT JOIN ok_intervals o ON o.version = v.version AND o.measure = v.measure AND o.org_no = v.org_no
-     AND o.min_value = v.min_value AND o.t_from <= v.d;
+       CASE WHEN NOT v.frozen AND v.min_value > 0 AND o.t_until < forever() THEN o.t_until END AS fails_on
+FROM v LEFT JOIN ok_intervals o ON o.version = v.version AND o.measure = v.measure AND o.org_no = v.org_no
+     AND o.min_value = v.min_value AND o.t_from <= v.d AND v.d < o.t_until;
 
 CREATE OR REPLACE TEMP VIEW req_eval AS
 SELECT e.org_no, e.d, e.version, q.comp_ord, q.competency_id, q.level, q.level_rank,
