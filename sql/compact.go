@@ -42,7 +42,8 @@ type feedFiles struct {
 
 // landedFiles lists, per feed, the files that hold its landed rows, bringing
 // the compacted months up to date first. A month is compacted once a later
-// month has a delivery of any feed; a month of one file is read where it lies.
+// month has a delivery of any feed; a month of one file, or one whose copy
+// cannot be written, is read where it lies.
 func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]feedFiles, error) {
 	months := map[string]map[string][]sourceFile{} // feed -> month -> files
 	latest := ""
@@ -71,23 +72,30 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 		var ff feedFiles
 		for _, m := range slices.Sorted(maps.Keys(months[f.Name])) {
 			files := months[f.Name][m]
-			if m >= latest || len(files) == 1 {
-				for _, s := range files {
-					ff.landed = append(ff.landed, filepath.Join(warehouse, filepath.FromSlash(s.Path)))
+			if m < latest && len(files) > 1 {
+				path, fresh, err := e.compactMonth(ctx, warehouse, dir, m, files)
+				if err == nil {
+					if fresh {
+						copied++
+					}
+					ff.compacted = append(ff.compacted, path)
+					continue
 				}
-				continue
+				// The copy only saves time: when it cannot be written (a full
+				// disk), the month is read where it lies.
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if e.Log != nil {
+					e.Log.Warn("landed month not compacted; reading its files", "feed", f.Name, "month", m, "error", err.Error())
+				}
 			}
-			path, fresh, err := e.compactMonth(ctx, warehouse, dir, m, files)
-			if err != nil {
-				return nil, fmt.Errorf("compact %s %s: %w", f.Name, m, err)
+			for _, s := range files {
+				ff.landed = append(ff.landed, filepath.Join(warehouse, filepath.FromSlash(s.Path)))
 			}
-			if fresh {
-				copied++
-			}
-			ff.compacted = append(ff.compacted, path)
 		}
-		if err := pruneCompacted(dir, months[f.Name], latest); err != nil {
-			return nil, err
+		if err := pruneCompacted(dir, months[f.Name], latest); err != nil && e.Log != nil {
+			e.Log.Warn("compacted months not pruned", "feed", f.Name, "error", err.Error())
 		}
 		out[f.Name] = ff
 	}
@@ -137,7 +145,8 @@ func (e *Engine) compactMonth(ctx context.Context, warehouse, dir, month string,
 }
 
 // pruneCompacted removes the compacted months whose landed files are gone, or
-// that are not closed, so that no row outlives its landed file.
+// that are not closed. It only frees disk: a copy is read only when its
+// manifest names the month's landed files as they are.
 func pruneCompacted(dir string, months map[string][]sourceFile, latest string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {

@@ -13,7 +13,8 @@ import (
 // TestCompactedMonthsReadAsLanded: the landed views read closed months from
 // their compacted copies, and still hold exactly the rows of the landed files
 // (delivery_date included) after the landed files of a compacted month change:
-// a re-delivery replacing a file, a file gone, a whole month gone.
+// a re-delivery replacing a file, a file gone, a whole month gone; and when the
+// copies cannot be written at all.
 func TestCompactedMonthsReadAsLanded(t *testing.T) {
 	wh := landedGen(t)
 	ctx := context.Background()
@@ -88,5 +89,18 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(wh, compactedDir, "exams", "*")); len(left) > 0 {
 		t.Errorf("compacted exams outlive the landed ones: %v", left)
+	}
+
+	// Copies that cannot be written: the months are read where they lie.
+	rev := filepath.Join(wh, compactedDir, "revenue")
+	if err := os.RemoveAll(rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rev, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("copies not writable")
+	if files, _ = e.landedFiles(ctx, wh); len(files["revenue"].compacted) > 0 {
+		t.Errorf("revenue read from %d compacted months that could not be written", len(files["revenue"].compacted))
 	}
 }
