@@ -40,12 +40,14 @@ WITH r AS (
            q.metric IN ('active_users', 'deployed_seats') AS frozen
     FROM points p JOIN cat_reqs q ON q.version = p.version
 ), at_d AS (
-    -- The value at D: the last segment starting on or before D (segments run on
-    -- from the first change to forever; before it the value is 0).
+    -- The value at D: the segment that holds D (segments run on from the first
+    -- change to forever; before the first the value is 0). A measure of an
+    -- organization has a dozen segments: a hash join on the keys, then the range,
+    -- costs less than the sort of an ASOF join.
     SELECT r.org_no, r.d, r.version, r.measure, t.value
     FROM (SELECT DISTINCT org_no, d, version, measure FROM r WHERE NOT frozen) r
-    ASOF JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_no = r.org_no
-         AND t.t_from <= r.d
+    JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_no = r.org_no
+         AND t.t_from <= r.d AND r.d < t.t_until
 ), v AS (
     SELECT r.*, coalesce(CASE WHEN r.frozen THEN f.value ELSE a.value END, 0) AS value
     FROM r
