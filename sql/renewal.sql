@@ -81,7 +81,8 @@ WITH lapsed AS (
            first(p.path ORDER BY p.unmet, p.comp_ord, p.path_ord) AS path
     FROM renewal r
     JOIN (SELECT org_no, d, version, competency_id, comp_ord, level, path, path_ord, count(*) FILTER (WHERE NOT met) AS unmet
-          FROM req_eval GROUP BY ALL) p
+          FROM req_eval e SEMI JOIN renewal x ON x.org_no = e.org_no AND x.d = e.d AND x.status = 'lapsed'
+          GROUP BY ALL) p
          ON p.org_no = r.org_no AND p.d = r.d AND p.version = r.version AND p.level = r.membership_level
     WHERE r.status = 'lapsed'
     GROUP BY ALL
