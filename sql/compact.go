@@ -17,7 +17,7 @@ import (
 
 // Landed data is one Parquet file per delivery and feed (SPEC §6.1): two years
 // of daily deliveries are ~4,700 files, most of a few KB, and every scan of a
-// feed opened each of them (~0.4 ms a file, a third of a compute). A compute
+// feed opened each of them (~0.4 ms a file, a quarter of a compute). A compute
 // therefore reads the months before the latest delivery from compacted copies:
 // compacted/<feed>/<YYYY-MM>.parquet holds every row of the feed's files
 // delivered in that month, each with its delivery_date, and <YYYY-MM>.json names
