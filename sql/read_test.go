@@ -38,3 +38,31 @@ func TestReadTableKeepsFileOrder(t *testing.T) {
 		t.Fatalf("%d rows, %d out of place, %v", n, misplaced, err)
 	}
 }
+
+// TestReadTableClose: rows left unread and closed give the engine's connection
+// back, so that the next query runs (the reader would otherwise hold it).
+func TestReadTableClose(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(100000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3000 {
+		if !rows.Next() {
+			t.Fatal("rows ended early")
+		}
+	}
+	if got := rows.Values()[0]; got != int64(2999) {
+		t.Fatalf("row 3000 is %v", got)
+	}
+	rows.Close()
+	r, err := e.Query(ctx, "SELECT 42")
+	if err != nil || r[0][0] != int32(42) {
+		t.Fatalf("the next query: %v, %v", r, err)
+	}
+}

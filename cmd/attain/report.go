@@ -100,6 +100,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	if err != nil {
 		return none, fmt.Errorf("read renewal_risk: %w", err)
 	}
+	defer risk.Close()
 	if err := writeAtomic(filepath.Join(dir, "renewal_risk.csv"), func(w io.Writer) error {
 		_, err := reports.WriteCSV(w, risk)
 		return err
@@ -116,28 +117,8 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		{"Profile", "profile", all},
 	}
 	for _, s := range sheets {
-		rows, err := eng.ReadTable(ctx, s.query, table(s.table))
-		if err != nil {
-			return none, fmt.Errorf("read %s: %w", s.table, err)
-		}
-		if s.query != all {
-			if _, err := wb.AddSheet(s.name, rows); err != nil {
-				return none, fmt.Errorf("sheet %s: %w", s.name, err)
-			}
-			continue
-		}
-		err = writeAtomic(filepath.Join(dir, s.table+".csv"), func(w io.Writer) error {
-			c, err := reports.NewCSV(w, rows.Columns())
-			if err != nil {
-				return err
-			}
-			if _, err := wb.AddSheet(s.name, &teeCSV{Rows: rows, csv: c}); err != nil {
-				return fmt.Errorf("sheet %s: %w", s.name, err)
-			}
-			return c.Close()
-		})
-		if err != nil {
-			return none, fmt.Errorf("%s.csv: %w", s.table, err)
+		if err := addSheet(ctx, eng, wb, s.name, s.query, table(s.table), s.query == all, dir, s.table); err != nil {
+			return none, err
 		}
 	}
 	xlsx := workbookPath(e.cfg, asOf)
@@ -147,6 +128,36 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	e.log.Info("stage end", "stage", "report", "as_of", asOf.String(), "dir", dir, "workbook", xlsx,
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return meta, nil
+}
+
+// addSheet writes a result table's sheet and, with csv, its CSV file from
+// the same rows.
+func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet, query, path string, csv bool, dir, table string) error {
+	rows, err := eng.ReadTable(ctx, query, path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", table, err)
+	}
+	defer rows.Close()
+	if !csv {
+		if _, err := wb.AddSheet(sheet, rows); err != nil {
+			return fmt.Errorf("sheet %s: %w", sheet, err)
+		}
+		return nil
+	}
+	err = writeAtomic(filepath.Join(dir, table+".csv"), func(w io.Writer) error {
+		c, err := reports.NewCSV(w, rows.Columns())
+		if err != nil {
+			return err
+		}
+		if _, err := wb.AddSheet(sheet, &teeCSV{Rows: rows, csv: c}); err != nil {
+			return fmt.Errorf("sheet %s: %w", sheet, err)
+		}
+		return c.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("%s.csv: %w", table, err)
+	}
+	return nil
 }
 
 // teeCSV hands rows on to a sheet and writes each to a CSV file on the way.
