@@ -16,9 +16,13 @@ import (
 
 // TableRows reads a query's rows for a report, converting DuckDB's values to
 // the types pipeline.Rows promises. A goroutine reads and converts batches of
-// rows ahead of the consumer, so that DuckDB's side of a report (a sixth of its
-// time) runs on the other core while the sheet and CSV writers take the rows.
+// rows ahead of the consumer (and hands each to a tee, such as a CSV file), so
+// that DuckDB's side of a report runs on the other core while the sheet writer
+// takes the rows.
 type TableRows struct {
+	rows    *dbsql.Rows
+	tee     func([]any) error
+	started bool
 	cols    []string
 	batches chan [][]any // filled by the reader; closed when it is done
 	free    chan [][]any // batches the consumer has finished with
@@ -45,13 +49,24 @@ func (e *Engine) ReadTable(ctx context.Context, query string, args ...any) (*Tab
 		rows.Close()
 		return nil, err
 	}
-	r := &TableRows{cols: cols, batches: make(chan [][]any, 1), free: make(chan [][]any, 3),
+	r := &TableRows{rows: rows, cols: cols, batches: make(chan [][]any, 1), free: make(chan [][]any, 3),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for range 3 {
 		r.free <- nil
 	}
-	go r.read(rows)
 	return r, nil
+}
+
+// Tee hands every row to f on the reader's goroutine, before the consumer
+// gets it; an error from f ends the rows with it. Call it before Next.
+func (r *TableRows) Tee(f func([]any) error) { r.tee = f }
+
+// start runs the reader, once.
+func (r *TableRows) start() {
+	if !r.started {
+		r.started = true
+		go r.read(r.rows)
+	}
 }
 
 // read converts the rows in batches until the end, an error or Close.
@@ -85,6 +100,11 @@ func (r *TableRows) read(rows *dbsql.Rows) {
 			for i, v := range raw {
 				row[i] = convert(v)
 			}
+			if r.tee != nil {
+				if r.err = r.tee(row); r.err != nil {
+					return
+				}
+			}
 			b = append(b, row)
 		}
 		if len(b) == 0 {
@@ -102,6 +122,7 @@ func (r *TableRows) read(rows *dbsql.Rows) {
 func (r *TableRows) Columns() []string { return r.cols }
 
 func (r *TableRows) Next() bool {
+	r.start()
 	if r.i+1 < len(r.cur) {
 		r.i++
 		return true
@@ -126,6 +147,7 @@ func (r *TableRows) Err() error { return r.err }
 
 // Close stops the reader and waits for it to release the connection.
 func (r *TableRows) Close() error {
+	r.start()
 	r.stopped.Do(func() { close(r.stop) })
 	<-r.done
 	return nil

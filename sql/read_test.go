@@ -2,6 +2,8 @@ package sql
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -65,4 +67,54 @@ func TestReadTableClose(t *testing.T) {
 	if err != nil || r[0][0] != int32(42) {
 		t.Fatalf("the next query: %v, %v", r, err)
 	}
+}
+
+// TestReadTableTee: the tee sees every row, in order, before the consumer does;
+// its error ends the rows with it.
+func TestReadTableTee(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(5000) ORDER BY i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var teed, read int64
+	rows.Tee(func(r []any) error {
+		if r[0] != teed {
+			return fmt.Errorf("tee got %v, want %d", r[0], teed)
+		}
+		teed++
+		return nil
+	})
+	for rows.Next() {
+		if rows.Values()[0] != read || read >= teed {
+			t.Fatalf("row %d: %v, %d teed", read, rows.Values()[0], teed)
+		}
+		read++
+	}
+	if err := rows.Err(); err != nil || read != 5000 || teed != 5000 {
+		t.Fatalf("%d read, %d teed, %v", read, teed, err)
+	}
+
+	rows, err = e.ReadTable(ctx, "SELECT range AS i FROM range(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("disk full")
+	rows.Tee(func(r []any) error {
+		if r[0] == int64(2500) {
+			return stop
+		}
+		return nil
+	})
+	for rows.Next() {
+	}
+	if !errors.Is(rows.Err(), stop) {
+		t.Fatalf("rows ended with %v, want the tee's error", rows.Err())
+	}
+	rows.Close()
 }

@@ -149,7 +149,8 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 		if err != nil {
 			return err
 		}
-		if _, err := wb.AddSheet(sheet, &teeCSV{Rows: rows, csv: c}); err != nil {
+		rows.Tee(c.Encode)
+		if _, err := wb.AddSheet(sheet, rows); err != nil {
 			return fmt.Errorf("sheet %s: %w", sheet, err)
 		}
 		return c.Close()
@@ -158,28 +159,6 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 		return fmt.Errorf("%s.csv: %w", table, err)
 	}
 	return nil
-}
-
-// teeCSV hands rows on to a sheet and writes each to a CSV file on the way.
-type teeCSV struct {
-	pipeline.Rows
-	csv *reports.CSV
-	err error
-}
-
-func (t *teeCSV) Next() bool {
-	if t.err != nil || !t.Rows.Next() {
-		return false
-	}
-	t.err = t.csv.Encode(t.Rows.Values())
-	return t.err == nil
-}
-
-func (t *teeCSV) Err() error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.Rows.Err()
 }
 
 // reportMeta gathers the Summary and About sheets' facts.
