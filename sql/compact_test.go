@@ -18,11 +18,7 @@ import (
 func TestCompactedMonthsReadAsLanded(t *testing.T) {
 	wh := landedGen(t)
 	ctx := context.Background()
-	e, err := Open(ctx, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testEngine(t)
 
 	check := func(step string) {
 		t.Helper()

@@ -45,12 +45,8 @@ func TestReadTableKeepsFileOrder(t *testing.T) {
 // back, so that the next query runs (the reader would otherwise hold it).
 func TestReadTableClose(t *testing.T) {
 	ctx := context.Background()
-	e, err := Open(ctx, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(100000)")
+	e := testEngine(t)
+	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(100000) ORDER BY i")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +69,7 @@ func TestReadTableClose(t *testing.T) {
 // its error ends the rows with it.
 func TestReadTableTee(t *testing.T) {
 	ctx := context.Background()
-	e, err := Open(ctx, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testEngine(t)
 	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(5000) ORDER BY i")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,17 @@ var update = flag.Bool("update", false, "rewrite the expected CSV files of testd
 
 var testSettings = Settings{MemoryLimit: "1GiB", Threads: 2}
 
+// testEngine opens a session with testSettings, closed when the test ends.
+func testEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 // TestRules runs every case under testdata/rules: a small inbox, a catalog and an
 // as-of date in, expected result tables out. Each case's README says which
 // sentences of the SPEC it pins down; the expected files were worked out by hand
