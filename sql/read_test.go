@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -74,22 +75,23 @@ func TestReadTableTee(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var teed, read int64
+	var teed atomic.Int64 // the tee runs on the reader's goroutine
+	var read int64
 	rows.Tee(func(r []any) error {
-		if r[0] != teed {
-			return fmt.Errorf("tee got %v, want %d", r[0], teed)
+		if r[0] != teed.Load() {
+			return fmt.Errorf("tee got %v, want %d", r[0], teed.Load())
 		}
-		teed++
+		teed.Add(1)
 		return nil
 	})
 	for rows.Next() {
-		if rows.Values()[0] != read || read >= teed {
-			t.Fatalf("row %d: %v, %d teed", read, rows.Values()[0], teed)
+		if rows.Values()[0] != read || read >= teed.Load() {
+			t.Fatalf("row %d: %v, %d teed", read, rows.Values()[0], teed.Load())
 		}
 		read++
 	}
-	if err := rows.Err(); err != nil || read != 5000 || teed != 5000 {
-		t.Fatalf("%d read, %d teed, %v", read, teed, err)
+	if err := rows.Err(); err != nil || read != 5000 || teed.Load() != 5000 {
+		t.Fatalf("%d read, %d teed, %v", read, teed.Load(), err)
 	}
 
 	rows, err = e.ReadTable(ctx, "SELECT range AS i FROM range(5000)")
