@@ -7,6 +7,13 @@
 -- deployed_seats stay at their value at D in the projection and have no timeline
 -- (frozen_values below).
 
+-- Whether a row of a product and attribution counts for a measure with these filters
+-- (SPEC §4): any product when the measure lists none, else a listed one; any
+-- attribution when it lists none, else a listed one (a row without one never does).
+CREATE OR REPLACE TEMP MACRO measure_counts(products, via, product, attribution) AS
+    (products IS NULL OR list_contains(products, product))
+    AND (via IS NULL OR coalesce(list_contains(via, attribution), false));
+
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
 SELECT m.version, m.measure, o.org_no, r.transaction_id,
@@ -14,8 +21,7 @@ SELECT m.version, m.measure, o.org_no, r.transaction_id,
        r.booked_on AS t_from, leaves_window(r.booked_on) AS t_until
 FROM revenue r
 JOIN cat_measures m ON m.metric = 'revenue_12m'
-     AND (m.products IS NULL OR list_contains(m.products, r.product))
-     AND (m.via IS NULL OR coalesce(list_contains(m.via, r.attribution), false))
+     AND measure_counts(m.products, m.via, r.product, r.attribution)
 JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
 LEFT JOIN fx_rates f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
 WHERE r.booked_on > getvariable('window_start')
@@ -27,8 +33,7 @@ SELECT {version: m.version, measure: m.measure, org_no: o.org_no, customer_id: c
        c.added_on AS t_from, leaves_window(c.added_on) AS t_until
 FROM customers c
 JOIN cat_measures m ON m.metric = 'new_customers_12m'
-     AND (m.products IS NULL OR list_contains(m.products, c.product))
-     AND (m.via IS NULL OR coalesce(list_contains(m.via, c.attribution), false))
+     AND measure_counts(m.products, m.via, c.product, c.attribution)
 JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
 WHERE c.added_on > getvariable('window_start');
 CREATE OR REPLACE TEMP TABLE customer_segments AS
@@ -70,8 +75,7 @@ FROM points p
 JOIN usage_month um ON um.d = p.d
 JOIN usage u ON u.org_id = p.org_id AND u.month = um.month
 JOIN cat_measures m ON m.version = p.version AND m.metric = 'active_users'
-     AND (m.products IS NULL OR list_contains(m.products, u.product))
-     AND (m.via IS NULL OR coalesce(list_contains(m.via, u.attribution), false))
+     AND measure_counts(m.products, m.via, u.product, u.attribution)
 GROUP BY ALL
 UNION ALL
 -- deployed_seats: over each (customer, product) pair its own latest snapshot on or
@@ -82,7 +86,6 @@ SELECT org_no, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE) FROM (
     FROM points p
     JOIN seats s ON s.org_id = p.org_id AND s.snapshot_on <= p.d
     JOIN cat_measures m ON m.version = p.version AND m.metric = 'deployed_seats'
-         AND (m.products IS NULL OR list_contains(m.products, s.product))
-         AND (m.via IS NULL OR coalesce(list_contains(m.via, s.attribution), false))
+         AND measure_counts(m.products, m.via, s.product, s.attribution)
     GROUP BY ALL
 ) GROUP BY ALL;
