@@ -32,6 +32,18 @@ type sourceFile struct {
 	Path    string `json:"path"` // relative to the warehouse
 	Size    int64  `json:"size"`
 	ModTime int64  `json:"mod_time_unix_ns"`
+	abs     string // the path to read it by
+}
+
+// compacts says whether a month of a feed is read from a compacted copy: a
+// month before the latest delivery's, of more than one file.
+func compacts(month, latest string, files int) bool { return month < latest && files > 1 }
+
+// readParquet is the SQL that reads Parquet files; landed files carry
+// delivery_date in their Hive path, compacted copies as a column.
+func readParquet(paths []string, hive bool) string {
+	return fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = %t, union_by_name = true)",
+		strings.Join(quoteAll(paths), ", "), hive)
 }
 
 // feedFiles are the Parquet files a compute reads for one feed.
@@ -61,7 +73,8 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 			rel, _ := filepath.Rel(warehouse, p)
 			day := strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "delivery_date=")
 			m := day[:min(7, len(day))]
-			months[f.Name][m] = append(months[f.Name][m], sourceFile{Path: filepath.ToSlash(rel), Size: st.Size(), ModTime: st.ModTime().UnixNano()})
+			months[f.Name][m] = append(months[f.Name][m],
+				sourceFile{Path: filepath.ToSlash(rel), Size: st.Size(), ModTime: st.ModTime().UnixNano(), abs: p})
 			latest = max(latest, m)
 		}
 	}
@@ -72,8 +85,8 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 		var ff feedFiles
 		for _, m := range slices.Sorted(maps.Keys(months[f.Name])) {
 			files := months[f.Name][m]
-			if m < latest && len(files) > 1 {
-				path, fresh, err := e.compactMonth(ctx, warehouse, dir, m, files)
+			if compacts(m, latest, len(files)) {
+				path, fresh, err := e.compactMonth(ctx, dir, m, files)
 				if err == nil {
 					if fresh {
 						copied++
@@ -91,7 +104,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 				}
 			}
 			for _, s := range files {
-				ff.landed = append(ff.landed, filepath.Join(warehouse, filepath.FromSlash(s.Path)))
+				ff.landed = append(ff.landed, s.abs)
 			}
 		}
 		if err := pruneCompacted(dir, months[f.Name], latest); err != nil && e.Log != nil {
@@ -108,7 +121,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 // compactMonth returns the compacted file of one feed's month, copying the
 // month's landed files into it first (fresh) unless its manifest names exactly
 // them.
-func (e *Engine) compactMonth(ctx context.Context, warehouse, dir, month string, files []sourceFile) (path string, fresh bool, err error) {
+func (e *Engine) compactMonth(ctx context.Context, dir, month string, files []sourceFile) (path string, fresh bool, err error) {
 	path = filepath.Join(dir, month+".parquet")
 	manifestPath := filepath.Join(dir, month+".json")
 	want, err := json.MarshalIndent(files, "", "  ")
@@ -127,12 +140,11 @@ func (e *Engine) compactMonth(ctx context.Context, warehouse, dir, month string,
 		return "", false, err
 	}
 	start := time.Now()
-	var list []string
+	var paths []string
 	for _, s := range files {
-		list = append(list, quote(filepath.Join(warehouse, filepath.FromSlash(s.Path))))
+		paths = append(paths, s.abs)
 	}
-	q := fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = true, union_by_name = true)", strings.Join(list, ", "))
-	if err := e.CopyTo(ctx, q, path); err != nil {
+	if err := e.CopyTo(ctx, readParquet(paths, true), path); err != nil {
 		return "", false, err
 	}
 	if err := pipeline.WriteFileAtomic(manifestPath, want); err != nil {
@@ -157,7 +169,7 @@ func pruneCompacted(dir string, months map[string][]sourceFile, latest string) e
 	}
 	for _, en := range entries {
 		m := strings.TrimSuffix(strings.TrimSuffix(en.Name(), ".json"), ".parquet")
-		if len(months[m]) > 1 && m < latest {
+		if compacts(m, latest, len(months[m])) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, en.Name())); err != nil {

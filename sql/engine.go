@@ -184,12 +184,10 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 		// A view cannot take bound parameters: the paths and the date are quoted
 		// literals (a date's text is digits and dashes).
 		if len(ff.landed) > 0 {
-			reads = append(reads, fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = true, union_by_name = true)",
-				strings.Join(quoteAll(ff.landed), ", ")))
+			reads = append(reads, readParquet(ff.landed, true))
 		}
 		if len(ff.compacted) > 0 {
-			reads = append(reads, fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = false, union_by_name = true)",
-				strings.Join(quoteAll(ff.compacted), ", ")))
+			reads = append(reads, readParquet(ff.compacted, false))
 		}
 		if len(reads) == 0 {
 			cols := []string{"NULL::VARCHAR AS source_file", "NULL::BIGINT AS source_line", "NULL::VARCHAR AS source_part", "NULL::DATE AS delivery_date"}
