@@ -129,7 +129,10 @@ func (d *blockDeflater) start(last bool) {
 	d.crc = crc32.Update(d.crc, crc32.IEEETable, d.block)
 	d.raw += int64(len(d.block))
 	block := d.block
-	d.block = (*blockInputs.Get().(*[]byte))[:0]
+	d.block = nil
+	if !last {
+		d.block = (*blockInputs.Get().(*[]byte))[:0]
+	}
 	done := make(chan deflated, 1)
 	d.pending = append(d.pending, done)
 	go func() {

@@ -65,12 +65,13 @@ func (r *TableRows) Tee(f func([]any) error) { r.tee = f }
 func (r *TableRows) start() {
 	if !r.started {
 		r.started = true
-		go r.read(r.rows)
+		go r.read()
 	}
 }
 
 // read converts the rows in batches until the end, an error or Close.
-func (r *TableRows) read(rows *dbsql.Rows) {
+func (r *TableRows) read() {
+	rows := r.rows
 	defer close(r.done)
 	defer close(r.batches)
 	defer rows.Close()

@@ -117,7 +117,11 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		{"Profile", "profile", all},
 	}
 	for _, s := range sheets {
-		if err := addSheet(ctx, eng, wb, s.name, s.query, table(s.table), s.query == all, dir, s.table); err != nil {
+		csv := ""
+		if s.query == all {
+			csv = filepath.Join(dir, s.table+".csv")
+		}
+		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, table(s.table), csv); err != nil {
 			return none, err
 		}
 	}
@@ -130,21 +134,21 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	return meta, nil
 }
 
-// addSheet writes a result table's sheet and, with csv, its CSV file from
-// the same rows.
-func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet, query, path string, csv bool, dir, table string) error {
+// addSheet writes a result table's sheet from query over its Parquet file at
+// path and, unless csv is empty, its CSV file there from the same rows.
+func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet, table, query, path, csv string) error {
 	rows, err := eng.ReadTable(ctx, query, path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rows.Close()
-	if !csv {
+	if csv == "" {
 		if _, err := wb.AddSheet(sheet, rows); err != nil {
 			return fmt.Errorf("sheet %s: %w", sheet, err)
 		}
 		return nil
 	}
-	err = writeAtomic(filepath.Join(dir, table+".csv"), func(w io.Writer) error {
+	err = writeAtomic(csv, func(w io.Writer) error {
 		c, err := reports.NewCSV(w, rows.Columns())
 		if err != nil {
 			return err
