@@ -194,8 +194,11 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[str
 	}
 	out := map[pipeline.Date]map[string]int64{}
 	for _, d := range dates {
-		rows, err := e.WriteResults(ctx, opt.Warehouse, d)
-		if err != nil {
+		var rows map[string]int64
+		if err := e.timed("write", func() (err error) {
+			rows, err = e.WriteResults(ctx, opt.Warehouse, d)
+			return err
+		}); err != nil {
 			return nil, err
 		}
 		v, _ := opt.Catalog.InForce(d)
@@ -217,10 +220,12 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return err
 	}
-	if err := e.LoadLanded(ctx, warehouse, knownBy); err != nil {
-		return err
-	}
-	if err := e.LoadCatalog(ctx, c); err != nil {
+	if err := e.timed("load", func() error {
+		if err := e.LoadLanded(ctx, warehouse, knownBy); err != nil {
+			return err
+		}
+		return e.LoadCatalog(ctx, c)
+	}); err != nil {
 		return err
 	}
 	for _, f := range []string{"restate.sql", "fx.sql"} {

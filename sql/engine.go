@@ -30,7 +30,7 @@ var Steps = []string{
 type Engine struct {
 	db   *dbsql.DB
 	conn *dbsql.Conn
-	// Log, when set, is told how long each rule file took.
+	// Log, when set, is told how long each step took (timed).
 	Log *slog.Logger
 }
 
@@ -107,14 +107,23 @@ func (e *Engine) Run(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
+	return e.timed(file, func() error {
+		if _, err := e.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		return nil
+	})
+}
+
+// timed runs one step of a compute and, with a Log, tells it how long the step
+// took (at debug level: ATTAIN_DEBUG=1; the compute benchmark sums them).
+func (e *Engine) timed(step string, fn func() error) error {
 	start := time.Now()
-	if _, err := e.conn.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	err := fn()
+	if e.Log != nil && err == nil {
+		e.Log.Debug("compute step", "step", step, "seconds", time.Since(start).Seconds())
 	}
-	if e.Log != nil {
-		e.Log.Debug("sql step", "file", file, "duration", time.Since(start).Round(time.Millisecond).String())
-	}
-	return nil
+	return err
 }
 
 // Query runs a query and returns its rows as Go values.

@@ -160,7 +160,7 @@ func diffTables(a, b map[string][]string) string {
 // TestAlertsCompareWithTheLatestStoredResult: once a result is stored, the next
 // date's alerts compare with it, not with D − 1 (SPEC §5.6).
 func TestAlertsCompareWithTheLatestStoredResult(t *testing.T) {
-	wh := computeCase(t, "testdata/rules/membership")
+	wh := computeCase(t, "testdata/rules/membership", nil)
 	d := caseDate(t, "testdata/rules/membership")
 	// A later date: g-alert was lapsed in the stored result, so no new alert.
 	cat, _ := pipeline.LoadCatalog("testdata/rules/membership/catalog.yaml")

@@ -1,13 +1,17 @@
 package sql
 
 import (
+	"bytes"
 	"context"
 	dbsql "database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +49,7 @@ func TestRules(t *testing.T) {
 	}
 	for _, dir := range cases {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			wh := computeCase(t, dir)
+			wh := computeCase(t, dir, nil)
 			asOf := caseDate(t, dir)
 			for _, table := range Tables {
 				want := filepath.Join(dir, "expected", table.Name+".csv")
@@ -78,9 +82,9 @@ func caseDate(t testing.TB, dir string) pipeline.Date {
 	return pipeline.MustDate(strings.TrimSpace(string(b)))
 }
 
-// computeCase ingests a case's inbox and computes its as-of date; it returns
-// the warehouse.
-func computeCase(t testing.TB, dir string) string {
+// computeCase ingests a case's inbox and computes its as-of date, telling log
+// (when not nil) what compute logs; it returns the warehouse.
+func computeCase(t testing.TB, dir string, log *slog.Logger) string {
 	t.Helper()
 	asOf := caseDate(t, dir)
 	wh := t.TempDir()
@@ -98,7 +102,7 @@ func computeCase(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	_, err = Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: []pipeline.Date{asOf}, Catalog: cat, Settings: testSettings,
-		RunID: "test", Now: func() time.Time { return asOf.End() }})
+		RunID: "test", Now: func() time.Time { return asOf.End() }, Log: log})
 	if err != nil {
 		t.Fatalf("compute: %v", err)
 	}
@@ -123,6 +127,35 @@ func exportCSV(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestComputeLogsEachStep: at debug level a compute logs how long each of its
+// steps took, in the order they ran; the compute benchmark reads these lines.
+func TestComputeLogsEachStep(t *testing.T) {
+	var buf bytes.Buffer
+	computeCase(t, "testdata/rules/membership", slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec struct {
+			Msg     string   `json:"msg"`
+			Step    string   `json:"step"`
+			Seconds *float64 `json:"seconds"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if rec.Msg == "compute step" {
+			if rec.Seconds == nil || *rec.Seconds < 0 {
+				t.Errorf("%s: seconds %v", rec.Step, rec.Seconds)
+			}
+			got = append(got, rec.Step)
+		}
+	}
+	want := append([]string{Steps[0], "load"}, Steps[1:]...)
+	want = append(want, "results.sql", "write")
+	if !slices.Equal(got, want) {
+		t.Errorf("steps logged %q, want %q", got, want)
+	}
 }
 
 func TestNoVersionInForceIsAUsageError(t *testing.T) {
