@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -107,6 +108,46 @@ type measurement struct {
 func measure(name string, args ...string) (measurement, error) {
 	cmd := exec.CommandContext(context.Background(), name, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	return measureCmd(cmd)
+}
+
+// step is one step of a compute and how long it took.
+type step struct {
+	name    string
+	seconds float64
+}
+
+// measureSteps measures an attain compute and reads the steps it logs at
+// debug level (sql.Engine.timed), in the order they ran.
+func measureSteps(name string, args ...string) (measurement, []step, error) {
+	cmd := exec.CommandContext(context.Background(), name, args...)
+	cmd.Env = append(os.Environ(), "ATTAIN_DEBUG=1")
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &log
+	m, err := measureCmd(cmd)
+	if err != nil {
+		os.Stderr.Write(log.Bytes())
+		return m, nil, err
+	}
+	var steps []step
+	for _, line := range bytes.Split(log.Bytes(), []byte("\n")) {
+		var rec struct {
+			Msg     string  `json:"msg"`
+			Step    string  `json:"step"`
+			Seconds float64 `json:"seconds"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Msg == "compute step" {
+			steps = append(steps, step{rec.Step, rec.Seconds})
+		}
+	}
+	if len(steps) == 0 {
+		return m, nil, fmt.Errorf("%s %s: logged no compute steps", name, strings.Join(args, " "))
+	}
+	return m, steps, nil
+}
+
+func measureCmd(cmd *exec.Cmd) (measurement, error) {
+	name, args := cmd.Args[0], cmd.Args[1:]
 	start := time.Now()
 	err := cmd.Run()
 	m := measurement{wall: time.Since(start)}
@@ -367,16 +408,14 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 			strings.Join(counts, " + "), wh, f.name))
 	}
 	self, _ := os.Executable()
-	compute := func() (measurement, error) {
-		return measure(attain, "compute", "--warehouse", wh, "--as-of", "2026-10-31", "--log-format", "json",
-			"--threads", fmt.Sprint(threads), "--memory-limit", mem)
-	}
+	computeArgs := []string{"compute", "--warehouse", wh, "--as-of", "2026-10-31", "--log-format", "json",
+		"--threads", fmt.Sprint(threads), "--memory-limit", mem}
 	// Once without the compacted months (the first compute on a warehouse
 	// copies them), then with them, as every later nightly compute finds them.
 	if err := os.RemoveAll(filepath.Join(wh, "compacted")); err != nil {
 		return err
 	}
-	cold, err := compute()
+	cold, err := measure(attain, computeArgs...)
 	if err != nil {
 		return err
 	}
@@ -399,12 +438,20 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 		}
 	}
 	var ours, theirs, read []measurement
+	steps := map[string][]float64{}
+	var order []string // the steps as they ran
 	for i := 0; i < reps; i++ {
-		m, err := compute()
+		m, st, err := measureSteps(attain, computeArgs...)
 		if err != nil {
 			return err
 		}
 		ours = append(ours, m)
+		for _, x := range st {
+			if steps[x.name] == nil {
+				order = append(order, x.name)
+			}
+			steps[x.name] = append(steps[x.name], x.seconds)
+		}
 		if m, err = measure(self, "child-sql", "SELECT "+strings.Join(scan, " + "), fmt.Sprint(threads), mem); err != nil {
 			return err
 		}
@@ -423,6 +470,19 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	fmt.Printf("| DuckDB hashing every value of those columns in the files compute reads | %.2f | %.0f |\n", v.wall.Seconds(), float64(v.maxRSS)/(1<<20))
 	fmt.Printf("\ncompute / scan time: %.1f×  (goal ≤ 3×; %.1f× the first time; %.1f× the value scan of the files compute reads); compute peak memory %.0f MiB (goal < 2048)\n",
 		a.wall.Seconds()/d.wall.Seconds(), cold.wall.Seconds()/d.wall.Seconds(), a.wall.Seconds()/v.wall.Seconds(), float64(max(a.maxRSS, cold.maxRSS))/(1<<20))
+
+	// Where a compute's time goes: each step's median (so the rows need not add
+	// up to the median compute exactly), against the same scan.
+	fmt.Printf("\n| compute step (ATTAIN_DEBUG=1) | median s | × scan |\n|---|---:|---:|\n")
+	var sum float64
+	for _, n := range order {
+		slices.Sort(steps[n])
+		m := steps[n][len(steps[n])/2]
+		sum += m
+		fmt.Printf("| %s | %.2f | %.2f |\n", n, m, m/d.wall.Seconds())
+	}
+	rest := a.wall.Seconds() - sum
+	fmt.Printf("| the rest: process start, DuckDB, previous statuses, marker | %.2f | %.2f |\n", rest, rest/d.wall.Seconds())
 	return nil
 }
 
