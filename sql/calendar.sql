@@ -17,10 +17,12 @@ CREATE OR REPLACE TEMP MACRO leaves_window(d) AS CASE
 CREATE OR REPLACE TEMP MACRO day_of(ts) AS CAST(ts - INTERVAL 1 MICROSECOND AS DATE);
 
 -- The union of the intervals of table tbl (columns k, t_from, t_until) for each key k
--- (a STRUCT, so that one macro serves keys of any columns), as segments of the dates
--- where at least one interval of k holds. A key with one interval is its own union;
--- the others go through +1/−1 events and a running count. Segments may meet end to
--- start: a reader asks "which segment holds t", never "how many".
+-- (a STRUCT, so that one macro serves keys of any columns), as maximal segments: each
+-- runs from a date where no interval of k held the day before to the first date none
+-- holds, so a segment ends exactly where k stops holding (causes name what ends on a
+-- date by the segments that end on it). A key with one interval is its own union;
+-- the others go through +1/−1 events and a running count n of the intervals holding:
+-- its edges, where n leaves or returns to 0, alternate start, end, start, end.
 CREATE OR REPLACE TEMP MACRO interval_union(tbl) AS TABLE
 WITH x AS (
     SELECT k, t_from, t_until FROM query_table(tbl)
@@ -33,9 +35,11 @@ WITH x AS (
     ) SEMI JOIN several USING (k)
     GROUP BY ALL
 ), run AS (
-    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
-    FROM ev WINDOW w AS (PARTITION BY k ORDER BY t)
+    SELECT k, t, delta, sum(delta) OVER (PARTITION BY k ORDER BY t) AS n FROM ev
+), edges AS (
+    SELECT k, t, n > 0 AS starts, lead(t) OVER (PARTITION BY k ORDER BY t) AS t_next
+    FROM run WHERE (n > 0) <> (n - delta > 0)
 )
 SELECT k, t_from, t_until FROM x ANTI JOIN several USING (k)
 UNION ALL
-SELECT k, t, t_next FROM run WHERE n > 0 AND t < t_next;
+SELECT k, t, t_next FROM edges WHERE starts;
