@@ -25,14 +25,18 @@ SELECT version, kind, individual_id, code, passed_on, expires_on,
 FROM v
 WHERE passed_on + 1 < least(natural_end, coalesce(counts_until, forever()));
 
--- When each individual holds each code: the union of that code's items.
+-- When each individual holds each code of a set of several codes: the union of that
+-- code's items (a set of one code needs no union of its own: the union of a measure's
+-- sets below covers it, and unions are maximal, so the segments are the same).
 CREATE OR REPLACE TEMP TABLE code_keyed AS
-SELECT {version: version, individual_id: individual_id, code: code} AS k, t_from, t_until FROM skill_items;
+SELECT {version: i.version, individual_id: i.individual_id, code: i.code} AS k, i.t_from, i.t_until
+FROM skill_items i
+SEMI JOIN cat_anyof a ON a.version = i.version AND a.code = i.code AND a.set_size > 1;
 CREATE OR REPLACE TEMP TABLE code_segments AS
 SELECT unnest(k), t_from, t_until FROM interval_union('code_keyed');
 
--- When each individual holds a whole any_of set (a set of one code while the code
--- is held), then any set of a measure: the union of its sets' intervals.
+-- When each individual holds a whole any_of set (a set of one code: each item of the
+-- code), then any set of a measure: the union of its sets' intervals.
 CREATE OR REPLACE TEMP TABLE qual_keyed AS
 WITH set_ev AS (
     SELECT a.version, a.measure, a.set_no, a.set_size, c.individual_id, t, sum(delta) AS delta FROM (
@@ -47,8 +51,8 @@ WITH set_ev AS (
     SELECT version, measure, individual_id, t AS t_from, t_next AS t_until
     FROM set_run WHERE n = set_size AND t < t_next
     UNION ALL
-    SELECT a.version, a.measure, c.individual_id, c.t_from, c.t_until
-    FROM code_segments c JOIN cat_anyof a ON a.version = c.version AND a.code = c.code AND a.set_size = 1
+    SELECT a.version, a.measure, i.individual_id, i.t_from, i.t_until
+    FROM skill_items i JOIN cat_anyof a ON a.version = i.version AND a.code = i.code AND a.set_size = 1
 )
 SELECT {version: version, measure: measure, individual_id: individual_id} AS k, t_from, t_until FROM sets;
 CREATE OR REPLACE TEMP TABLE qual_segments AS
