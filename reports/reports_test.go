@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -290,5 +291,28 @@ func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != 41 || !strings.HasPrefix(lines[0], "as_of,org_id") || !strings.HasPrefix(lines[1], "2026-11-23,") {
 		t.Errorf("LibreOffice read %d lines, first %q", len(lines), lines[:min(2, len(lines))])
+	}
+}
+
+// TestExcelDateIsExcelizes: a date written as its serial number reads back as
+// the same raw value excelize writes for the date's time.Time, on both sides of
+// Excel's 29 February 1900 and at the ends of the dates the rules use.
+func TestExcelDateIsExcelizes(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, s := range []string{"1900-01-01", "1900-02-28", "1900-03-01", "1969-12-31", "1970-01-01", "2026-11-23", "9999-12-31"} {
+		d := pipeline.MustDate(s)
+		ours, theirs := "A"+strconv.Itoa(i+1), "B"+strconv.Itoa(i+1)
+		if err := f.SetCellValue("Sheet1", ours, excelDate(d)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.SetCellValue("Sheet1", theirs, d.Time()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.GetCellValue("Sheet1", ours, excelize.Options{RawCellValue: true})
+		want, _ := f.GetCellValue("Sheet1", theirs, excelize.Options{RawCellValue: true})
+		if got != want || got == "" {
+			t.Errorf("%s: got %q, want %q", s, got, want)
+		}
 	}
 }

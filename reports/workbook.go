@@ -219,7 +219,7 @@ func (w *Workbook) cell(col string, v any, money bool) any {
 	case nil:
 		return nil
 	case pipeline.Date:
-		return excelize.Cell{StyleID: w.style.date, Value: x.Time()}
+		return excelize.Cell{StyleID: w.style.date, Value: excelDate(x)}
 	case int64:
 		return excelize.Cell{StyleID: w.style.count, Value: x}
 	case float64:
@@ -238,6 +238,20 @@ func (w *Workbook) cell(col string, v any, money bool) any {
 		return excelize.Cell{StyleID: w.style.text, Value: x}
 	}
 	return fmt.Sprint(v)
+}
+
+// excelSerialOf1970 is 1970-01-01 as an Excel serial date (1900 date system).
+const excelSerialOf1970 = 25569
+
+// excelDate is a date as excelize writes it, a serial number in Excel's 1900 date
+// system, computed from the day count instead of through a time.Time (a tenth of
+// a 700,000-row sheet's time). Before 1900-03-01 Excel counts a 29 February 1900
+// that never was: there excelize converts.
+func excelDate(d pipeline.Date) any {
+	if serial := int(d) + excelSerialOf1970; serial > 60 {
+		return float64(serial)
+	}
+	return d.Time()
 }
 
 func display(v any) string {
