@@ -95,4 +95,4 @@ FROM qual_segments q
 JOIN association_intervals a ON a.individual_id = q.individual_id
      AND q.t_from < a.t_until AND a.t_from < q.t_until
 JOIN org_versions o ON o.org_id = a.org_id AND o.version = q.version
-WHERE least(q.t_until, a.t_until) > (SELECT first_d FROM horizon);
+WHERE least(q.t_until, a.t_until) > o.first_d;

@@ -30,17 +30,23 @@ SELECT p.org_no, o.org_id, p.d, p.version, o.country,
        coalesce(o.country IN (SELECT country FROM cat_markets k WHERE k.version = p.version), false) AS developing
 FROM p JOIN orgs o USING (org_no);
 
--- The (organization, version) pairs whose timelines are needed; org_id maps a feed's
--- rows to org_no.
-CREATE OR REPLACE TEMP TABLE org_versions AS
-SELECT DISTINCT org_no, org_id, version, developing FROM points;
-
--- Items that stopped counting before the earliest point's date change no value the
--- rules read (their entering and leaving cancel out before it); later files skip them.
--- An item dated b is still in the window on first_d exactly when b > first_d − 12
--- months (leaves_window(b) is the least t with t − 12 months >= b): the date
--- compare is what the scans filter on.
+-- The horizon: items that stopped counting by the earliest point's date first_d change
+-- no value the rules read (their entering and leaving cancel out before it). As a
+-- date, window_start, the scans of landed files can filter on: an item dated b is still
+-- in the window on first_d exactly when b > first_d − 12 months (leaves_window(b) is
+-- the least t with t − 12 months >= b).
 CREATE OR REPLACE TEMP TABLE horizon AS
 SELECT min(d) AS first_d, CAST(min(d) - INTERVAL 12 MONTH AS DATE) AS window_start FROM points;
--- As a variable, a constant the scans of landed files can skip row groups by.
+
+-- The (organization, version) pairs whose timelines are needed, and the date first_d
+-- each timeline starts on (timelines.sql leaves out what stopped counting by then and
+-- starts from the value on that date); org_id maps a feed's rows to org_no. An
+-- organization that is a member at an as-of date looks back to the horizon: a lapsed
+-- member's cause names the date a value fell (renewal.sql). Any other organization's
+-- rules read its timelines from its earliest point on.
+CREATE OR REPLACE TEMP TABLE org_versions AS
+SELECT p.org_no, p.org_id, p.version, p.developing,
+       CASE WHEN p.org_no IN (SELECT org_no FROM member_at) THEN (SELECT first_d FROM horizon) ELSE min(p.d) END AS first_d
+FROM points p GROUP BY p.org_no, p.org_id, p.version, p.developing;
+
 SET VARIABLE window_start = (SELECT window_start FROM horizon);

@@ -24,7 +24,7 @@ JOIN cat_measures m ON m.metric = 'revenue_12m'
      AND measure_counts(m.products, m.via, r.product, r.attribution)
 JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
 LEFT JOIN fx_rates f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
-WHERE r.booked_on > getvariable('window_start')
+WHERE r.booked_on > getvariable('window_start') AND leaves_window(r.booked_on) > o.first_d
   AND (r.currency = 'USD' OR f.usd_per_unit IS NOT NULL);
 
 -- A customer counts while any of its matching rows is in the window.
@@ -35,21 +35,24 @@ FROM customers c
 JOIN cat_measures m ON m.metric = 'new_customers_12m'
      AND measure_counts(m.products, m.via, c.product, c.attribution)
 JOIN org_versions o ON o.org_id = c.org_id AND o.version = m.version
-WHERE c.added_on > getvariable('window_start');
+WHERE c.added_on > getvariable('window_start') AND leaves_window(c.added_on) > o.first_d;
 CREATE OR REPLACE TEMP TABLE customer_segments AS
 SELECT unnest(k), t_from, t_until FROM interval_union('customer_keyed');
 
--- Value changes, then the step function.
+-- Value changes, then the step function. A timeline starts at its organization's
+-- first_d (points.sql): what entered before is a change on first_d, so the first
+-- segment holds the value on first_d and comes from 0.
 CREATE OR REPLACE TEMP TABLE timelines AS
 WITH changes AS (
-    SELECT version, measure, org_no, t, sum(delta) AS delta FROM (
+    SELECT c.version, c.measure, c.org_no, greatest(c.t, o.first_d) AS t, sum(c.delta) AS delta FROM (
         SELECT version, measure, org_no, t_from AS t, CAST(amount_usd AS DECIMAL(38, 4)) AS delta FROM revenue_items
         UNION ALL SELECT version, measure, org_no, t_until, -amount_usd FROM revenue_items
         UNION ALL SELECT version, measure, org_no, t_from, 1 FROM customer_segments
         UNION ALL SELECT version, measure, org_no, t_until, -1 FROM customer_segments
         UNION ALL SELECT version, measure, org_no, t_from, 1 FROM people_segments
         UNION ALL SELECT version, measure, org_no, t_until, -1 FROM people_segments
-    ) GROUP BY ALL
+    ) c JOIN org_versions o USING (org_no, version)
+    GROUP BY ALL
 )
 SELECT version, measure, org_no, t AS t_from,
        lead(t, 1, forever()) OVER w AS t_until,
