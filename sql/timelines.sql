@@ -82,13 +82,15 @@ JOIN cat_measures m ON m.version = p.version AND m.metric = 'active_users'
 GROUP BY ALL
 UNION ALL
 -- deployed_seats: over each (customer, product) pair its own latest snapshot on or
--- before D, among the rows of the listed products and attribution.
+-- before D, among the rows of the listed products and attribution (kept first, so
+-- that each point meets only its organization's rows that count).
 SELECT org_no, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE) FROM (
-    SELECT p.org_no, p.d, m.version, m.measure, s.customer_id, s.product,
+    SELECT p.org_no, p.d, s.version, s.measure, s.customer_id, s.product,
            arg_max(s.deployed_seats, s.snapshot_on) AS deployed_seats
     FROM points p
-    JOIN seats s ON s.org_id = p.org_id AND s.snapshot_on <= p.d
-    JOIN cat_measures m ON m.version = p.version AND m.metric = 'deployed_seats'
-         AND measure_counts(m.products, m.via, s.product, s.attribution)
+    JOIN (SELECT m.version, m.measure, s.org_id, s.customer_id, s.product, s.snapshot_on, s.deployed_seats
+          FROM seats s JOIN cat_measures m ON m.metric = 'deployed_seats'
+               AND measure_counts(m.products, m.via, s.product, s.attribution)) s
+         ON s.org_id = p.org_id AND s.version = p.version AND s.snapshot_on <= p.d
     GROUP BY ALL
 ) GROUP BY ALL;
