@@ -439,19 +439,23 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	}
 	var ours, theirs, read []measurement
 	steps := map[string][]float64{}
-	var order []string // the steps as they ran
+	var order []string  // the steps as they ran
+	var rests []float64 // each run's time outside its steps
 	for i := 0; i < reps; i++ {
 		m, st, err := measureSteps(attain, computeArgs...)
 		if err != nil {
 			return err
 		}
 		ours = append(ours, m)
+		rest := m.wall.Seconds()
 		for _, x := range st {
 			if steps[x.name] == nil {
 				order = append(order, x.name)
 			}
 			steps[x.name] = append(steps[x.name], x.seconds)
+			rest -= x.seconds
 		}
+		rests = append(rests, rest)
 		if m, err = measure(self, "child-sql", "SELECT "+strings.Join(scan, " + "), fmt.Sprint(threads), mem); err != nil {
 			return err
 		}
@@ -474,15 +478,13 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	// Where a compute's time goes: each step's median (so the rows need not add
 	// up to the median compute exactly), against the same scan.
 	fmt.Printf("\n| compute step (ATTAIN_DEBUG=1) | median s | × scan |\n|---|---:|---:|\n")
-	var sum float64
+	const outside = "the rest: process start, DuckDB, previous statuses, marker"
+	steps[outside], order = rests, append(order, outside)
 	for _, n := range order {
 		slices.Sort(steps[n])
 		m := steps[n][len(steps[n])/2]
-		sum += m
 		fmt.Printf("| %s | %.2f | %.2f |\n", n, m, m/d.wall.Seconds())
 	}
-	rest := a.wall.Seconds() - sum
-	fmt.Printf("| the rest: process start, DuckDB, previous statuses, marker | %.2f | %.2f |\n", rest, rest/d.wall.Seconds())
 	return nil
 }
 
