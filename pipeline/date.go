@@ -100,7 +100,42 @@ func (d Date) MonthStart() Date {
 	return DateOf(y, m, 1)
 }
 
-func (d Date) String() string { return d.Time().Format("2006-01-02") }
+func (d Date) String() string { return string(d.AppendTo(make([]byte, 0, 10))) }
+
+// AppendTo appends the date written YYYY-MM-DD to b, as String writes it,
+// without going through a time.Time (CSV files write millions of dates).
+func (d Date) AppendTo(b []byte) []byte {
+	y, m, day := d.civil()
+	if y < 0 || y > 9999 {
+		return d.Time().AppendFormat(b, "2006-01-02")
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+day/10), byte('0'+day%10))
+}
+
+// civil is the year, month and day of the date (Howard Hinnant's
+// civil_from_days, the inverse of the function civil).
+func (d Date) civil() (y, m, day int) {
+	z := int(d) + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day = doy - (153*mp+2)/5 + 1
+	m = mp + 3
+	if mp >= 10 {
+		m = mp - 9
+	}
+	y = yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return y, m, day
+}
 
 func daysIn(y, m int) int {
 	switch m {

@@ -39,6 +39,23 @@ func TestParseDateBytesAgreesWithTime(t *testing.T) {
 
 // AddMonths must agree with DuckDB's date - INTERVAL n MONTH, which the SQL
 // uses for the trailing window (SPEC §1).
+// String computes year, month and day itself; they must be time's, day by day
+// over six centuries, and at the ends of four-digit years and beyond them.
+func TestStringAgreesWithTime(t *testing.T) {
+	check := func(d Date) {
+		t.Helper()
+		if got, want := d.String(), d.Time().Format("2006-01-02"); got != want {
+			t.Fatalf("Date(%d).String() = %s, want %s", d, got, want)
+		}
+	}
+	for d := DateOf(1600, 1, 1); d <= DateOf(2200, 12, 31); d++ {
+		check(d)
+	}
+	for _, d := range []Date{DateOf(0, 1, 1), DateOf(0, 1, 1) - 1, DateOf(-400, 2, 29), DateOf(9999, 12, 31), DateOf(10000, 1, 1), MustDate("1900-02-28"), MustDate("1900-03-01")} {
+		check(d)
+	}
+}
+
 func TestAddMonths(t *testing.T) {
 	tests := []struct {
 		from string
