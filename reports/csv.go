@@ -81,20 +81,34 @@ func appendField(b []byte, v any) []byte {
 	case float64:
 		return strconv.AppendFloat(b, x, 'f', -1, 64)
 	case pipeline.Date:
-		return append(b, x.String()...)
+		return x.AppendTo(b)
 	}
 	return appendText(b, fmt.Sprint(v))
 }
 
 // appendText quotes as RFC 4180 needs, after the formula-injection guard.
 func appendText(b []byte, s string) []byte {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		s = "'" + s
+	if s != "" {
+		switch s[0] {
+		case '=', '+', '-', '@', '\t', '\r':
+			s = "'" + s
+		}
 	}
-	if !strings.ContainsAny(s, ",\"\n\r") {
+	if !needsQuotes(s) {
 		return append(b, s...)
 	}
 	b = append(b, '"')
 	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
 	return append(b, '"')
+}
+
+// needsQuotes reports whether a field holds a comma, a quote or a line end.
+func needsQuotes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\n', '\r':
+			return true
+		}
+	}
+	return false
 }

@@ -31,11 +31,14 @@ func TestCSVFormatsAndGuardsFormulas(t *testing.T) {
 			{"o-7", `comma, "quoted"`, nil, nil, nil, nil, nil},
 			{"o-8", "multi\nline", nil, nil, nil, nil, nil},
 			{"o-9", "plain - text", nil, nil, nil, nil, nil},
+			{"o-10", "a, b", nil, nil, nil, nil, nil},
+			{"o-11", `say "x"`, nil, nil, nil, nil, nil},
+			{"o-12", "cr\rin the middle", nil, nil, nil, nil, nil},
 		},
 	}
 	var b bytes.Buffer
 	n, err := WriteCSV(&b, rows)
-	if err != nil || n != 9 {
+	if err != nil || n != 12 {
 		t.Fatalf("wrote %d rows: %v", n, err)
 	}
 	want := "org_id,text,n,x,d,ok,none\n" +
@@ -47,7 +50,10 @@ func TestCSVFormatsAndGuardsFormulas(t *testing.T) {
 		"o-6,\"'\rCR\",,,,,\n" +
 		"o-7,\"comma, \"\"quoted\"\"\",,,,,\n" +
 		"o-8,\"multi\nline\",,,,,\n" +
-		"o-9,plain - text,,,,,\n"
+		"o-9,plain - text,,,,,\n" +
+		"o-10,\"a, b\",,,,,\n" +
+		"o-11,\"say \"\"x\"\"\",,,,,\n" +
+		"o-12,\"cr\rin the middle\",,,,,\n"
 	if got := b.String(); got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
