@@ -59,7 +59,7 @@ src AS (
     FROM marked
 ), islands AS (
     SELECT org_no, d, version, competency_id, rank, min(t_from) AS t_from, max(t_until) AS t_until
-    FROM numbered GROUP BY ALL
+    FROM numbered GROUP BY org_no, d, version, competency_id, rank, island
 ), attained AS (
     SELECT org_no, d, version, competency_id, rank,
            CASE WHEN t_until <= d + 400 THEN t_until END AS lapses_on
