@@ -46,31 +46,45 @@ CREATE OR REPLACE TEMP MACRO metric_value(metric, v) AS
 -- The facts behind each at_risk and lapsed member's cause (SPEC §5.5).
 CREATE OR REPLACE TEMP TABLE cause_risk AS
 WITH at_risk AS (
-    -- The supporting competency that lapses last, and the requirement of its basis
-    -- path that fails first.
-    SELECT r.d, r.org_no, r.membership_level, r.version,
+    -- The supporting competency that lapses last.
+    SELECT r.d, r.org_no, r.membership_level, r.version, r.rank,
            first(l.competency_id ORDER BY l.lapses_on DESC, q.comp_ord) AS competency_id
     FROM renewal r
     JOIN level_eval l ON l.org_no = r.org_no AND l.d = r.d AND l.version = r.version AND l.rank = r.rank
     JOIN (SELECT DISTINCT version, competency_id, comp_ord FROM cat_reqs) q ON q.version = l.version AND q.competency_id = l.competency_id
     WHERE r.status = 'at_risk'
     GROUP BY ALL
-), risk_req AS (
-    SELECT a.d, a.org_no, a.membership_level, l.competency_id, l.basis, l.lapses_on,
-           first(e.path ORDER BY e.fails_on, e.req_ord) AS path,
-           first(e.metric ORDER BY e.fails_on, e.req_ord) AS metric,
-           first(e.measure ORDER BY e.fails_on, e.req_ord) AS measure,
-           first(e.min_value ORDER BY e.fails_on, e.req_ord) AS min_value,
-           first(e.fails_on ORDER BY e.fails_on, e.req_ord) AS fails_on,
-           a.version
+), ending AS (
+    -- What ends the level on its lapses_on: the met interval of a path that ends then
+    -- (Silver paths first for Silver, then catalog order, as for basis). That is the
+    -- basis path unless a path met only later carries the level on (or an override
+    -- does: then no path, and the override is the cause).
+    SELECT a.d, a.org_no, a.membership_level, a.version, a.competency_id, l.lapses_on,
+           first(e.path ORDER BY e.level_rank <> a.rank, e.path_ord) AS path,
+           first(e.level ORDER BY e.level_rank <> a.rank, e.path_ord) AS path_level
     FROM at_risk a
     JOIN level_eval l ON l.org_no = a.org_no AND l.d = a.d AND l.version = a.version
-         AND l.competency_id = a.competency_id AND l.level = a.membership_level
-    LEFT JOIN req_eval e ON e.org_no = a.org_no AND e.d = a.d AND e.version = a.version
-         AND e.competency_id = l.competency_id AND e.level = l.basis_level AND e.path = l.basis AND e.fails_on IS NOT NULL
+         AND l.competency_id = a.competency_id AND l.rank = a.rank
+    LEFT JOIN (path_eval e JOIN path_islands i ON i.org_no = e.org_no AND i.version = e.version
+               AND i.competency_id = e.competency_id AND i.level = e.level AND i.path = e.path)
+         ON e.org_no = a.org_no AND e.d = a.d AND e.version = a.version AND e.competency_id = a.competency_id
+         AND e.level_rank >= a.rank AND e.included AND i.t_from < l.lapses_on AND i.t_until = l.lapses_on
     GROUP BY ALL
 )
-SELECT * FROM risk_req;
+-- The path's requirement whose value falls below its minimum on that date.
+SELECT x.d, x.org_no, x.membership_level, x.competency_id, x.lapses_on, x.path,
+       first(e.metric ORDER BY e.req_ord) AS metric,
+       first(e.measure ORDER BY e.req_ord) AS measure,
+       first(e.min_value ORDER BY e.req_ord) AS min_value,
+       CASE WHEN x.path IS NOT NULL THEN x.lapses_on END AS fails_on,
+       x.version
+FROM ending x
+LEFT JOIN (req_eval e JOIN ok_intervals o ON o.version = e.version AND o.measure = e.measure AND o.org_no = e.org_no
+           AND o.min_value = e.min_value)
+     ON e.org_no = x.org_no AND e.d = x.d AND e.version = x.version AND e.competency_id = x.competency_id
+     AND e.level = x.path_level AND e.path = x.path AND NOT e.frozen
+     AND o.t_from < x.lapses_on AND o.t_until = x.lapses_on
+GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE cause_lapsed AS
 WITH lapsed AS (
@@ -159,7 +173,7 @@ SEMI JOIN drop_dates w ON w.version = i.version AND w.measure = i.measure AND w.
 -- The cause sentence (SPEC §5.5).
 CREATE OR REPLACE TEMP TABLE causes AS
 SELECT r.d, r.org_no,
-       CASE WHEN r.basis = 'override' THEN format('{} {}: its override ends on {}', r.competency_id, r.membership_level, r.lapses_on)
+       CASE WHEN r.path IS NULL THEN format('{} {}: its override ends on {}', r.competency_id, r.membership_level, r.lapses_on)
             ELSE format('{} {}, path {}: {} falls to {} (needs {}) on {}{}', r.competency_id, r.membership_level, r.path,
                         r.metric, metric_value(r.metric, coalesce(t.value, 0)), metric_value(r.metric, r.min_value), r.fails_on,
                         coalesce(' when ' || x.future, ''))
