@@ -46,9 +46,10 @@ CREATE OR REPLACE TEMP MACRO metric_value(metric, v) AS
 -- The facts behind each at_risk and lapsed member's cause (SPEC §5.5).
 CREATE OR REPLACE TEMP TABLE cause_risk AS
 WITH at_risk AS (
-    -- The supporting competency that lapses last.
+    -- The supporting competency that lapses last, and when.
     SELECT r.d, r.org_no, r.membership_level, r.version, r.rank,
-           first(l.competency_id ORDER BY l.lapses_on DESC, q.comp_ord) AS competency_id
+           first(l.competency_id ORDER BY l.lapses_on DESC, q.comp_ord) AS competency_id,
+           max(l.lapses_on) AS lapses_on
     FROM renewal r
     JOIN level_eval l ON l.org_no = r.org_no AND l.d = r.d AND l.version = r.version AND l.rank = r.rank
     JOIN (SELECT DISTINCT version, competency_id, comp_ord FROM cat_reqs) q ON q.version = l.version AND q.competency_id = l.competency_id
@@ -59,16 +60,14 @@ WITH at_risk AS (
     -- (Silver paths first for Silver, then catalog order, as for basis). That is the
     -- basis path unless a path met only later carries the level on (or an override
     -- does: then no path, and the override is the cause).
-    SELECT a.d, a.org_no, a.membership_level, a.version, a.competency_id, l.lapses_on,
+    SELECT a.d, a.org_no, a.membership_level, a.version, a.competency_id, a.lapses_on,
            first(e.path ORDER BY e.level_rank <> a.rank, e.path_ord) AS path,
            first(e.level ORDER BY e.level_rank <> a.rank, e.path_ord) AS path_level
     FROM at_risk a
-    JOIN level_eval l ON l.org_no = a.org_no AND l.d = a.d AND l.version = a.version
-         AND l.competency_id = a.competency_id AND l.rank = a.rank
     LEFT JOIN (path_eval e JOIN path_islands i ON i.org_no = e.org_no AND i.version = e.version
                AND i.competency_id = e.competency_id AND i.level = e.level AND i.path = e.path)
          ON e.org_no = a.org_no AND e.d = a.d AND e.version = a.version AND e.competency_id = a.competency_id
-         AND e.level_rank >= a.rank AND e.included AND i.t_from < l.lapses_on AND i.t_until = l.lapses_on
+         AND e.level_rank >= a.rank AND e.included AND i.t_from < a.lapses_on AND i.t_until = a.lapses_on
     GROUP BY ALL
 )
 -- The path's requirement whose value falls below its minimum on that date.
