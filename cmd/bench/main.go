@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -165,15 +166,21 @@ func measureCmd(cmd *exec.Cmd) (measurement, error) {
 	return m, nil
 }
 
+// median is the median wall time and the median peak memory of the runs, each
+// on its own.
 func median(ms []measurement) measurement {
 	w := make([]time.Duration, len(ms))
 	r := make([]int64, len(ms))
 	for i, m := range ms {
 		w[i], r[i] = m.wall, m.maxRSS
 	}
-	slices.Sort(w)
-	slices.Sort(r)
-	return measurement{wall: w[len(w)/2], maxRSS: r[len(r)/2]}
+	return measurement{wall: middle(w), maxRSS: middle(r)}
+}
+
+// middle is the median of xs (the upper one of an even count); it sorts xs.
+func middle[T cmp.Ordered](xs []T) T {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // benchIngest: one revenue file of ~5 million rows, landed by attain ingest
@@ -481,8 +488,7 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	const outside = "the rest: process start, DuckDB, previous statuses, marker"
 	steps[outside], order = rests, append(order, outside)
 	for _, n := range order {
-		slices.Sort(steps[n])
-		m := steps[n][len(steps[n])/2]
+		m := middle(steps[n])
 		fmt.Printf("| %s | %.2f | %.2f |\n", n, m, m/d.wall.Seconds())
 	}
 	return nil
