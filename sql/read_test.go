@@ -45,12 +45,8 @@ func TestReadTableKeepsFileOrder(t *testing.T) {
 // TestReadTableClose: rows left unread and closed give the engine's connection
 // back, so that the next query runs (the reader would otherwise hold it).
 func TestReadTableClose(t *testing.T) {
-	ctx := context.Background()
 	e := testEngine(t)
-	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(100000) ORDER BY i")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readRange(t, e, 100000)
 	for range 3000 {
 		if !rows.Next() {
 			t.Fatal("rows ended early")
@@ -60,7 +56,7 @@ func TestReadTableClose(t *testing.T) {
 		t.Fatalf("row 3000 is %v", got)
 	}
 	rows.Close()
-	r, err := e.Query(ctx, "SELECT 42")
+	r, err := e.Query(context.Background(), "SELECT 42")
 	if err != nil || r[0][0] != int32(42) {
 		t.Fatalf("the next query: %v, %v", r, err)
 	}
@@ -69,12 +65,8 @@ func TestReadTableClose(t *testing.T) {
 // TestReadTableTee: the tee sees every row, in order, before the consumer does;
 // its error ends the rows with it.
 func TestReadTableTee(t *testing.T) {
-	ctx := context.Background()
 	e := testEngine(t)
-	rows, err := e.ReadTable(ctx, "SELECT range AS i FROM range(5000) ORDER BY i")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readRange(t, e, 5000)
 	var teed atomic.Int64 // the tee runs on the reader's goroutine
 	var read int64
 	rows.Tee(func(r []any) error {
@@ -94,10 +86,7 @@ func TestReadTableTee(t *testing.T) {
 		t.Fatalf("%d read, %d teed, %v", read, teed.Load(), err)
 	}
 
-	rows, err = e.ReadTable(ctx, "SELECT range AS i FROM range(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows = readRange(t, e, 5000)
 	stop := errors.New("disk full")
 	rows.Tee(func(r []any) error {
 		if r[0] == int64(2500) {
@@ -111,4 +100,14 @@ func TestReadTableTee(t *testing.T) {
 		t.Fatalf("rows ended with %v, want the tee's error", rows.Err())
 	}
 	rows.Close()
+}
+
+// readRange reads the numbers 0 to n − 1, in order, through ReadTable.
+func readRange(t testing.TB, e *Engine, n int) *TableRows {
+	t.Helper()
+	rows, err := e.ReadTable(context.Background(), fmt.Sprintf("SELECT range AS i FROM range(%d) ORDER BY i", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
