@@ -232,47 +232,52 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 // cell gives a value its Excel type and format. Text is always a string cell,
 // never a formula. A value whose style is its column's goes bare.
 func (w *Workbook) cell(col string, v any, money bool, colStyle int) any {
-	style, val := w.style.date, v
+	val := v
 	switch x := v.(type) {
 	case nil, bool:
 		return v
 	case pipeline.Date:
 		val = excelDate(x)
-	case int64:
-		style = w.style.count
-	case float64:
-		style = w.style.count
-		if money || col == "amount" {
-			style = w.style.money
-		}
-	case string:
-		style = w.style.text
-		if id, ok := w.style.status[x]; ok && col == "status" {
-			style = id
-		}
+	case int64, float64, string:
 	default:
 		return fmt.Sprint(v)
 	}
+	style := w.styleOf(col, v, money)
 	if style == colStyle {
 		return val
 	}
 	return excelize.Cell{StyleID: style, Value: val}
 }
 
-// typeStyle is the style every value of a column of v's type takes, or 0 when
-// the style depends on the value (status, and amounts in money or counts).
-func (w *Workbook) typeStyle(col string, v any) int {
-	switch v.(type) {
+// styleOf is the style of a value in column col; money says the row's amounts
+// are USD.
+func (w *Workbook) styleOf(col string, v any, money bool) int {
+	switch x := v.(type) {
 	case pipeline.Date:
 		return w.style.date
 	case int64:
 		return w.style.count
-	case string:
-		if col != "status" {
-			return w.style.text
+	case float64:
+		if money || col == "amount" {
+			return w.style.money
 		}
+		return w.style.count
+	case string:
+		if id, ok := w.style.status[x]; ok && col == "status" {
+			return id
+		}
+		return w.style.text
 	}
 	return 0
+}
+
+// typeStyle is the style every value of a column of v's type takes, or 0 when
+// the style depends on the value (status, and amounts in money or counts).
+func (w *Workbook) typeStyle(col string, v any) int {
+	if _, amount := v.(float64); amount || col == "status" {
+		return 0
+	}
+	return w.styleOf(col, v, false)
 }
 
 // excelSerialOf1970 is 1970-01-01 as an Excel serial date (1900 date system).
