@@ -35,6 +35,15 @@ type sourceFile struct {
 	abs     string // the path to read it by
 }
 
+// absPaths are the paths to read the files by.
+func absPaths(files []sourceFile) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.abs
+	}
+	return out
+}
+
 // compacts says whether a month of a feed is read from a compacted copy: a
 // month before the latest delivery's, of more than one file.
 func compacts(month, latest string, files int) bool { return month < latest && files > 1 }
@@ -103,9 +112,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 					e.Log.Warn("landed month not compacted; reading its files", "feed", f.Name, "month", m, "error", err.Error())
 				}
 			}
-			for _, s := range files {
-				ff.landed = append(ff.landed, s.abs)
-			}
+			ff.landed = append(ff.landed, absPaths(files)...)
 		}
 		if err := pruneCompacted(dir, months[f.Name], latest); err != nil && e.Log != nil {
 			e.Log.Warn("compacted months not pruned", "feed", f.Name, "error", err.Error())
@@ -140,11 +147,7 @@ func (e *Engine) compactMonth(ctx context.Context, dir, month string, files []so
 		return "", false, err
 	}
 	start := time.Now()
-	var paths []string
-	for _, s := range files {
-		paths = append(paths, s.abs)
-	}
-	if err := e.CopyTo(ctx, readParquet(paths, true), path); err != nil {
+	if err := e.CopyTo(ctx, readParquet(absPaths(files), true), path); err != nil {
 		return "", false, err
 	}
 	if err := pipeline.WriteFileAtomic(manifestPath, want); err != nil {
