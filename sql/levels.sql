@@ -33,37 +33,32 @@ FROM overrides o JOIN orgs g USING (org_id);
 
 -- A level at a point is attained while a met path of that level or higher, or an
 -- override at that level or higher, holds; it lapses at the end of the island of such
--- intervals that contains D, whatever comes after (SPEC §5.4).
-CREATE OR REPLACE TEMP TABLE level_eval AS
-WITH ranks AS (SELECT * FROM (VALUES (1, 'silver'), (2, 'gold')) t(rank, level)),
-src AS (
+-- intervals that contains D, whatever comes after (SPEC §5.4): the segment of their
+-- union (interval_union, maximal) that holds D.
+CREATE OR REPLACE TEMP TABLE level_ranks AS SELECT * FROM (VALUES (1, 'silver'), (2, 'gold')) t(rank, level);
+
+CREATE OR REPLACE TEMP TABLE level_keyed AS
+SELECT {org_no: org_no, d: d, version: version, competency_id: competency_id, rank: rank} AS k, t_from, t_until FROM (
     SELECT e.org_no, e.d, e.version, e.competency_id, k.rank, i.t_from, i.t_until
     FROM path_eval e
     JOIN path_islands i ON i.org_no = e.org_no AND i.version = e.version AND i.competency_id = e.competency_id
          AND i.level = e.level AND i.path = e.path AND i.t_until > e.d
-    JOIN ranks k ON e.level_rank >= k.rank
+    JOIN level_ranks k ON e.level_rank >= k.rank
     WHERE e.included
     UNION ALL
     SELECT p.org_no, p.d, p.version, o.competency_id, k.rank, o.t_from, o.t_until
     FROM points p
     JOIN override_intervals o ON o.org_no = p.org_no AND o.t_until > p.d
-    JOIN ranks k ON o.level_rank >= k.rank
+    JOIN level_ranks k ON o.level_rank >= k.rank
     SEMI JOIN cat_reqs c ON c.version = p.version AND c.competency_id = o.competency_id
-), marked AS (
-    SELECT *, CASE WHEN t_from <= max(t_until) OVER (PARTITION BY org_no, d, version, competency_id, rank
-                   ORDER BY t_from, t_until ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS new
-    FROM src
-), numbered AS (
-    SELECT *, sum(new) OVER (PARTITION BY org_no, d, version, competency_id, rank
-                             ORDER BY t_from, t_until ROWS UNBOUNDED PRECEDING) AS island
-    FROM marked
-), islands AS (
-    SELECT org_no, d, version, competency_id, rank, min(t_from) AS t_from, max(t_until) AS t_until
-    FROM numbered GROUP BY org_no, d, version, competency_id, rank, island
-), attained AS (
+);
+
+CREATE OR REPLACE TEMP TABLE level_eval AS
+WITH attained AS (
     SELECT org_no, d, version, competency_id, rank,
            CASE WHEN t_until <= d + 400 THEN t_until END AS lapses_on
-    FROM islands WHERE t_from <= d AND d < t_until
+    FROM (SELECT unnest(k), t_from, t_until FROM interval_union('level_keyed'))
+    WHERE t_from <= d AND d < t_until
 ), basis AS (
     -- The met path whose attainment lapses latest; ties in catalog order, and for
     -- Silver, Silver paths before Gold paths.
@@ -78,7 +73,7 @@ src AS (
 SELECT a.org_no, a.d, a.version, a.competency_id, k.level, a.rank, a.lapses_on,
        coalesce(b.path, 'override') AS basis, b.path_level AS basis_level
 FROM attained a
-JOIN ranks k USING (rank)
+JOIN level_ranks k USING (rank)
 LEFT JOIN basis b USING (org_no, d, version, competency_id, rank);
 
 -- Each competency's level at each point: gold, else silver, else none (absent).
