@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +19,7 @@ type Config struct {
 	LogFormat                 string // text, json, or empty for text on a terminal
 	MetricsFile, Pushgateway  string
 	MaxBadFraction            float64
+	Shards                    int              // shards of organizations a compute runs; 0: chosen from the data (SPEC §7.1)
 	Now                       func() time.Time // the clock; tests inject one
 }
 
@@ -42,6 +45,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --threads must be at least 1", ErrUsage)
 	case c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("%w: --log-format must be text or json", ErrUsage)
+	case c.Shards < 0 || c.Shards > MaxShards:
+		return fmt.Errorf("%w: --shards must be between 1 and %d (0: chosen from the landed data)", ErrUsage, MaxShards)
 	case c.MaxBadFraction < 0 || c.MaxBadFraction > 1:
 		return fmt.Errorf("%w: --max-bad-fraction must be between 0 and 1", ErrUsage)
 	}
@@ -50,3 +55,16 @@ func (c Config) Validate() error {
 
 // Yesterday is the nightly default as-of date: yesterday in UTC (SPEC §1).
 func (c Config) Yesterday() Date { return DateFromTime(c.Now()).AddDays(-1) }
+
+// ParseSize reads a size as --memory-limit takes it (1GiB, 512MB, 1.5 GiB) in
+// bytes; errors wrap ErrUsage.
+func ParseSize(s string) (int64, error) {
+	m := memoryLimit.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%w: %q is not a size like 1GiB or 512MB", ErrUsage, s)
+	}
+	num, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, m[2])), 64)
+	unit := map[string]float64{"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[m[2]]
+	return int64(num * unit), nil
+}

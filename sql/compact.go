@@ -57,8 +57,9 @@ func readParquet(paths []string, hive bool) string {
 
 // feedFiles are the Parquet files a compute reads for one feed.
 type feedFiles struct {
-	landed    []string // landed files read where they lie (Hive-partitioned by delivery_date)
-	compacted []string // compacted months (delivery_date a column)
+	landed    []string     // landed files read where they lie (Hive-partitioned by delivery_date)
+	compacted []string     // compacted months (delivery_date a column)
+	sources   []sourceFile // every landed file of the feed, whichever way it is read
 }
 
 // landedFiles lists, per feed, the files that hold its landed rows, bringing
@@ -69,7 +70,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 	months := map[string]map[string][]sourceFile{} // feed -> month -> files
 	latest := ""
 	for _, f := range pipeline.Feeds {
-		paths, err := filepath.Glob(filepath.Join(warehouse, "landed", f.Name, "delivery_date=*", "*.parquet"))
+		paths, err := landedPaths(filepath.Join(warehouse, "landed", f.Name))
 		if err != nil {
 			return nil, err
 		}
@@ -94,6 +95,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 		var ff feedFiles
 		for _, m := range slices.Sorted(maps.Keys(months[f.Name])) {
 			files := months[f.Name][m]
+			ff.sources = append(ff.sources, files...)
 			if compacts(m, latest, len(files)) {
 				path, fresh, err := e.compactMonth(ctx, dir, m, files)
 				if err == nil {
@@ -121,6 +123,35 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 	}
 	if copied > 0 && e.Log != nil {
 		e.Log.Info("landed months compacted", "months", copied, "duration", time.Since(start).Round(time.Millisecond).String())
+	}
+	return out, nil
+}
+
+// landedPaths lists the landed Parquet files of one feed's directory,
+// feed/delivery_date=D/*.parquet, by exact names: a warehouse path may hold
+// characters a glob pattern would read as a pattern.
+func landedPaths(feedDir string) ([]string, error) {
+	days, err := os.ReadDir(feedDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range days {
+		if !d.IsDir() || !strings.HasPrefix(d.Name(), "delivery_date=") {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(feedDir, d.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if f.Type().IsRegular() && strings.HasSuffix(f.Name(), ".parquet") {
+				out = append(out, filepath.Join(feedDir, d.Name(), f.Name()))
+			}
+		}
 	}
 	return out, nil
 }

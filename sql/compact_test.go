@@ -22,7 +22,7 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 
 	check := func(step string) {
 		t.Helper()
-		if err := e.LoadLanded(ctx, wh, nil); err != nil {
+		if _, err := e.LoadLanded(ctx, wh, nil); err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
 		for _, f := range pipeline.Feeds {

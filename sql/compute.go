@@ -36,9 +36,42 @@ var Tables = []Table{
 	{"data_quality", "as_of, check_name, feed, rows", "check_name, feed"},
 }
 
-// ResultPath is where a result table of a date lives (SPEC §6.1).
-func ResultPath(warehouse, table string, d pipeline.Date) string {
-	return filepath.Join(warehouse, "results", table, "as_of="+d.String(), table+".parquet")
+// TableOrder is the ORDER BY of a result table's rows: its key, then every
+// column, so that rows read from any number of parts come in one order.
+func TableOrder(table string) string {
+	for _, t := range Tables {
+		if t.Name == table {
+			return t.OrderBy + ", " + t.Columns
+		}
+	}
+	return "ALL"
+}
+
+// ResultPart is where shard s's part of a result table of a date lives (SPEC
+// §6.1): results/<table>/as_of=D/<table>-<i>-of-<N>.parquet.
+func ResultPart(warehouse, table string, d pipeline.Date, s pipeline.Shard) string {
+	return filepath.Join(resultDir(warehouse, table, d), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
+}
+
+func resultDir(warehouse, table string, d pipeline.Date) string {
+	return filepath.Join(warehouse, "results", table, "as_of="+d.String())
+}
+
+// ResultFiles lists the files that hold a result table of a date, every
+// *.parquet file in its directory (SPEC §6.1), by exact name.
+func ResultFiles(warehouse, table string, d pipeline.Date) ([]string, error) {
+	return parquetFiles(resultDir(warehouse, table, d))
+}
+
+// ReadFiles is the SQL that reads Parquet files by their exact paths: a
+// table function over a literal list (a table function takes no bound list).
+func ReadFiles(paths []string) string {
+	if len(paths) == 0 {
+		return "(SELECT NULL WHERE false)"
+	}
+	// not Hive-partitioned, whatever the path says: a directory named x=y
+	// would otherwise add a column x
+	return fmt.Sprintf("read_parquet([%s], hive_partitioning = false)", strings.Join(quoteAll(paths), ", "))
 }
 
 // Marker is written last, once every table of a date is: a date's results are
@@ -48,6 +81,7 @@ type Marker struct {
 	RunID          string           `json:"run_id"`
 	CatalogVersion string           `json:"catalog_version"`
 	KnownBy        string           `json:"known_by,omitempty"`
+	Shards         int              `json:"shards"` // each table is this many parts
 	Rows           map[string]int64 `json:"rows"`
 	At             time.Time        `json:"at"`
 }
@@ -99,15 +133,19 @@ type ComputeOptions struct {
 	Catalog   *pipeline.Catalog
 	KnownBy   *pipeline.Date // with --as-known: only deliveries dated on or before it
 	Settings  Settings
-	RunID     string
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Shards is how many shards the organizations are computed in, one after
+	// the other (SPEC §7.1); 0 chooses from the landed data and the memory limit.
+	Shards int
+	RunID  string
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Compute evaluates the rules at every date of opt.Dates at once, from the
-// landed data, and writes each date's result tables and then its marker. It
-// returns the rows written per date and table. An error wrapping
-// pipeline.ErrUsage means no catalog version is in force at a date.
+// landed data, shard by shard, and writes each date's result tables (a part a
+// shard) and then its marker. It returns the rows written per date and table.
+// An error wrapping pipeline.ErrUsage means no catalog version is in force at a
+// date.
 func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[string]int64, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -123,86 +161,66 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[str
 			return nil, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
 		}
 	}
-	stored, err := CompleteDates(opt.Warehouse)
+	plan, err := planDates(opt.Warehouse, opt.Catalog, dates)
 	if err != nil {
 		return nil, err
 	}
-	e, err := Open(ctx, opt.Settings)
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	e.Log = opt.Log
-	if err := e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy); err != nil {
-		return nil, err
-	}
-
-	// Alerts compare with the latest stored result before D, or with D − 1
-	// computed from the same data (SPEC §5.6). In a batch, an earlier date of
-	// the batch is the result that will be stored before D.
-	evalDates := append([]pipeline.Date(nil), dates...)
-	type prevSource struct {
-		d, prev pipeline.Date
-		stored  bool
-	}
-	var prevs []prevSource
-	for i, d := range dates {
-		var p *pipeline.Date
-		for _, x := range stored {
-			if x < d && !slices.Contains(dates, x) {
-				p = &x
-			}
-		}
-		if i > 0 && (p == nil || dates[i-1] > *p) {
-			prevs = append(prevs, prevSource{d: d, prev: dates[i-1]})
-			continue
-		}
-		if p != nil {
-			prevs = append(prevs, prevSource{d: d, prev: *p, stored: true})
-			continue
-		}
-		prevs = append(prevs, prevSource{d: d, prev: d - 1})
-		if _, ok := opt.Catalog.InForce(d - 1); ok {
-			evalDates = append(evalDates, d-1)
-		}
-	}
-	if err := e.Evaluate(ctx, opt.Catalog, slices.Compact(slices.Sorted(slices.Values(evalDates)))); err != nil {
-		return nil, err
-	}
-	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
-		CREATE OR REPLACE TEMP TABLE out_dates (d DATE);`); err != nil {
-		return nil, err
-	}
-	for _, p := range prevs {
-		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
+	n := opt.Shards
+	if n == 0 {
+		if n, err = ChooseShards(opt.Warehouse, opt.Settings.MemoryLimit); err != nil {
 			return nil, err
 		}
-		q := `INSERT INTO prev_renewal SELECT ?, o.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
-			FROM renewal r JOIN orgs o USING (org_no) WHERE r.d = ?`
-		arg := any(p.prev.Time())
-		if p.stored {
-			q = `INSERT INTO prev_renewal SELECT ?, org_id, CASE WHEN membership_level IS NULL THEN 'not_member' ELSE status END
-				FROM read_parquet(?)`
-			arg = ResultPath(opt.Warehouse, "renewal_risk", p.prev)
-		}
-		if err := e.Exec(ctx, q, p.d.Time(), arg); err != nil {
-			return nil, fmt.Errorf("previous statuses: %w", err)
-		}
 	}
-	if err := e.Run(ctx, "results.sql"); err != nil {
-		return nil, err
+	// The dates' results are replaced: their markers go first, so that no
+	// reader takes a date whose parts are being rewritten for complete.
+	for _, d := range dates {
+		if err := os.Remove(MarkerPath(opt.Warehouse, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
 	}
 	out := map[pipeline.Date]map[string]int64{}
 	for _, d := range dates {
-		var rows map[string]int64
-		if err := e.timed("write", func() (err error) {
-			rows, err = e.WriteResults(ctx, opt.Warehouse, d)
-			return err
-		}); err != nil {
+		out[d] = map[string]int64{}
+	}
+	add := func(rows map[pipeline.Date]map[string]int64) {
+		for d, r := range rows {
+			for t, k := range r {
+				out[d][t] += k
+			}
+		}
+	}
+	if n == 1 {
+		rows, err := computeShard(ctx, opt, plan, pipeline.Shard{Index: 0, Count: 1}, func(e *Engine) error {
+			return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
+		})
+		if err != nil {
 			return nil, err
 		}
+		add(rows)
+	} else {
+		dir, err := split(ctx, opt, n)
+		if err != nil {
+			return nil, err
+		}
+		for i := range n {
+			s := pipeline.Shard{Index: i, Count: n}
+			start := time.Now()
+			rows, err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
+				if err := e.LoadShard(ctx, dir, s); err != nil {
+					return err
+				}
+				return e.LoadCatalog(ctx, opt.Catalog)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("shard %s: %w", s, err)
+			}
+			add(rows)
+			opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
+		}
+	}
+	for _, d := range dates {
 		v, _ := opt.Catalog.InForce(d)
-		m := Marker{AsOf: d.String(), RunID: opt.RunID, CatalogVersion: v.Version, Rows: rows, At: opt.Now().UTC()}
+		m := Marker{AsOf: d.String(), RunID: opt.RunID, CatalogVersion: v.Version, Shards: n, Rows: out[d], At: opt.Now().UTC()}
 		if opt.KnownBy != nil {
 			m.KnownBy = opt.KnownBy.String()
 		}
@@ -210,7 +228,122 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[str
 		if err := pipeline.WriteFileAtomic(MarkerPath(opt.Warehouse, d), append(b, '\n')); err != nil {
 			return nil, err
 		}
-		out[d] = rows
+	}
+	return out, nil
+}
+
+// split makes the split of the landed data into n shards in a DuckDB session
+// of its own, closed before the shards are computed.
+func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
+	e, err := Open(ctx, opt.Settings)
+	if err != nil {
+		return "", err
+	}
+	defer e.Close()
+	e.Log = opt.Log
+	return e.Split(ctx, opt.Warehouse, n, opt.Catalog, opt.KnownBy)
+}
+
+// datePlan is what the dates of one compute evaluate: the dates themselves,
+// and where each date's previous statuses come from for its alerts.
+type datePlan struct {
+	dates, eval []pipeline.Date
+	prevs       []prevSource
+}
+
+// prevSource is where the statuses an alert at d compares with come from: the
+// stored result of prev, or prev evaluated in this compute.
+type prevSource struct {
+	d, prev pipeline.Date
+	stored  bool
+}
+
+// planDates finds, for each date, the statuses its alerts compare with (SPEC
+// §5.6): the latest stored result before D, or D − 1 computed from the same
+// data. In a batch, an earlier date of the batch is the result that will be
+// stored before D.
+func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (datePlan, error) {
+	stored, err := CompleteDates(warehouse)
+	if err != nil {
+		return datePlan{}, err
+	}
+	p := datePlan{dates: dates, eval: append([]pipeline.Date(nil), dates...)}
+	for i, d := range dates {
+		var prev *pipeline.Date
+		for _, x := range stored {
+			if x < d && !slices.Contains(dates, x) {
+				prev = &x
+			}
+		}
+		switch {
+		case i > 0 && (prev == nil || dates[i-1] > *prev):
+			p.prevs = append(p.prevs, prevSource{d: d, prev: dates[i-1]})
+		case prev != nil:
+			p.prevs = append(p.prevs, prevSource{d: d, prev: *prev, stored: true})
+		default:
+			p.prevs = append(p.prevs, prevSource{d: d, prev: d - 1})
+			if _, ok := c.InForce(d - 1); ok {
+				p.eval = append(p.eval, d-1)
+			}
+		}
+	}
+	p.eval = slices.Compact(slices.Sorted(slices.Values(p.eval)))
+	return p, nil
+}
+
+// computeShard evaluates one shard's organizations at the plan's dates in a
+// DuckDB session of its own (load makes the feed tables it reads) and writes
+// its part of each result table.
+func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
+	load func(*Engine) error) (map[pipeline.Date]map[string]int64, error) {
+	e, err := Open(ctx, opt.Settings)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	e.Log = opt.Log
+	if err := load(e); err != nil {
+		return nil, err
+	}
+	if err := e.Evaluate(ctx, opt.Catalog, plan.eval); err != nil {
+		return nil, err
+	}
+	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
+		CREATE OR REPLACE TEMP TABLE out_dates (d DATE);`); err != nil {
+		return nil, err
+	}
+	for _, p := range plan.prevs {
+		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
+			return nil, err
+		}
+		q := `INSERT INTO prev_renewal SELECT ?, o.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
+			FROM renewal r JOIN orgs o USING (org_no) WHERE r.d = ?`
+		args := []any{p.d.Time(), p.prev.Time()}
+		if p.stored {
+			files, err := ResultFiles(opt.Warehouse, "renewal_risk", p.prev)
+			if err != nil {
+				return nil, err
+			}
+			// only this shard's organizations are looked up
+			q = `INSERT INTO prev_renewal SELECT ?, r.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
+				FROM ` + ReadFiles(files) + ` r SEMI JOIN orgs o ON o.org_id = r.org_id`
+			args = args[:1]
+		}
+		if err := e.Exec(ctx, q, args...); err != nil {
+			return nil, fmt.Errorf("previous statuses: %w", err)
+		}
+	}
+	if err := e.Run(ctx, "results.sql"); err != nil {
+		return nil, err
+	}
+	out := map[pipeline.Date]map[string]int64{}
+	for _, d := range plan.dates {
+		if err := e.timed("write", func() (err error) {
+			out[d], err = e.WriteResults(ctx, opt.Warehouse, d, s)
+			return err
+		}); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -221,7 +354,7 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 		return err
 	}
 	if err := e.timed("load", func() error {
-		if err := e.LoadLanded(ctx, warehouse, knownBy); err != nil {
+		if _, err := e.LoadLanded(ctx, warehouse, knownBy); err != nil {
 			return err
 		}
 		return e.LoadCatalog(ctx, c)
@@ -262,16 +395,19 @@ func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, dates []pipe
 	return nil
 }
 
-// WriteResults writes each result table of asOf to its Parquet file and returns
-// the rows written per table.
-func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date) (map[string]int64, error) {
+// WriteResults writes shard s's part of each result table of asOf and returns
+// the rows written per table. The table's other files are removed first, but
+// those of the other shards of s.Count (SPEC §6.1: readers read every file).
+func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date, s pipeline.Shard) (map[string]int64, error) {
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE res_compute_quarantine AS
 		SELECT CAST(? AS DATE) AS as_of, feed, file, line, "column", reason FROM compute_quarantine`, asOf.Time()); err != nil {
 		return nil, err
 	}
+	// The counts are of all organizations, in the first shard's part.
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE res_data_quality AS
 		SELECT CAST(? AS DATE) AS as_of, 'unknown_org' AS check_name, feed, rows FROM dq_unknown_orgs
-		UNION ALL SELECT CAST(? AS DATE), 'fx_rate_missing', 'revenue', count(*) FROM compute_quarantine`, asOf.Time(), asOf.Time()); err != nil {
+		UNION ALL SELECT CAST(? AS DATE), 'fx_rate_missing', 'revenue', count(*) FROM compute_quarantine
+		HAVING CAST(? AS INTEGER) = 0`, asOf.Time(), asOf.Time(), s.Index); err != nil {
 		return nil, err
 	}
 	rows := map[string]int64{}
@@ -279,10 +415,13 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if err := removeOtherParts(warehouse, t.Name, asOf, s.Count); err != nil {
+			return nil, err
+		}
 		cols := strings.ReplaceAll(t.Columns, "supporting_competencies", "supporting AS supporting_competencies")
 		where := fmt.Sprintf("as_of = DATE '%s'", asOf)
 		q := fmt.Sprintf("SELECT %s FROM res_%s WHERE %s ORDER BY %s", cols, t.Name, where, t.OrderBy)
-		if err := e.CopyTo(ctx, q, ResultPath(warehouse, t.Name, asOf)); err != nil {
+		if err := e.CopyTo(ctx, q, ResultPart(warehouse, t.Name, asOf, s)); err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)
 		}
 		r, err := e.Query(ctx, "SELECT count(*) FROM res_"+t.Name+" WHERE "+where)
@@ -292,4 +431,22 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 		rows[t.Name] = r[0][0].(int64)
 	}
 	return rows, nil
+}
+
+// removeOtherParts removes a result table's files of a date that are not parts
+// of n shards: an earlier compute's, with another number of shards.
+func removeOtherParts(warehouse, table string, d pipeline.Date, n int) error {
+	files, err := ResultFiles(warehouse, table, d)
+	if err != nil {
+		return err
+	}
+	suffix := fmt.Sprintf("-of-%d.parquet", n)
+	for _, f := range files {
+		if !strings.HasPrefix(filepath.Base(f), table+"-") || !strings.HasSuffix(f, suffix) {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }

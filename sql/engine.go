@@ -169,26 +169,29 @@ func duckType(k pipeline.Kind) string {
 	return "VARCHAR"
 }
 
-// LoadLanded makes a view landed_<feed> of every landed row of each feed. With
-// knownBy set, only deliveries dated on or before it are read (--as-known). A
-// feed with nothing landed gets an empty view of the right columns.
+// LoadLanded makes a view landed_<feed> of every landed row of each feed, and
+// returns the landed files it reads. With knownBy set, only deliveries dated on
+// or before it are read (--as-known). A feed with nothing landed gets an empty
+// view of the right columns.
 //
 // The views read Parquet files where they lie (landed files and compacted
 // months, compact.go): DuckDB scans them about as fast as a table in memory,
 // and copying two years of revenue into memory cost more than every scan of it
 // the rules make.
-func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipeline.Date) error {
+func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipeline.Date) ([]sourceFile, error) {
 	files, err := e.landedFiles(ctx, warehouse)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	until := pipeline.MustDate("9999-12-31")
 	if knownBy != nil {
 		until = *knownBy
 	}
+	var sources []sourceFile
 	for _, f := range pipeline.Feeds {
 		name := "landed_" + f.Name
 		ff := files[f.Name]
+		sources = append(sources, ff.sources...)
 		var reads []string
 		// A view cannot take bound parameters: the paths and the date are quoted
 		// literals (a date's text is digits and dashes).
@@ -199,19 +202,15 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 			reads = append(reads, readParquet(ff.compacted, false))
 		}
 		if len(reads) == 0 {
-			cols := []string{"NULL::VARCHAR AS source_file", "NULL::BIGINT AS source_line", "NULL::VARCHAR AS source_part", "NULL::DATE AS delivery_date"}
-			for _, c := range f.Columns {
-				cols = append(cols, "NULL::"+duckType(c.Kind)+" AS "+c.Name)
-			}
-			reads = append(reads, "SELECT "+strings.Join(cols, ", ")+" WHERE false")
+			reads = append(reads, emptyFeed(f, true))
 		}
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM (%s) WHERE delivery_date <= DATE '%s'",
 			name, strings.Join(reads, " UNION ALL BY NAME "), until)
 		if err := e.Exec(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	return nil
+	return sources, nil
 }
 
 // quote makes a SQL string literal.

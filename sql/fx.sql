@@ -1,12 +1,8 @@
 -- FX conversion (SPEC §4): revenue counts as amount × usd_per_unit at the rate of
 -- its booked month; USD is 1. Each converted amount is rounded to 4 places and kept
 -- as a DECIMAL, so sums are exact and do not depend on the order DuckDB adds them in
--- (timelines.sql converts the rows a measure counts, with usd_amount below).
+-- (timelines.sql converts the rows a measure counts, with its usd_amount).
 -- A row with no rate for its month is left out and quarantined with a reason.
-
-CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
-    CASE WHEN currency = 'USD' THEN amount
-         ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(18, 4)) END;
 
 -- The (currency, month) pairs of landed revenue that fx_rates lacks: found on the
 -- few distinct pairs first (of every landed row, a superset of the rows in force,

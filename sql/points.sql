@@ -30,23 +30,25 @@ SELECT p.org_no, o.org_id, p.d, p.version, o.country,
        coalesce(o.country IN (SELECT country FROM cat_markets k WHERE k.version = p.version), false) AS developing
 FROM p JOIN orgs o USING (org_no);
 
--- The horizon: items that stopped counting by the earliest point's date first_d change
--- no value the rules read (their entering and leaving cancel out before it). As a
--- date, window_start, the scans of landed files can filter on: an item dated b is still
--- in the window on first_d exactly when b > first_d − 12 months (leaves_window(b) is
--- the least t with t − 12 months >= b).
-CREATE OR REPLACE TEMP TABLE horizon AS
-SELECT min(d) AS first_d, CAST(min(d) - INTERVAL 12 MONTH AS DATE) AS window_start FROM points;
-
 -- The (organization, version) pairs whose timelines are needed, and the date first_d
 -- each timeline starts on (timelines.sql leaves out what stopped counting by then and
 -- starts from the value on that date); org_id maps a feed's rows to org_no. An
--- organization that is a member at an as-of date looks back to the horizon: a lapsed
--- member's cause names the date a value fell (renewal.sql). Any other organization's
--- rules read its timelines from its earliest point on.
+-- organization's timelines start on its earliest point; a member's reach back to the
+-- day before the look-back of a lapsed member's cause (SPEC §5.5: no further than
+-- 12 months before its purchased_on; the day before, so that a fall on the
+-- look-back's first day is a change from the value before it). Nothing here reads
+-- another organization's dates: an organization's results are the same whatever
+-- shard it is computed in.
 CREATE OR REPLACE TEMP TABLE org_versions AS
-SELECT p.org_no, p.org_id, p.version, p.developing,
-       CASE WHEN p.org_no IN (SELECT org_no FROM member_at) THEN (SELECT first_d FROM horizon) ELSE min(p.d) END AS first_d
-FROM points p GROUP BY p.org_no, p.org_id, p.version, p.developing;
+WITH lookback AS (
+    SELECT org_no, min(CAST(purchased_on - INTERVAL 12 MONTH AS DATE)) - 1 AS first_d FROM member_at GROUP BY org_no
+)
+SELECT p.org_no, p.org_id, p.version, p.developing, least(min(p.d), coalesce(min(b.first_d), min(p.d))) AS first_d
+FROM points p LEFT JOIN lookback b USING (org_no)
+GROUP BY p.org_no, p.org_id, p.version, p.developing;
 
-SET VARIABLE window_start = (SELECT window_start FROM horizon);
+-- The scans of landed rows filter on window_start: an item dated b can still be in
+-- the window on the earliest first_d exactly when b > first_d − 12 months
+-- (leaves_window(b) is the least t with t − 12 months >= b). It only prunes; each
+-- timeline leaves out what stopped counting by its own first_d.
+SET VARIABLE window_start = (SELECT CAST(min(first_d) - INTERVAL 12 MONTH AS DATE) FROM org_versions);

@@ -72,7 +72,11 @@ func rowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
 	defer e.Close()
 	out := map[string][]string{}
 	for _, table := range Tables {
-		rows, err := e.Query(context.Background(), "SELECT COLUMNS(*)::VARCHAR FROM read_parquet(?)", ResultPath(wh, table.Name, d))
+		files, err := ResultFiles(wh, table.Name, d)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no result files (%v)", table.Name, err)
+		}
+		rows, err := e.Query(context.Background(), "SELECT COLUMNS(*)::VARCHAR FROM "+ReadFiles(files))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +100,8 @@ func TestPropertiesOnGeneratedData(t *testing.T) {
 		e, _ := Open(context.Background(), testSettings)
 		defer e.Close()
 		for _, table := range []string{"attainment", "requirements", "renewal_risk"} {
-			rows, err := e.Query(context.Background(), "SELECT count(*) FROM read_parquet(?) WHERE lapses_on <= as_of", ResultPath(wh, table, propAsOf))
+			files, _ := ResultFiles(wh, table, propAsOf)
+			rows, err := e.Query(context.Background(), "SELECT count(*) FROM "+ReadFiles(files)+" WHERE lapses_on <= as_of")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,6 +200,67 @@ func TestBatchEqualsNightly(t *testing.T) {
 	for _, d := range dates {
 		if a, b := rowsOf(t, batch, d), rowsOf(t, nightly, d); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: %s", d, diffTables(a, b))
+		}
+	}
+}
+
+// TestShardsGiveTheSameResults: computed in 1, 2 or 7 shards, every result table
+// has the same rows (SPEC §7.1). The generated data restates transactions to
+// other organizations and moves individuals between organizations, which land
+// in other shards.
+func TestShardsGiveTheSameResults(t *testing.T) {
+	e, err := Open(context.Background(), testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	wh := landedGen(t)
+	if _, err := e.LoadLanded(context.Background(), wh, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The data has what crosses shards: a transaction restated to another
+	// organization, an individual associated with organizations of two shards.
+	for what, q := range map[string]string{
+		"moved transactions": `SELECT count(*) FROM (SELECT transaction_id FROM landed_revenue GROUP BY ALL HAVING count(DISTINCT org_id) > 1)`,
+		"individuals in two shards of 7": `SELECT count(*) FROM (SELECT individual_id FROM landed_associations WHERE org_id IS NOT NULL
+			GROUP BY ALL HAVING count(DISTINCT hash(org_id) % 7) > 1)`,
+	} {
+		rows, err := e.Query(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows[0][0].(int64) == 0 {
+			t.Fatalf("the generated data has no %s", what)
+		}
+	}
+	dates := []pipeline.Date{propAsOf - 1, propAsOf}
+	var want map[pipeline.Date]map[string][]string
+	for _, shards := range []int{1, 2, 7} {
+		wh := landedGen(t)
+		_, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
+			Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[pipeline.Date]map[string][]string{}
+		for _, d := range dates {
+			got[d] = rowsOf(t, wh, d)
+			m, err := ReadMarker(wh, d)
+			if err != nil || m == nil || m.Shards != shards {
+				t.Fatalf("%d shards: marker of %s: %+v, %v", shards, d, m, err)
+			}
+			if files, _ := ResultFiles(wh, "attainment", d); len(files) != shards {
+				t.Errorf("%d shards: %d attainment files", shards, len(files))
+			}
+		}
+		if want == nil {
+			want = got
+			continue
+		}
+		for _, d := range dates {
+			if !reflect.DeepEqual(want[d], got[d]) {
+				t.Errorf("%d shards, %s: %s", shards, d, diffTables(want[d], got[d]))
+			}
 		}
 	}
 }

@@ -90,6 +90,7 @@ WITH lapsed AS (
     -- The path of the member's level closest to being met, and its first unmet
     -- requirement.
     SELECT r.d, r.org_no, r.membership_level, r.version,
+           CAST(r.purchased_on - INTERVAL 12 MONTH AS DATE) AS lookback_from,
            first(p.competency_id ORDER BY p.unmet, p.comp_ord, p.path_ord) AS competency_id,
            first(p.path ORDER BY p.unmet, p.comp_ord, p.path_ord) AS path
     FROM renewal r
@@ -107,11 +108,12 @@ WITH lapsed AS (
          AND e.competency_id = l.competency_id AND e.level = l.membership_level AND e.path = l.path AND NOT e.met
     GROUP BY ALL
 ), lapsed_when AS (
-    -- The last date on or before D on which the value fell below the minimum.
+    -- The last date on or before D on which the value fell below the minimum,
+    -- looking back no further than 12 months before purchased_on (SPEC §5.5).
     SELECT l.d, l.org_no, max(t.t_from) AS fell_on
     FROM lapsed_req l
     JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_no = l.org_no
-         AND t.t_from <= l.d AND t.value < l.min_value AND t.prev_value >= l.min_value
+         AND t.t_from <= l.d AND t.t_from >= l.lookback_from AND t.value < l.min_value AND t.prev_value >= l.min_value
     GROUP BY ALL
 )
 SELECT l.*, w.fell_on FROM lapsed_req l LEFT JOIN lapsed_when w USING (d, org_no);

@@ -47,3 +47,8 @@ SELECT feed, count(*) AS rows FROM (
     UNION ALL SELECT 'overrides', org_id FROM overrides
 ) x ANTI JOIN organizations o USING (org_id)
 GROUP BY feed;
+
+-- The months that have usage of any organization (SPEC §4: active_users reads the
+-- latest month that ends on or before D and has a usage row for any organization):
+-- a shard keeps this of all organizations (shards.go).
+CREATE OR REPLACE TEMP TABLE usage_months AS SELECT DISTINCT month FROM usage;

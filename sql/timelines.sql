@@ -14,6 +14,12 @@ CREATE OR REPLACE TEMP MACRO measure_counts(products, via, product, attribution)
     (products IS NULL OR list_contains(products, product))
     AND (via IS NULL OR coalesce(list_contains(via, attribution), false));
 
+-- FX conversion (SPEC §4): amount × usd_per_unit at the rate of the booked month,
+-- rounded to 4 places and kept a DECIMAL (fx.sql says why); USD is 1.
+CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
+    CASE WHEN currency = 'USD' THEN amount
+         ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(18, 4)) END;
+
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
 SELECT m.version, m.measure, o.org_no, r.transaction_id,
@@ -69,7 +75,7 @@ WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t);
 CREATE OR REPLACE TEMP TABLE usage_month AS
 SELECT d.d, max(u.month) AS month
 FROM (SELECT DISTINCT d FROM points) d
-JOIN (SELECT DISTINCT month FROM usage) u ON last_day(u.month) <= d.d
+JOIN usage_months u ON last_day(u.month) <= d.d
 GROUP BY d.d;
 
 CREATE OR REPLACE TEMP TABLE frozen_values AS

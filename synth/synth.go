@@ -255,7 +255,13 @@ func (g *gen) orgDay(d pipeline.Date, i int, o *org, first bool) {
 		txn := fmt.Sprintf("T-%s-%06d", o.id[4:], o.txn)
 		g.emit("revenue", d, txn, o.id, c.id, c.product, money(amount), o.currency, booked.String(), c.attr)
 		if rng.IntN(200) == 0 { // a restatement a few days later
-			g.later("revenue", d.AddDays(1+rng.IntN(5)), txn, o.id, c.id, c.product, money(amount*0.9), o.currency, booked.String(), c.attr)
+			// one in four books the transaction to the next organization
+			// instead: restatement by key moves it (SPEC §3.2, §7.1)
+			owner := o.id
+			if o.txn%4 == 0 {
+				owner = g.orgs[(i+1)%len(g.orgs)].id
+			}
+			g.later("revenue", d.AddDays(1+rng.IntN(5)), txn, owner, c.id, c.product, money(amount*0.9), o.currency, booked.String(), c.attr)
 		}
 	}
 	y, m, dom := d.Time().Date()

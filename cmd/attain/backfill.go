@@ -22,7 +22,8 @@ type backfillCmd struct {
 	batch    int
 }
 
-func (c *backfillCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
+func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
+	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.from, "from", "first date A (required)")
 	fs.Var(&c.to, "to", "last date B (required)")
 	fs.StringVar(&c.every, "every", "day", "day, week (Sundays) or month (month ends)")

@@ -14,7 +14,8 @@ import (
 // computeCmd computes the result tables of a date (SPEC §5, §6.2).
 type computeCmd struct{ asOf dateFlag }
 
-func (c *computeCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
+func (c *computeCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
+	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.asOf, "as-of", "the as-of date D (required)")
 }
 
@@ -52,7 +53,7 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 	}
 	e.log.Info("stage start", "stage", "compute", "as_of", span, "dates", len(dates))
 	rows, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
-		Settings: settings(e.cfg), RunID: runID, Now: e.cfg.Now, Log: e.log})
+		Settings: settings(e.cfg), Shards: e.cfg.Shards, RunID: runID, Now: e.cfg.Now, Log: e.log})
 	if err != nil {
 		return nil, fmt.Errorf("compute %s: %w", span, err)
 	}

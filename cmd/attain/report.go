@@ -83,8 +83,13 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	}
 	defer eng.Close()
 	dir := reportDir(e.cfg, asOf)
-	table := func(name string) string { return sql.ResultPath(e.cfg.Warehouse, name, asOf) }
-	meta, err := reportMeta(ctx, e, eng, marker, asOf)
+	tables := map[string]string{} // table -> the SQL that reads its parts
+	for _, t := range sql.Tables {
+		if tables[t.Name], err = resultTable(e.cfg.Warehouse, t.Name, marker); err != nil {
+			return none, err
+		}
+	}
+	meta, err := reportMeta(ctx, e, eng, marker, tables)
 	if err != nil {
 		return none, err
 	}
@@ -95,8 +100,12 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	defer wb.Close()
 	// Each table is read once for its CSV file and its sheet together, except
 	// renewal_risk, whose sheet lists the worst first.
-	const all = "SELECT * FROM read_parquet(?)"
-	risk, err := eng.ReadTable(ctx, all, table("renewal_risk"))
+	// The rows of a table's parts in the order of its key, whatever the
+	// number of shards that wrote them.
+	all := func(table string) string {
+		return fmt.Sprintf("SELECT * FROM %s ORDER BY %s", tables[table], sql.TableOrder(table))
+	}
+	risk, err := eng.ReadTable(ctx, all("renewal_risk"))
 	if err != nil {
 		return none, fmt.Errorf("read renewal_risk: %w", err)
 	}
@@ -107,21 +116,24 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	}); err != nil {
 		return none, fmt.Errorf("renewal_risk.csv: %w", err)
 	}
-	sheets := []struct{ name, table, query string }{
-		{"Renewal risk", "renewal_risk", `SELECT * FROM read_parquet(?) ORDER BY CASE status WHEN 'lapsed' THEN 0
-			WHEN 'at_risk' THEN 1 WHEN 'ok' THEN 2 ELSE 3 END, anniversary_on NULLS LAST, org_id`},
-		{"Alerts", "alerts", all},
-		{"Expiring", "expiring", all},
-		{"Attainment", "attainment", all},
-		{"Requirements", "requirements", all},
-		{"Profile", "profile", all},
+	sheets := []struct {
+		name, table, query string
+		csv                bool
+	}{
+		{"Renewal risk", "renewal_risk", `SELECT * FROM ` + tables["renewal_risk"] + ` ORDER BY CASE status WHEN 'lapsed' THEN 0
+			WHEN 'at_risk' THEN 1 WHEN 'ok' THEN 2 ELSE 3 END, anniversary_on NULLS LAST, org_id`, false},
+		{"Alerts", "alerts", all("alerts"), true},
+		{"Expiring", "expiring", all("expiring"), true},
+		{"Attainment", "attainment", all("attainment"), true},
+		{"Requirements", "requirements", all("requirements"), true},
+		{"Profile", "profile", all("profile"), true},
 	}
 	for _, s := range sheets {
 		csv := ""
-		if s.query == all {
+		if s.csv {
 			csv = filepath.Join(dir, s.table+".csv")
 		}
-		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, table(s.table), csv); err != nil {
+		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, csv); err != nil {
 			return none, err
 		}
 	}
@@ -134,10 +146,10 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	return meta, nil
 }
 
-// addSheet writes a result table's sheet from query over its Parquet file at
-// path and, unless csv is empty, its CSV file there from the same rows.
-func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet, table, query, path, csv string) error {
-	rows, err := eng.ReadTable(ctx, query, path)
+// addSheet writes a result table's sheet from query over its parts and, unless
+// csv is empty, its CSV file there from the same rows.
+func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet, table, query, csv string) error {
+	rows, err := eng.ReadTable(ctx, query)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", table, err)
 	}
@@ -166,7 +178,8 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 }
 
 // reportMeta gathers the Summary and About sheets' facts.
-func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, asOf pipeline.Date) (reports.Meta, error) {
+func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) (reports.Meta, error) {
+	asOf := pipeline.MustDate(m.AsOf)
 	meta := reports.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
 	log, err := ingest.ReadLog(e.cfg.Warehouse)
 	if err != nil {
@@ -178,8 +191,7 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, asO
 		meta.RowsQuarantined += l.RowsQuarantined
 		meta.Inputs = append(meta.Inputs, reports.Input{File: l.File, SHA256: l.SHA256, Rows: l.RowsLanded})
 	}
-	rows, err := eng.Query(ctx, `SELECT coalesce(membership_level, ''), status, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY ALL`,
-		sql.ResultPath(e.cfg.Warehouse, "renewal_risk", asOf))
+	rows, err := eng.Query(ctx, `SELECT coalesce(membership_level, ''), status, count(*) FROM `+tables["renewal_risk"]+` GROUP BY ALL ORDER BY ALL`)
 	if err != nil {
 		return meta, err
 	}
@@ -187,16 +199,14 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, asO
 		meta.Members = append(meta.Members, reports.LevelStatus{Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
 	}
 	rows, err = eng.Query(ctx, `SELECT split_part(cause, ' ', 1) AS competency, count(*) FILTER (WHERE status = 'at_risk'),
-		count(*) FILTER (WHERE status = 'lapsed') FROM read_parquet(?) WHERE cause IS NOT NULL GROUP BY ALL ORDER BY 1`,
-		sql.ResultPath(e.cfg.Warehouse, "renewal_risk", asOf))
+		count(*) FILTER (WHERE status = 'lapsed') FROM `+tables["renewal_risk"]+` WHERE cause IS NOT NULL GROUP BY ALL ORDER BY 1`)
 	if err != nil {
 		return meta, err
 	}
 	for _, r := range rows {
 		meta.ByCompetency = append(meta.ByCompetency, reports.CompetencyRisk{Competency: r[0].(string), AtRisk: r[1].(int64), Lapsed: r[2].(int64)})
 	}
-	rows, err = eng.Query(ctx, `SELECT check_name, sum(rows)::BIGINT FROM read_parquet(?) GROUP BY ALL`,
-		sql.ResultPath(e.cfg.Warehouse, "data_quality", asOf))
+	rows, err = eng.Query(ctx, `SELECT check_name, sum(rows)::BIGINT FROM `+tables["data_quality"]+` GROUP BY ALL`)
 	if err != nil {
 		return meta, err
 	}
@@ -209,6 +219,22 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, asO
 		}
 	}
 	return meta, nil
+}
+
+// resultTable is the SQL that reads a result table of a complete date: its
+// parts, each of the marker's shards (one file for a date computed before
+// results had parts). A part missing is an error, never a table short of rows.
+func resultTable(warehouse, table string, m *sql.Marker) (string, error) {
+	d := pipeline.MustDate(m.AsOf)
+	files, err := sql.ResultFiles(warehouse, table, d)
+	if err != nil {
+		return "", err
+	}
+	if want := max(m.Shards, 1); len(files) != want {
+		return "", fmt.Errorf("results of %s: %s has %d files, the marker says %d shards: compute the date again (attain compute --as-of %s)",
+			m.AsOf, table, len(files), want, m.AsOf)
+	}
+	return sql.ReadFiles(files), nil
 }
 
 // writeAtomic writes a report file so that it appears whole or not at all.

@@ -18,7 +18,8 @@ import (
 // runCmd is the nightly job: ingest, compute, report for one date (SPEC §2, §7).
 type runCmd struct{ asOf dateFlag }
 
-func (c *runCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
+func (c *runCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
+	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.asOf, "as-of", "the as-of date D (default: yesterday, UTC)")
 }
 

@@ -1,0 +1,284 @@
+package sql
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"attain/pipeline"
+)
+
+// Shards of organizations (SPEC §7.1). A compute of N > 1 shards first splits
+// the data in force: the feeds are restated by key from all landed data once
+// (restate.sql, fx.sql: what crosses organizations, a transaction restated to
+// another organization, is resolved there), and each feed's rows in force are
+// written to shards/<N>/<feed>/shard=<i>/ by the shard of their organization,
+// hash(org_id) mod N. An individual's rows (associations, exams, assessments)
+// go to every shard of an organization they ever associate with, whole, so that
+// severing and moves between organizations are computed from all their events
+// in each. What is not per organization (FX rates, the months that have usage,
+// the data-quality counts and the revenue rows without a rate) is in _global/.
+// Each shard is then evaluated by the same rules from its files alone, so its
+// time and memory are those of its share of the organizations.
+//
+// The split is derived data, like the compacted months: its manifest names the
+// landed files it was made from, and a split whose manifest differs is made
+// again before it is read. It is written to a temporary directory and renamed
+// into place.
+const shardsDir = "shards"
+
+// splitFormat changes when the split's layout or contents change, so that a
+// split written by an older build is made again.
+const splitFormat = 1
+
+// globalTables are the split's tables that are not per organization.
+var globalTables = []string{"fx_rates", "usage_months", "dq_unknown_orgs", "compute_quarantine"}
+
+// individualFeeds are keyed by individual: their rows go to the shards of the
+// organizations the individual associates with.
+var individualFeeds = []string{"associations", "exams", "assessments"}
+
+// splitManifest says what a split was made from.
+type splitManifest struct {
+	Format  int          `json:"format"`
+	Shards  int          `json:"shards"`
+	KnownBy string       `json:"known_by,omitempty"`
+	Files   []sourceFile `json:"files"`
+}
+
+// shardOf is the SQL of an organization's shard of n. DuckDB's hash of a string
+// is the same in every process of one build; a DuckDB upgrade may move
+// organizations between shards, which changes no result (SPEC §7.1) and only
+// makes the split again (splitFormat names the build's hash).
+func shardOf(col string, n int) string { return fmt.Sprintf("hash(%s) %% %d", col, n) }
+
+// Split makes (or finds up to date) the split of the landed data into n shards
+// and returns its directory. It restates every feed from all landed data in
+// one DuckDB session and writes each shard's rows in force.
+func (e *Engine) Split(ctx context.Context, warehouse string, n int, c *pipeline.Catalog, knownBy *pipeline.Date) (string, error) {
+	dir := filepath.Join(warehouse, shardsDir, fmt.Sprint(n))
+	if err := e.Run(ctx, "calendar.sql"); err != nil {
+		return "", err
+	}
+	var sources []sourceFile
+	if err := e.timed("load", func() (err error) {
+		sources, err = e.LoadLanded(ctx, warehouse, knownBy)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	m := splitManifest{Format: splitFormat, Shards: n, Files: sources}
+	if knownBy != nil {
+		m.KnownBy = knownBy.String()
+	}
+	want, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	want = append(want, '\n')
+	manifest := filepath.Join(dir, "manifest.json")
+	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) {
+		return dir, nil
+	}
+	start := time.Now()
+	for _, f := range []string{"restate.sql", "fx.sql"} {
+		if err := e.Run(ctx, f); err != nil {
+			return "", err
+		}
+	}
+	tmp := dir + pipeline.TempSuffix
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", err
+	}
+	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, n) }); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := pipeline.WriteFileAtomic(filepath.Join(tmp, "manifest.json"), want); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	// The old split goes first; a crash in between leaves no split, which the
+	// next compute makes again.
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", err
+	}
+	if err := pipeline.SyncDir(filepath.Dir(dir)); err != nil {
+		return "", err
+	}
+	if e.Log != nil {
+		e.Log.Info("landed data split into shards", "shards", n, "duration", time.Since(start).Round(time.Millisecond).String())
+	}
+	return dir, nil
+}
+
+// writeSplit writes each feed's rows in force by shard, and the global tables.
+func (e *Engine) writeSplit(ctx context.Context, dir string, n int) error {
+	if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE individual_shards AS
+		SELECT DISTINCT individual_id, %s AS shard FROM associations WHERE org_id IS NOT NULL`, shardOf("org_id", n))); err != nil {
+		return err
+	}
+	for _, f := range pipeline.Feeds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if slices.Contains(globalTables, f.Name) {
+			continue
+		}
+		q := fmt.Sprintf("SELECT *, %s AS shard FROM %s", shardOf("org_id", n), f.Name)
+		switch {
+		case f.Name == "revenue":
+			// the only feed kept as a view over the landed files: where its
+			// rows came from is read only by fx.sql's quarantine, done here
+			q = fmt.Sprintf("SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date), %s AS shard FROM revenue",
+				shardOf("org_id", n))
+		case slices.Contains(individualFeeds, f.Name):
+			q = fmt.Sprintf("SELECT x.*, s.shard FROM %s x JOIN individual_shards s USING (individual_id)", f.Name)
+		}
+		if err := e.copyPartitioned(ctx, q, filepath.Join(dir, f.Name)); err != nil {
+			return fmt.Errorf("split %s: %w", f.Name, err)
+		}
+	}
+	for _, t := range globalTables {
+		if err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
+			return fmt.Errorf("split %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// copyPartitioned writes a query's rows under dir/shard=<i>/ by its shard
+// column, and syncs what it wrote.
+func (e *Engine) copyPartitioned(ctx context.Context, query, dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, PARTITION_BY (shard), COMPRESSION zstd)", query, quote(dir))
+	if err := e.Exec(ctx, q); err != nil {
+		return err
+	}
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && path == dir {
+				return nil // no rows at all
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
+}
+
+// LoadShard makes the tables the rules read, <feed> for each feed and the
+// global tables, views over one shard's files of a split. A shard with no rows
+// of a feed gets an empty view of the feed's columns. The global tables that are
+// counted once (data quality, the quarantine) are empty except in shard 0.
+func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) error {
+	if err := e.Run(ctx, "calendar.sql"); err != nil {
+		return err
+	}
+	for _, f := range pipeline.Feeds {
+		if slices.Contains(globalTables, f.Name) {
+			continue
+		}
+		paths, err := parquetFiles(filepath.Join(dir, f.Name, fmt.Sprintf("shard=%d", s.Index)))
+		if err != nil {
+			return err
+		}
+		read := emptyFeed(f, false)
+		if len(paths) > 0 {
+			read = "SELECT * FROM " + ReadFiles(paths)
+		}
+		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", f.Name, read)); err != nil {
+			return fmt.Errorf("shard %s: %w", f.Name, err)
+		}
+	}
+	for _, t := range globalTables {
+		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
+		if s.Index != 0 && (t == "dq_unknown_orgs" || t == "compute_quarantine") {
+			q += " WHERE false"
+		}
+		if err := e.Exec(ctx, q); err != nil {
+			return fmt.Errorf("shard %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// parquetFiles lists the Parquet files directly in dir by exact name (none
+// when dir does not exist).
+func parquetFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, en := range entries {
+		if en.Type().IsRegular() && strings.HasSuffix(en.Name(), ".parquet") {
+			out = append(out, filepath.Join(dir, en.Name()))
+		}
+	}
+	return out, nil
+}
+
+// emptyFeed is the SQL of no rows of a feed's columns (with the landed
+// file's columns too when landed).
+func emptyFeed(f *pipeline.Feed, landed bool) string {
+	var cols []string
+	if landed {
+		cols = []string{"NULL::VARCHAR AS source_file", "NULL::BIGINT AS source_line", "NULL::VARCHAR AS source_part", "NULL::DATE AS delivery_date"}
+	}
+	for _, c := range f.Columns {
+		cols = append(cols, "NULL::"+duckType(c.Kind)+" AS "+c.Name)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
+}
+
+// landedPerShardGiB is how many bytes of landed Parquet one shard computes per
+// GiB of --memory-limit. Measured on generated data (README, Memory): a shard
+// of ~25,000 organizations, ~XXX MB landed, peaks near the limit.
+const landedPerShard = 300 << 20
+
+// ChooseShards picks the number of shards from the landed data and the memory
+// limit (SPEC §7.1): one per landedPerShard bytes of landed Parquet per GiB of
+// the limit, at least one.
+func ChooseShards(warehouse, memoryLimit string) (int, error) {
+	limit, err := pipeline.ParseSize(memoryLimit)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, f := range pipeline.Feeds {
+		paths, err := landedPaths(filepath.Join(warehouse, "landed", f.Name))
+		if err != nil {
+			return 0, err
+		}
+		for _, p := range paths {
+			if st, err := os.Stat(p); err == nil {
+				total += st.Size()
+			}
+		}
+	}
+	perShard := float64(landedPerShard) * float64(limit) / (1 << 30)
+	return min(pipeline.MaxShards, max(1, int(math.Ceil(float64(total)/perShard)))), nil
+}
