@@ -1,5 +1,5 @@
 # attain — see README.md. Every target is phony: make decides nothing by file dates.
-.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run lint fuzz clean
+.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run bench-scale lint fuzz clean
 
 GO    ?= go
 BIN   := bin/attain
@@ -40,6 +40,13 @@ bench-report:
 bench-compute: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what compute --attain $(BIN)
+
+# The nightly job at 20,000 and 100,000 organizations (ORGS=20000,100000,400000
+# for more); the generated inboxes are kept in bench-data/scale-<orgs>/gen.
+ORGS ?= 20000,100000
+bench-scale: build
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench --what scale --attain $(BIN) --scale-orgs $(ORGS)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -361,6 +361,18 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 	}); err != nil {
 		return err
 	}
+	return e.restate(ctx)
+}
+
+// restate makes the feeds' rows in force from the landed views (restate.sql)
+// and the FX quarantine (fx.sql).
+func (e *Engine) restate(ctx context.Context) error {
+	if err := e.timed("repeated keys", func() (err error) {
+		e.found, err = e.repeatedKeys(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
 	for _, f := range []string{"restate.sql", "fx.sql"} {
 		if err := e.Run(ctx, f); err != nil {
 			return err

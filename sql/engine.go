@@ -31,7 +31,9 @@ type Engine struct {
 	db   *dbsql.DB
 	conn *dbsql.Conn
 	// Log, when set, is told how long each step took (timed).
-	Log *slog.Logger
+	Log      *slog.Logger
+	spillDir string          // DuckDB's, where the engine's own scratch files go too
+	found    map[string]bool // the feeds whose repeated keys are found (repeatedKeys)
 }
 
 // Settings are DuckDB's resource limits (SPEC §7).
@@ -59,7 +61,10 @@ func Open(ctx context.Context, s Settings) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
-	e := &Engine{db: db, conn: conn}
+	e := &Engine{db: db, conn: conn, spillDir: s.SpillDir}
+	if e.spillDir == "" {
+		e.spillDir = os.TempDir()
+	}
 	if s.SpillDir != "" {
 		if err := os.MkdirAll(s.SpillDir, 0o755); err != nil {
 			e.Close()
@@ -103,7 +108,7 @@ func (e *Engine) SetVar(ctx context.Context, name string, v any) error {
 
 // Run executes an embedded .sql file.
 func (e *Engine) Run(ctx context.Context, file string) error {
-	q, err := source(file)
+	q, err := source(file, e.found)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package sql
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/template"
 
@@ -12,25 +16,86 @@ type restated struct {
 	Name string
 	Key  string // the feed's key columns (SPEC §3.2), as SQL
 	View bool   // rows in force as a view, not a copy (revenue: too big to copy)
+	// Found: its repeated keys are already found (repeatedKeys), in bounded
+	// memory: too many to group in one hash table.
+	Found bool
 }
 
 // restateTemplate renders restate.sql: one block a feed, its key from
 // pipeline.Feeds, so the two cannot disagree.
 var restateTemplate = template.Must(template.New("restate.sql").ParseFS(files, "restate.sql"))
 
-func restateFeeds() []restated {
+func restateFeeds(found map[string]bool) []restated {
 	var out []restated
 	for _, f := range pipeline.Feeds {
-		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: f.Name == "revenue"})
+		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: f.Name == "revenue", Found: found[f.Name]})
 	}
 	return out
 }
 
-// source is an embedded .sql file as it runs: restate.sql rendered for the feeds.
-func source(file string) (string, error) {
+// keysPerPass is how many landed rows of a feed one hash table of repeated
+// keys takes: 10 million 64-bit hashes group within a 1 GiB limit, 40 million
+// do not (DuckDB runs out of memory rather than spill this aggregate).
+const keysPerPass = 10_000_000
+
+// repeatedKeys finds, for each feed of more than keysPerPass landed rows, the
+// hashes of its keys that come more than once, into repeated_<feed>, in
+// bounded memory: the hashes are written once to Parquet files partitioned by
+// hash mod K (K passes' worth), and each partition is grouped on its own. It
+// returns the feeds it did, which restate.sql then takes as found.
+func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
+	found := map[string]bool{}
+	for _, f := range pipeline.Feeds {
+		rows, err := e.Query(ctx, "SELECT count(*) FROM landed_"+f.Name)
+		if err != nil {
+			return nil, err
+		}
+		n := rows[0][0].(int64)
+		if n <= keysPerPass {
+			continue
+		}
+		k := int((n + keysPerPass - 1) / keysPerPass)
+		dir, err := os.MkdirTemp(e.spillDir, "keys-"+f.Name+"-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		q := fmt.Sprintf(`COPY (SELECT h, h %% %d AS kp FROM (SELECT hash(%s) AS h FROM landed_%s)) TO %s (FORMAT parquet, PARTITION_BY (kp))`,
+			k, strings.Join(f.Key, ", "), f.Name, quote(filepath.Join(dir, "h")))
+		if err := e.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("repeated keys of %s: %w", f.Name, err)
+		}
+		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE repeated_%s (h UBIGINT)", f.Name)); err != nil {
+			return nil, err
+		}
+		parts, err := os.ReadDir(filepath.Join(dir, "h"))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			files, err := parquetFiles(filepath.Join(dir, "h", p.Name()))
+			if err != nil {
+				return nil, err
+			}
+			if len(files) == 0 {
+				continue
+			}
+			if err := e.Exec(ctx, fmt.Sprintf("INSERT INTO repeated_%s SELECT h FROM %s GROUP BY ALL HAVING count(*) > 1",
+				f.Name, ReadFiles(files))); err != nil {
+				return nil, fmt.Errorf("repeated keys of %s: %w", f.Name, err)
+			}
+		}
+		found[f.Name] = true
+	}
+	return found, nil
+}
+
+// source is an embedded .sql file as it runs: restate.sql rendered for the
+// feeds (found: those whose repeated keys repeatedKeys found).
+func source(file string, found map[string]bool) (string, error) {
 	if file == "restate.sql" {
 		var b strings.Builder
-		if err := restateTemplate.Execute(&b, restateFeeds()); err != nil {
+		if err := restateTemplate.Execute(&b, restateFeeds(found)); err != nil {
 			return "", err
 		}
 		return b.String(), nil

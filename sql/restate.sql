@@ -17,6 +17,9 @@ CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
     WHEN try_cast(p AS UBIGINT) IS NOT NULL THEN '1' || lpad(CAST(try_cast(p AS UBIGINT) AS VARCHAR), 20, '0')
     ELSE '2' || p END;
 
+-- A feed of too many rows to group in one hash table has its repeated keys found
+-- before this file runs, in passes (restate.go, repeatedKeys).
+--
 -- One block a feed, in pipeline.Feeds order, its key from the feed's definition
 -- (this file is a Go text/template). Revenue is by far the largest feed: its rows
 -- in force are a view, not a copy; the three statements that read it (fx.sql,
@@ -24,8 +27,8 @@ CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
 -- costs less than copying them. The other feeds' copies leave out where each row
 -- came from, which only fx.sql's quarantine (of revenue) reads.
 {{range .}}
-CREATE OR REPLACE TEMP TABLE repeated_{{.Name}} AS
-SELECT hash({{.Key}}) AS h FROM landed_{{.Name}} GROUP BY ALL HAVING count(*) > 1;
+{{if not .Found}}CREATE OR REPLACE TEMP TABLE repeated_{{.Name}} AS
+SELECT hash({{.Key}}) AS h FROM landed_{{.Name}} GROUP BY ALL HAVING count(*) > 1;{{end}}
 CREATE OR REPLACE TEMP TABLE superseded_{{.Name}} AS
 SELECT source_file, source_line FROM landed_{{.Name}} WHERE hash({{.Key}}) IN (SELECT h FROM repeated_{{.Name}})
 QUALIFY row_number() OVER (PARTITION BY {{.Key}}

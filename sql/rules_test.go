@@ -166,7 +166,7 @@ func TestComputeLogsEachStep(t *testing.T) {
 			got = append(got, rec.Step)
 		}
 	}
-	want := append([]string{Steps[0], "load"}, Steps[1:]...)
+	want := append([]string{Steps[0], "load", "repeated keys"}, Steps[1:]...)
 	want = append(want, "results.sql", "write")
 	if !slices.Equal(got, want) {
 		t.Errorf("steps logged %q, want %q", got, want)

@@ -88,10 +88,8 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, c *pipeline
 		return dir, nil
 	}
 	start := time.Now()
-	for _, f := range []string{"restate.sql", "fx.sql"} {
-		if err := e.Run(ctx, f); err != nil {
-			return "", err
-		}
+	if err := e.restate(ctx); err != nil {
+		return "", err
 	}
 	tmp := dir + pipeline.TempSuffix
 	if err := os.RemoveAll(tmp); err != nil {
@@ -254,10 +252,11 @@ func emptyFeed(f *pipeline.Feed, landed bool) string {
 	return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 }
 
-// landedPerShardGiB is how many bytes of landed Parquet one shard computes per
-// GiB of --memory-limit. Measured on generated data (README, Memory): a shard
-// of ~25,000 organizations, ~XXX MB landed, peaks near the limit.
-const landedPerShard = 300 << 20
+// landedPerShard is how many bytes of landed Parquet one shard computes per GiB
+// of --memory-limit. Measured on generated data (README, Memory): 20,000
+// organizations are ~140 MB landed and compute in one shard at 1 GiB (1.3 GB
+// peak RSS); 100,000 (688 MB) in five shards of ~20,000 each peak at 1.5 GB.
+const landedPerShard = 200 << 20
 
 // ChooseShards picks the number of shards from the landed data and the memory
 // limit (SPEC §7.1): one per landedPerShard bytes of landed Parquet per GiB of

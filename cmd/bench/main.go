@@ -65,6 +65,7 @@ func main() {
 	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute and run benchmarks")
 	days := fs.Int("backfill-days", 365, "daily dates the run benchmark backfills")
 	threads := fs.Int("threads", 2, "DuckDB threads")
+	scaleOrgs := fs.String("scale-orgs", "20000,100000", "organizations of each scale the scale benchmark measures, comma separated")
 	mem := fs.String("memory-limit", "1GiB", "DuckDB memory limit")
 	fs.Parse(os.Args[1:])
 	var err error
@@ -77,6 +78,8 @@ func main() {
 		err = benchReport(*dir, *reps)
 	case "compute":
 		err = benchCompute(*attain, *dir, *computeOrgs, *reps, *threads, *mem)
+	case "scale":
+		err = benchScale(*attain, *dir, *scaleOrgs)
 	default:
 		err = fmt.Errorf("unknown --what %q", *what)
 	}
@@ -383,6 +386,36 @@ func genWarehouse(attain, dir string, orgs int) (inbox, wh string, err error) {
 	return inbox, wh, err
 }
 
+// ruleColumns are the landed columns the rules read, by feed.
+var ruleColumns = []struct {
+	name string
+	cols []string
+}{
+	{"revenue", []string{"transaction_id", "org_id", "product", "amount", "currency", "booked_on", "attribution", "delivery_date", "source_part", "source_line"}},
+	{"usage", []string{"org_id", "customer_id", "product", "month", "active_users", "attribution"}},
+	{"seats", []string{"org_id", "customer_id", "product", "snapshot_on", "deployed_seats", "attribution"}},
+	{"customers", []string{"org_id", "customer_id", "product", "added_on", "attribution"}},
+	{"exams", []string{"individual_id", "code", "passed_on", "expires_on"}},
+	{"assessments", []string{"individual_id", "code", "passed_on", "expires_on"}},
+	{"associations", []string{"individual_id", "org_id", "event", "event_at"}},
+}
+
+// scanQuery is DuckDB's scan of the landed columns the rules read: count(column)
+// per column of the landed files, as the issues state the scan (the footers'
+// statistics can answer parts of it).
+func scanQuery(wh string) string {
+	var scan []string
+	for _, f := range ruleColumns {
+		var counts []string
+		for _, c := range f.cols {
+			counts = append(counts, "count("+c+")")
+		}
+		scan = append(scan, fmt.Sprintf("(SELECT %s FROM read_parquet('%s/landed/%s/*/*.parquet', hive_partitioning=true))",
+			strings.Join(counts, " + "), wh, f.name))
+	}
+	return "SELECT " + strings.Join(scan, " + ")
+}
+
 // benchCompute: one date's compute against one DuckDB scan of the landed
 // columns the rules read, and against a scan of every value of those columns
 // in the files compute reads (the compacted months and the latest month).
@@ -391,29 +424,7 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	if err != nil {
 		return err
 	}
-	feeds := []struct {
-		name string
-		cols []string
-	}{
-		{"revenue", []string{"transaction_id", "org_id", "product", "amount", "currency", "booked_on", "attribution", "delivery_date", "source_part", "source_line"}},
-		{"usage", []string{"org_id", "customer_id", "product", "month", "active_users", "attribution"}},
-		{"seats", []string{"org_id", "customer_id", "product", "snapshot_on", "deployed_seats", "attribution"}},
-		{"customers", []string{"org_id", "customer_id", "product", "added_on", "attribution"}},
-		{"exams", []string{"individual_id", "code", "passed_on", "expires_on"}},
-		{"assessments", []string{"individual_id", "code", "passed_on", "expires_on"}},
-		{"associations", []string{"individual_id", "org_id", "event", "event_at"}},
-	}
-	// count(column) per column of the landed files, as the issue states the
-	// scan; the footers' statistics can answer parts of it.
-	var scan []string
-	for _, f := range feeds {
-		var counts []string
-		for _, c := range f.cols {
-			counts = append(counts, "count("+c+")")
-		}
-		scan = append(scan, fmt.Sprintf("(SELECT %s FROM read_parquet('%s/landed/%s/*/*.parquet', hive_partitioning=true))",
-			strings.Join(counts, " + "), wh, f.name))
-	}
+	scan := scanQuery(wh)
 	self, _ := os.Executable()
 	computeArgs := []string{"compute", "--warehouse", wh, "--as-of", "2026-10-31", "--log-format", "json",
 		"--threads", fmt.Sprint(threads), "--memory-limit", mem}
@@ -429,7 +440,7 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	// A hash of every value forces DuckDB to read each one, from the files the
 	// compute just made and read.
 	var values []string
-	for _, f := range feeds {
+	for _, f := range ruleColumns {
 		compacted, landed, err := computeFiles(wh, f.name)
 		if err != nil {
 			return err
@@ -463,7 +474,7 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 			rest -= x.seconds
 		}
 		rests = append(rests, rest)
-		if m, err = measure(self, "child-sql", "SELECT "+strings.Join(scan, " + "), fmt.Sprint(threads), mem); err != nil {
+		if m, err = measure(self, "child-sql", scan, fmt.Sprint(threads), mem); err != nil {
 			return err
 		}
 		theirs = append(theirs, m)
@@ -613,4 +624,125 @@ func sizeOf(file string) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.0f MiB", float64(fi.Size())/(1<<20))
+}
+
+// benchScale measures the nightly job at each scale with the defaults (SPEC
+// §7.1): gen, ingest of every day but the last, compute (the second on the
+// warehouse), report, and the nightly run that lands the last day, beside
+// DuckDB's scan of the landed columns the rules read. The generated inbox is
+// kept between runs (bench-data/scale-<orgs>/inbox); its gen time is the one
+// measured when it was made.
+func benchScale(attain, dir, scales string) error {
+	const lastDay, dayBefore = "2026-10-31", "2026-10-30"
+	type row struct {
+		step string
+		m    measurement
+	}
+	results := map[int][]row{}
+	var orgsList []int
+	for _, o := range strings.Split(scales, ",") {
+		var orgs int
+		if _, err := fmt.Sscan(strings.TrimSpace(o), &orgs); err != nil || orgs < 1 {
+			return fmt.Errorf("--scale-orgs: %q is not a number of organizations", o)
+		}
+		orgsList = append(orgsList, orgs)
+		base := filepath.Join(dir, fmt.Sprintf("scale-%d", orgs))
+		gen, inbox, wh, rep := filepath.Join(base, "gen"), filepath.Join(base, "inbox"), filepath.Join(base, "wh"), filepath.Join(base, "rep")
+		genTime := filepath.Join(base, "gen.json")
+		var g measurement
+		if b, err := os.ReadFile(genTime); err == nil {
+			var saved struct{ Wall, MaxRSS int64 }
+			json.Unmarshal(b, &saved)
+			g = measurement{wall: time.Duration(saved.Wall), maxRSS: saved.MaxRSS}
+		} else {
+			os.RemoveAll(gen)
+			m, err := measure(attain, "gen", "--out", gen, "--orgs", fmt.Sprint(orgs), "--to", lastDay, "--log-format", "json")
+			if err != nil {
+				return err
+			}
+			g = m
+			b, _ := json.Marshal(struct{ Wall, MaxRSS int64 }{int64(m.wall), m.maxRSS})
+			os.WriteFile(genTime, b, 0o644)
+		}
+		for _, d := range []string{inbox, wh, rep} {
+			os.RemoveAll(d)
+		}
+		os.MkdirAll(inbox, 0o755)
+		names, _ := filepath.Glob(filepath.Join(gen, "*.csv"))
+		var last []string
+		for _, n := range names {
+			if strings.Contains(filepath.Base(n), "_"+lastDay) {
+				last = append(last, n)
+				continue
+			}
+			if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
+				return err
+			}
+		}
+		common := []string{"--inbox", inbox, "--warehouse", wh, "--reports", rep, "--log-format", "json", "--max-bad-fraction", "1"}
+		steps := []row{{"gen (two years)", g}}
+		for _, st := range []struct {
+			name string
+			args []string
+		}{
+			{"ingest (every day but the last)", []string{"ingest", "--as-of", dayBefore}},
+			{"", []string{"compute", "--as-of", dayBefore}}, // the first compacts and splits
+			{"compute --as-of " + dayBefore + " (second on the warehouse)", []string{"compute", "--as-of", dayBefore}},
+			{"report --as-of " + dayBefore, []string{"report", "--as-of", dayBefore}},
+		} {
+			m, err := measure(attain, append(st.args, common...)...)
+			if err != nil {
+				return err
+			}
+			if st.name != "" {
+				steps = append(steps, row{st.name, m})
+			}
+		}
+		for _, n := range last {
+			if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
+				return err
+			}
+		}
+		m, err := measure(attain, append([]string{"run", "--as-of", lastDay}, common...)...)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, row{"nightly run --as-of " + lastDay + " (one new day)", m})
+		self, _ := os.Executable()
+		if m, err = measure(self, "child-sql", scanQuery(wh), "2", "1GiB"); err != nil {
+			return err
+		}
+		steps = append(steps, row{"DuckDB scan of the landed columns the rules read", m})
+		results[orgs] = steps
+		if marker, err := os.ReadFile(filepath.Join(wh, "results", "_complete", lastDay+".json")); err == nil {
+			var mk struct{ Shards int }
+			json.Unmarshal(marker, &mk)
+			fmt.Fprintf(os.Stderr, "bench: %d organizations: %d shards\n", orgs, mk.Shards)
+		}
+	}
+	fmt.Printf("scale benchmark: two years generated, the defaults (--memory-limit 1GiB, --threads 2)\n\n")
+	fmt.Printf("| step |")
+	for _, o := range orgsList {
+		fmt.Printf(" %d orgs: wall s | peak RSS MiB |", o)
+	}
+	fmt.Printf("\n|---|")
+	for range orgsList {
+		fmt.Printf("---:|---:|")
+	}
+	fmt.Println()
+	for i, r := range results[orgsList[0]] {
+		fmt.Printf("| %s |", r.step)
+		for _, o := range orgsList {
+			m := results[o][i].m
+			fmt.Printf(" %.1f | %.0f |", m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+		}
+		fmt.Println()
+	}
+	base := results[orgsList[0]][2].m.wall.Seconds()
+	fmt.Printf("\ncompute × the %d-organization compute:", orgsList[0])
+	for _, o := range orgsList[1:] {
+		fmt.Printf(" %d: %.1f× (%.0f× the organizations);", o, results[o][2].m.wall.Seconds()/base, float64(o)/float64(orgsList[0]))
+	}
+	fmt.Printf("\ngoals: peak RSS < 2048 MiB at every scale; 100,000 compute ≤ 5.5×, 400,000 ≤ 22× the 20,000 compute; a 400,000 nightly run < 15 min\n")
+	return nil
 }
