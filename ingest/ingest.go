@@ -101,15 +101,41 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			continue
 		}
 		file := de.Name()
-		info, err := de.Info()
-		if err != nil {
-			return nil, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
-		}
 		d, ok := pipeline.ParseDeliveryName(file)
+		// The file itself, through a symlink: its size and time decide whether
+		// it is new. One that cannot be read is rejected, the others go on.
+		info, err := os.Stat(filepath.Join(opt.Inbox, file))
+		if err != nil && ok && d.Date <= opt.AsOf {
+			reason := fmt.Sprintf("%s: cannot be read: %v", file, errors.Unwrap(err))
+			if prev, seen := last[file]; seen && prev.Status == StatusRejected && prev.Reason == reason {
+				sum.Skipped++ // rejected already: one run says so, not every run
+				continue
+			}
+			sum.Rejected++
+			sum.Rejections = append(sum.Rejections, reason)
+			opt.Log.Error("file rejected", "file", file, "reason", reason)
+			if err := record(Entry{File: file, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
+				Status: StatusRejected, Reason: reason}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			info, err = de.Info()
+			if err != nil {
+				continue // gone since the listing
+			}
+		}
+		why := "unrecognized inbox file left alone"
+		if !info.Mode().IsRegular() {
+			// A FIFO, device or directory named like a delivery is never
+			// opened (a FIFO would block the run).
+			ok, why = false, "inbox file is not a regular file; left alone"
+		}
 		if !ok {
 			sum.Unrecognized++
 			if _, seen := last[file]; !seen {
-				opt.Log.Warn("unrecognized inbox file left alone", "file", file)
+				opt.Log.Warn(why, "file", file)
 				if err := record(Entry{File: file, Size: info.Size(), ModTime: info.ModTime().UnixNano(), Status: StatusUnrecognized}); err != nil {
 					return nil, err
 				}
@@ -126,11 +152,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				continue
 			}
 			// Touched, perhaps rewritten: the content decides (SPEC §3.3).
-			sha, err := fileSHA(filepath.Join(opt.Inbox, file))
-			if err != nil {
-				return nil, fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)
-			}
-			if sha == e.SHA256 {
+			// (unreadable: landing it says why)
+			if sha, err := fileSHA(filepath.Join(opt.Inbox, file)); err == nil && sha == e.SHA256 {
 				sum.Skipped++
 				e.ModTime, e.Status, e.Replaces = info.ModTime().UnixNano(), StatusUnchanged, ""
 				e.RowsRead, e.RowsLanded, e.RowsQuarantined, e.Warnings, e.Reason = 0, 0, 0, nil, ""
@@ -161,7 +184,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	err = landInOrder(ctx, todo, workers, func(d pipeline.Delivery) landed {
 		info, err := os.Stat(filepath.Join(opt.Inbox, d.File))
 		if err != nil {
-			return landed{err: fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, err)}
+			return landed{info: zeroInfo{}, l: &landing{d: d}, err: &rejection{fmt.Sprintf("cannot be read: %v", errors.Unwrap(err))}}
 		}
 		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction, fault: opt.fault}
 		start := time.Now()
@@ -319,3 +342,9 @@ func ComparePart(a, b string) int {
 	}
 	return cmp.Compare(a, b)
 }
+
+// zeroInfo stands for a file that could not be looked at: size 0, no time.
+type zeroInfo struct{ os.FileInfo }
+
+func (zeroInfo) Size() int64        { return 0 }
+func (zeroInfo) ModTime() time.Time { return time.Unix(0, 0) }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,6 +205,8 @@ func TestRowRules(t *testing.T) {
 			"org_id", `associations_2026-11-23.csv:3: org_id: required when event is associate`},
 		{"timestamp", "associations_2026-11-23.csv", "individual_id,org_id,event,event_at\ni-1,o-1,associate,2026-11-01T00:00:00Z\ni-2,o-1,associate,2026-11-01 10:00\n",
 			"event_at", `associations_2026-11-23.csv:3: event_at: "2026-11-01 10:00" is not a timestamp (RFC 3339, e.g. 2026-11-23T14:05:00Z)`},
+		{"offset hour 24", "associations_2026-11-23.csv", "individual_id,org_id,event,event_at\ni-1,o-1,associate,2026-11-01T00:00:00+23:59\ni-2,o-1,associate,2026-11-01T10:00:00+24:00\n",
+			"event_at", `associations_2026-11-23.csv:3: event_at: "2026-11-01T10:00:00+24:00" is not a timestamp (RFC 3339, e.g. 2026-11-23T14:05:00Z)`},
 		{"override expiry", "overrides_2026-11-23.csv", "org_id,competency_id,level,granted_on,expires_on\no-1,cloud-platform,gold,2026-01-01,\no-1,datacenter,gold,2026-01-01,2025-12-31\n",
 			"expires_on", `overrides_2026-11-23.csv:3: expires_on: "2025-12-31" is not after granted_on`},
 		{"country", "organizations_2026-11-23.csv", "org_id,org_name,country\no-1,A,US\no-2,B,USA\n",
@@ -378,5 +381,62 @@ func TestHashLogRepeated(t *testing.T) {
 	add(7, 7, 0xff<<56|1, 0xff<<56|2)
 	if got := x.repeated(); !reflect.DeepEqual(got, want) {
 		t.Errorf("repeated %v, want %v", got, want)
+	}
+}
+
+// TestOddInboxFiles: a FIFO named like a delivery is left alone (opening it
+// would block the run for good); a dangling symlink and a file that cannot be
+// opened are rejected with their reasons while the other files land (SPEC
+// §3.3), once; a symlinked file is skipped by the run after the one that
+// landed it.
+func TestOddInboxFiles(t *testing.T) {
+	good := "org_id,org_name,country\no-1,A,US\n"
+	in := inbox(t, map[string]string{"organizations_2026-11-20.csv": good, "target.csv": good})
+	if err := syscall.Mkfifo(filepath.Join(in, "organizations_2026-11-21.csv"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(in, "gone.csv"), filepath.Join(in, "organizations_2026-11-22.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(in, "target.csv"), filepath.Join(in, "organizations_2026-11-23.csv")); err != nil {
+		t.Fatal(err)
+	}
+	locked := filepath.Join(in, "organizations_2026-11-19.csv")
+	if err := os.WriteFile(locked, []byte(good), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	unreadable := os.Getuid() != 0 // root opens any file
+	wh := t.TempDir()
+	done := make(chan struct{})
+	var sum *Summary
+	var err error
+	go func() { sum, err = ingestOnce(t, in, wh); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("ingest hangs on the FIFO")
+	}
+	if !errors.Is(err, pipeline.ErrRejected) {
+		t.Fatalf("error %v, want one that says input was rejected (exit 3)", err)
+	}
+	wantRejected := 1
+	if unreadable {
+		wantRejected = 2
+	}
+	if sum.Rejected != wantRejected || len(sum.Rejections) != wantRejected {
+		t.Errorf("rejected %d: %q, want %d", sum.Rejected, sum.Rejections, wantRejected)
+	}
+	if !strings.Contains(strings.Join(sum.Rejections, "\n"), "organizations_2026-11-22.csv: cannot be read: no such file or directory") {
+		t.Errorf("rejections %q do not name the dangling symlink", sum.Rejections)
+	}
+	if want := 4 - wantRejected; sum.Landed != want { // 20 and 23, and 19 as root
+		t.Errorf("landed %d files, want %d", sum.Landed, want)
+	}
+	again, err := ingestOnce(t, in, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Landed != 0 || again.Rejected != 0 {
+		t.Errorf("second run landed %d and rejected %d, want 0 and 0 (the symlink is unchanged, the rejection said once)", again.Landed, again.Rejected)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -159,9 +160,15 @@ func (s *source) sha() string {
 // open opens the file and reads its header; hashed says to compute its
 // SHA-256 on the way.
 func (l *landing) open(hashed bool) (*source, error) {
-	f, err := os.Open(l.path)
+	// Non-blocking, so that a FIFO put in a file's place after the inbox was
+	// listed cannot hang the run; only a regular file is read.
+	f, err := os.OpenFile(l.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", l.d.File, err)
+		return nil, &rejection{fmt.Sprintf("cannot be opened: %v", errors.Unwrap(err))}
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &rejection{"is not a regular file"}
 	}
 	s := &source{f: f}
 	var src io.Reader = f

@@ -72,7 +72,7 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		return value{i: int64(d)}, nil
 	case pipeline.KindTimestamp:
 		t, err := time.Parse(time.RFC3339Nano, string(b))
-		if err != nil || !inRange(pipeline.DateFromTime(t)) {
+		if err != nil || !inRange(pipeline.DateFromTime(t)) || !offsetOK(b) {
 			return value{}, fmt.Errorf("%q is not a timestamp (RFC 3339, e.g. 2026-11-23T14:05:00Z)", clip(b))
 		}
 		return value{i: t.UnixMicro()}, nil
@@ -225,4 +225,15 @@ func clip(b []byte) string {
 	}
 	r := []rune(string(b))
 	return string(r[:77]) + "..."
+}
+
+// offsetOK says whether a timestamp's offset, when it is not Z, is one RFC 3339
+// allows: hours 00–23 and minutes 00–59 (Go's parser takes +24:00).
+func offsetOK(b []byte) bool {
+	n := len(b)
+	if n < 6 || (b[n-6] != '+' && b[n-6] != '-') {
+		return true
+	}
+	h, m := string(b[n-5:n-3]), string(b[n-2:])
+	return h <= "23" && m <= "59"
 }
