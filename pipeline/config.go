@@ -20,6 +20,7 @@ type Config struct {
 	MetricsFile, Pushgateway  string
 	MaxBadFraction            float64
 	Shards                    int              // shards of organizations a compute runs; 0: chosen from the data (SPEC §7.1)
+	Shard                     Shard            // --shard i/N: this one shard only (the zero Shard: every shard)
 	Now                       func() time.Time // the clock; tests inject one
 }
 

@@ -1,34 +1,80 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
-// Lock is the warehouse's single-writer lock: an flock(2) on a file in the
+// Lock is one of the warehouse's locks: an flock(2) on a file in the
 // warehouse, so a killed run releases it with its process. The file holds a
-// line naming the holder, for the run that finds it taken.
-type Lock struct{ f *os.File }
+// line naming the (last) holder, for the run that finds it taken.
+//
+// The warehouse lock (LockFile) is held alone by ingest, report, and compute
+// and backfill without --shard; shard processes share it, and each also holds
+// its own shard's lock alone (SPEC §7.1). `run --shard` lands the inbox under
+// the ingest lock, which the pods of one run take one after the other.
+type Lock struct {
+	f      *os.File
+	shared bool
+}
 
-// LockFile is the lock's name inside the warehouse.
+// LockFile is the warehouse lock's name inside the warehouse.
 const LockFile = "attain.lock"
 
-// AcquireLock takes the lock of warehouse dir without waiting. When another
-// process holds it, the error wraps ErrLocked and names the holder.
+// IngestLockFile is the lock the pods of a sharded run land the inbox under.
+const IngestLockFile = "attain-ingest.lock"
+
+// ShardLockFile is the name of shard s's lock inside the warehouse.
+func ShardLockFile(s Shard) string { return fmt.Sprintf("attain-shard-%d-of-%d.lock", s.Index, s.Count) }
+
+// LockMode says how a lock is taken.
+type LockMode struct {
+	Shared bool // with other shared holders (else alone)
+	Wait   bool // until it is free (else fail at once with ErrLocked)
+}
+
+// AcquireLock takes the warehouse lock of dir alone without waiting. When
+// another process holds it, the error wraps ErrLocked and names the holder.
 func AcquireLock(dir, holder string) (*Lock, error) {
+	return Acquire(context.Background(), dir, LockFile, holder, LockMode{})
+}
+
+// Acquire takes the lock file name of warehouse dir in the given mode. When it
+// is taken and mode.Wait is false, the error wraps ErrLocked and names the
+// holder; waiting ends with ctx.
+func Acquire(ctx context.Context, dir, name, holder string, mode LockMode) (*Lock, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: warehouse %s: %v", ErrUsage, dir, err)
 	}
-	path := filepath.Join(dir, LockFile)
+	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	how := syscall.LOCK_EX
+	if mode.Shared {
+		how = syscall.LOCK_SH
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || !mode.Wait {
+			break
+		}
+		// Polled, not blocking in flock(2): a signal must still end the wait.
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		b, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -44,16 +90,19 @@ func AcquireLock(dir, holder string) (*Lock, error) {
 		f.WriteAt([]byte(holder+"\n"), 0)
 		f.Sync()
 	}
-	return &Lock{f: f}, nil
+	return &Lock{f: f, shared: mode.Shared}, nil
 }
 
-// Release lets the next run in. The holder line is cleared first so that a
-// reader never names a process that has gone.
+// Release lets the next run in. A lock held alone clears its holder line first
+// so that a reader never names a process that has gone (a shared one leaves
+// it: other holders may remain).
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	l.f.Truncate(0)
+	if !l.shared {
+		l.f.Truncate(0)
+	}
 	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr

@@ -60,6 +60,14 @@ type feedFiles struct {
 	landed    []string     // landed files read where they lie (Hive-partitioned by delivery_date)
 	compacted []string     // compacted months (delivery_date a column)
 	sources   []sourceFile // every landed file of the feed, whichever way it is read
+	months    []monthFiles // the same, month by month
+}
+
+// monthFiles is one month of a feed's landed files and how a compute reads it.
+type monthFiles struct {
+	month   string
+	sources []sourceFile
+	read    string // the SQL that reads its rows, with delivery_date
 }
 
 // landedFiles lists, per feed, the files that hold its landed rows, bringing
@@ -103,6 +111,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 						copied++
 					}
 					ff.compacted = append(ff.compacted, path)
+					ff.months = append(ff.months, monthFiles{m, files, readParquet([]string{path}, false)})
 					continue
 				}
 				// The copy only saves time: when it cannot be written (a full
@@ -115,6 +124,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 				}
 			}
 			ff.landed = append(ff.landed, absPaths(files)...)
+			ff.months = append(ff.months, monthFiles{m, files, readParquet(absPaths(files), true)})
 		}
 		if err := pruneCompacted(dir, months[f.Name], latest); err != nil && e.Log != nil {
 			e.Log.Warn("compacted months not pruned", "feed", f.Name, "error", err.Error())

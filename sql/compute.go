@@ -136,17 +136,29 @@ type ComputeOptions struct {
 	// Shards is how many shards the organizations are computed in, one after
 	// the other (SPEC §7.1); 0 chooses from the landed data and the memory limit.
 	Shards int
-	RunID  string
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Shard, when set (--shard i/N), computes that one shard of Shard.Count
+	// only; Shards is then ignored.
+	Shard pipeline.Shard
+	RunID string
+	Now   func() time.Time
+	Log   *slog.Logger
+}
+
+// Computed is what a compute did: the rows of each date its shards wrote, and
+// the dates whose results it completed (every date, without --shard; with
+// it, those whose last part it wrote).
+type Computed struct {
+	Rows     map[pipeline.Date]map[string]int64
+	Complete []pipeline.Date
 }
 
 // Compute evaluates the rules at every date of opt.Dates at once, from the
 // landed data, shard by shard, and writes each date's result tables (a part a
-// shard) and then its marker. It returns the rows written per date and table.
-// An error wrapping pipeline.ErrUsage means no catalog version is in force at a
-// date.
-func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[string]int64, error) {
+// shard, with a part marker); the shard that writes a date's last part writes
+// its marker. An error wrapping pipeline.ErrUsage means no catalog version is
+// in force at a date.
+func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
+	var none Computed
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -158,82 +170,89 @@ func Compute(ctx context.Context, opt ComputeOptions) (map[pipeline.Date]map[str
 	dates = slices.Compact(dates)
 	for _, d := range dates {
 		if _, ok := opt.Catalog.InForce(d); !ok {
-			return nil, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
+			return none, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
 		}
 	}
 	plan, err := planDates(opt.Warehouse, opt.Catalog, dates)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	n := opt.Shards
-	if n == 0 {
+	if opt.Shard.Count > 0 {
+		n = opt.Shard.Count
+	} else if n == 0 {
 		if n, err = ChooseShards(opt.Warehouse, opt.Settings.MemoryLimit); err != nil {
-			return nil, err
+			return none, err
+		}
+	}
+	shards := []pipeline.Shard{opt.Shard}
+	if opt.Shard.Count == 0 {
+		shards = nil
+		for i := range n {
+			shards = append(shards, pipeline.Shard{Index: i, Count: n})
 		}
 	}
 	// The dates' results are replaced: their markers go first, so that no
 	// reader takes a date whose parts are being rewritten for complete.
 	for _, d := range dates {
 		if err := os.Remove(MarkerPath(opt.Warehouse, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
+			return none, err
 		}
 	}
-	out := map[pipeline.Date]map[string]int64{}
-	for _, d := range dates {
-		out[d] = map[string]int64{}
+	out := Computed{Rows: map[pipeline.Date]map[string]int64{}}
+	var dir string
+	if n > 1 {
+		if dir, err = split(ctx, opt, n); err != nil {
+			return none, err
+		}
 	}
-	add := func(rows map[pipeline.Date]map[string]int64) {
-		for d, r := range rows {
-			for t, k := range r {
-				out[d][t] += k
+	for _, s := range shards {
+		start := time.Now()
+		var dataID string
+		rows, err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
+			if n == 1 {
+				// one shard reads the landed data where it lies
+				err := e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
+				dataID = e.dataID
+				return err
 			}
-		}
-	}
-	if n == 1 {
-		rows, err := computeShard(ctx, opt, plan, pipeline.Shard{Index: 0, Count: 1}, func(e *Engine) error {
-			return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
+			if err := e.LoadShard(ctx, dir, s); err != nil {
+				return err
+			}
+			dataID = e.dataID
+			return e.LoadCatalog(ctx, opt.Catalog)
 		})
 		if err != nil {
-			return nil, err
+			return none, fmt.Errorf("shard %s: %w", s, err)
 		}
-		add(rows)
-	} else {
-		dir, err := split(ctx, opt, n)
-		if err != nil {
-			return nil, err
-		}
-		for i := range n {
-			s := pipeline.Shard{Index: i, Count: n}
-			start := time.Now()
-			rows, err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
-				if err := e.LoadShard(ctx, dir, s); err != nil {
-					return err
-				}
-				return e.LoadCatalog(ctx, opt.Catalog)
-			})
-			if err != nil {
-				return nil, fmt.Errorf("shard %s: %w", s, err)
+		opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
+		for _, d := range dates {
+			out.Rows[d] = rows[d]
+			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, Rows: rows[d], At: opt.Now().UTC()}
+			if opt.KnownBy != nil {
+				pm.KnownBy = opt.KnownBy.String()
 			}
-			add(rows)
-			opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
-		}
-	}
-	for _, d := range dates {
-		v, _ := opt.Catalog.InForce(d)
-		m := Marker{AsOf: d.String(), RunID: opt.RunID, CatalogVersion: v.Version, Shards: n, Rows: out[d], At: opt.Now().UTC()}
-		if opt.KnownBy != nil {
-			m.KnownBy = opt.KnownBy.String()
-		}
-		b, _ := json.MarshalIndent(m, "", "  ")
-		if err := pipeline.WriteFileAtomic(MarkerPath(opt.Warehouse, d), append(b, '\n')); err != nil {
-			return nil, err
+			if err := writePartMarker(opt.Warehouse, pm); err != nil {
+				return none, err
+			}
+			v, _ := opt.Catalog.InForce(d)
+			done, err := completeDate(opt.Warehouse, d, s.Count, dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
+				CatalogVersion: v.Version, KnownBy: pm.KnownBy, Shards: s.Count, At: opt.Now().UTC()})
+			if err != nil {
+				return none, err
+			}
+			if done {
+				out.Complete = append(out.Complete, d)
+			}
 		}
 	}
 	return out, nil
 }
 
 // split makes the split of the landed data into n shards in a DuckDB session
-// of its own, closed before the shards are computed.
+// of its own, closed before the shards are computed. The shard processes of
+// one warehouse make it one after the other (its lock): the first makes it,
+// the others find it made.
 func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
@@ -241,6 +260,13 @@ func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
 	}
 	defer e.Close()
 	e.Log = opt.Log
+	host, _ := os.Hostname()
+	lock, err := pipeline.Acquire(ctx, filepath.Join(opt.Warehouse, shardsDir), fmt.Sprintf("%d.lock", n),
+		fmt.Sprintf("attain split, pid %d on %s", os.Getpid(), host), pipeline.LockMode{Wait: true})
+	if err != nil {
+		return "", err
+	}
+	defer lock.Release()
 	return e.Split(ctx, opt.Warehouse, n, opt.Catalog, opt.KnownBy)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	dbsql "database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,8 +33,11 @@ type Engine struct {
 	conn *dbsql.Conn
 	// Log, when set, is told how long each step took (timed).
 	Log      *slog.Logger
-	spillDir string          // DuckDB's, where the engine's own scratch files go too
-	found    map[string]bool // the feeds whose repeated keys are found (repeatedKeys)
+	spillDir string               // DuckDB's, where the engine's own scratch files go too
+	found    map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
+	dataID   string               // what the loaded data is: the SHA-256 of its files' manifest
+	files    map[string]feedFiles // what LoadLanded reads, by feed
+	until    pipeline.Date        // the last delivery date LoadLanded reads
 }
 
 // Settings are DuckDB's resource limits (SPEC §7).
@@ -192,6 +196,7 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 	if knownBy != nil {
 		until = *knownBy
 	}
+	e.files, e.until = files, until
 	var sources []sourceFile
 	for _, f := range pipeline.Feeds {
 		name := "landed_" + f.Name
@@ -215,6 +220,14 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	b, err := json.Marshal(struct {
+		Until string       `json:"until"`
+		Files []sourceFile `json:"files"`
+	}{until.String(), sources})
+	if err != nil {
+		return nil, err
+	}
+	e.dataID = manifestID(b)
 	return sources, nil
 }
 

@@ -233,12 +233,23 @@ func TestShardsGiveTheSameResults(t *testing.T) {
 			t.Fatalf("the generated data has no %s", what)
 		}
 	}
-	dates := []pipeline.Date{propAsOf - 1, propAsOf}
+	known := propAsOf - 20 // mid-month: the split of its month leaves out later deliveries
+	for _, tc := range []struct {
+		name    string
+		dates   []pipeline.Date
+		knownBy *pipeline.Date
+	}{{"all landed data", []pipeline.Date{propAsOf - 1, propAsOf}, nil}, {"as known", []pipeline.Date{known}, &known}} {
+		t.Run(tc.name, func(t *testing.T) { shardsAgree(t, tc.dates, tc.knownBy) })
+	}
+}
+
+// shardsAgree computes the dates in 1, 2 and 7 shards and compares the rows.
+func shardsAgree(t *testing.T, dates []pipeline.Date, knownBy *pipeline.Date) {
 	var want map[pipeline.Date]map[string][]string
 	for _, shards := range []int{1, 2, 7} {
 		wh := landedGen(t)
 		_, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
-			Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
+			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
 		if err != nil {
 			t.Fatal(err)
 		}

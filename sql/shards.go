@@ -36,7 +36,7 @@ const shardsDir = "shards"
 
 // splitFormat changes when the split's layout or contents change, so that a
 // split written by an older build is made again.
-const splitFormat = 1
+const splitFormat = 2
 
 // globalTables are the split's tables that are not per organization.
 var globalTables = []string{"fx_rates", "usage_months", "dq_unknown_orgs", "compute_quarantine"}
@@ -95,7 +95,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, c *pipeline
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, n) }); err != nil {
+	if err := e.timed("split", func() error { return e.writeSplit(ctx, warehouse, tmp, n) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -121,7 +121,10 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, c *pipeline
 }
 
 // writeSplit writes each feed's rows in force by shard, and the global tables.
-func (e *Engine) writeSplit(ctx context.Context, dir string, n int) error {
+// Revenue, by far the largest feed, is split month by month (splitMonths) and
+// restated when a shard reads it: its rows that a later delivery superseded
+// are a global table.
+func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, n int) error {
 	if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE individual_shards AS
 		SELECT DISTINCT individual_id, %s AS shard FROM associations WHERE org_id IS NOT NULL`, shardOf("org_id", n))); err != nil {
 		return err
@@ -136,10 +139,18 @@ func (e *Engine) writeSplit(ctx context.Context, dir string, n int) error {
 		q := fmt.Sprintf("SELECT *, %s AS shard FROM %s", shardOf("org_id", n), f.Name)
 		switch {
 		case f.Name == "revenue":
-			// the only feed kept as a view over the landed files: where its
-			// rows came from is read only by fx.sql's quarantine, done here
-			q = fmt.Sprintf("SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date), %s AS shard FROM revenue",
-				shardOf("org_id", n))
+			months, err := e.splitMonths(ctx, filepath.Join(warehouse, shardsDir, fmt.Sprintf("revenue-months-%d", n)), n)
+			if err != nil {
+				return fmt.Errorf("split revenue: %w", err)
+			}
+			b, _ := json.MarshalIndent(months, "", "  ")
+			if err := pipeline.WriteFileAtomic(filepath.Join(dir, "revenue-months.json"), append(b, '\n')); err != nil {
+				return err
+			}
+			if err := e.CopyTo(ctx, "SELECT * FROM superseded_revenue", filepath.Join(dir, "_global", "superseded_revenue.parquet")); err != nil {
+				return fmt.Errorf("split revenue: %w", err)
+			}
+			continue
 		case slices.Contains(individualFeeds, f.Name):
 			q = fmt.Sprintf("SELECT x.*, s.shard FROM %s x JOIN individual_shards s USING (individual_id)", f.Name)
 		}
@@ -153,6 +164,94 @@ func (e *Engine) writeSplit(ctx context.Context, dir string, n int) error {
 		}
 	}
 	return nil
+}
+
+// monthSplit says what one month of revenue's split was made from.
+type monthSplit struct {
+	Format  int          `json:"format"`
+	Shards  int          `json:"shards"`
+	Until   string       `json:"until,omitempty"` // when it leaves out the month's later deliveries
+	Sources []sourceFile `json:"sources"`
+}
+
+// splitMonths splits each month of landed revenue by shard into
+// dir/<YYYY-MM>/shard=<i>/, every landed row with where it came from
+// (source_file, source_line), and returns the month directories. A month whose
+// manifest (dir/<YYYY-MM>.json) names its landed files as they are is kept from
+// an earlier split: a night's delivery splits its own month again, not two
+// years. Months no longer landed are removed.
+func (e *Engine) splitMonths(ctx context.Context, dir string, n int) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []string
+	keep := map[string]bool{}
+	for _, m := range e.files["revenue"].months {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		want := monthSplit{Format: splitFormat, Shards: n}
+		for _, src := range m.sources {
+			if deliveryOf(src.Path) <= e.until.String() {
+				want.Sources = append(want.Sources, src)
+			} else {
+				want.Until = e.until.String()
+			}
+		}
+		if len(want.Sources) == 0 {
+			continue
+		}
+		b, _ := json.MarshalIndent(want, "", "  ")
+		b = append(b, '\n')
+		path, manifest := filepath.Join(dir, m.month), filepath.Join(dir, m.month+".json")
+		keep[m.month], keep[m.month+".json"] = true, true
+		out = append(out, path)
+		if have, err := os.ReadFile(manifest); err == nil && string(have) == string(b) {
+			continue
+		}
+		// The manifest goes first and comes back last: a crash in between
+		// leaves a month that is split again.
+		if err := os.Remove(manifest); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		tmp := path + pipeline.TempSuffix
+		if err := os.RemoveAll(tmp); err != nil {
+			return nil, err
+		}
+		q := fmt.Sprintf("SELECT * EXCLUDE (delivery_date, source_part), %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
+			shardOf("org_id", n), m.read, e.until)
+		if err := e.copyPartitioned(ctx, q, tmp); err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return nil, err
+		}
+		if err := pipeline.WriteFileAtomic(manifest, b); err != nil {
+			return nil, err
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, en := range entries {
+		if !keep[en.Name()] {
+			if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// deliveryOf is the delivery date of a landed file from its path
+// (landed/<feed>/delivery_date=D/…).
+func deliveryOf(path string) string {
+	return strings.TrimPrefix(filepath.Base(filepath.Dir(path)), "delivery_date=")
 }
 
 // copyPartitioned writes a query's rows under dir/shard=<i>/ by its shard
@@ -192,23 +291,12 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return err
 	}
-	for _, f := range pipeline.Feeds {
-		if slices.Contains(globalTables, f.Name) {
-			continue
-		}
-		paths, err := parquetFiles(filepath.Join(dir, f.Name, fmt.Sprintf("shard=%d", s.Index)))
-		if err != nil {
-			return err
-		}
-		read := emptyFeed(f, false)
-		if len(paths) > 0 {
-			read = "SELECT * FROM " + ReadFiles(paths)
-		}
-		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", f.Name, read)); err != nil {
-			return fmt.Errorf("shard %s: %w", f.Name, err)
-		}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return fmt.Errorf("shard %s: %w", s, err)
 	}
-	for _, t := range globalTables {
+	e.dataID = manifestID(b)
+	for _, t := range append([]string{"superseded_revenue"}, globalTables...) {
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
 		if s.Index != 0 && (t == "dq_unknown_orgs" || t == "compute_quarantine") {
 			q += " WHERE false"
@@ -217,7 +305,48 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			return fmt.Errorf("shard %s: %w", t, err)
 		}
 	}
+	for _, f := range pipeline.Feeds {
+		if slices.Contains(globalTables, f.Name) {
+			continue
+		}
+		dirs := []string{filepath.Join(dir, f.Name)}
+		if f.Name == "revenue" {
+			if dirs, err = revenueMonths(dir); err != nil {
+				return err
+			}
+		}
+		var paths []string
+		for _, d := range dirs {
+			p, err := parquetFiles(filepath.Join(d, fmt.Sprintf("shard=%d", s.Index)))
+			if err != nil {
+				return err
+			}
+			paths = append(paths, p...)
+		}
+		read := emptyFeed(f, false)
+		switch {
+		case len(paths) > 0 && f.Name == "revenue":
+			// restated here: the rows a later delivery superseded are left out
+			read = "SELECT * EXCLUDE (source_file, source_line) FROM " + ReadFiles(paths) +
+				" ANTI JOIN superseded_revenue USING (source_file, source_line)"
+		case len(paths) > 0:
+			read = "SELECT * FROM " + ReadFiles(paths)
+		}
+		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", f.Name, read)); err != nil {
+			return fmt.Errorf("shard %s: %w", f.Name, err)
+		}
+	}
 	return nil
+}
+
+// revenueMonths are the month directories of revenue a split reads.
+func revenueMonths(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "revenue-months.json"))
+	if err != nil {
+		return nil, err
+	}
+	var months []string
+	return months, json.Unmarshal(b, &months)
 }
 
 // parquetFiles lists the Parquet files directly in dir by exact name (none

@@ -27,6 +27,7 @@ func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	fs.Var(&c.from, "from", "first date A (required)")
 	fs.Var(&c.to, "to", "last date B (required)")
 	fs.StringVar(&c.every, "every", "day", "day, week (Sundays) or month (month ends)")
+	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
 	fs.BoolVar(&c.force, "force", false, "recompute dates whose results are already complete")
 	fs.BoolVar(&c.asKnown, "as-known", false, "use for each date only deliveries dated on or before it")
 	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass")
@@ -69,7 +70,7 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	lock, err := acquire(e, "backfill")
+	lock, err := acquireFor(ctx, e, "backfill", false)
 	if err != nil {
 		return err
 	}
@@ -135,10 +136,12 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		if c.asKnown {
 			knownBy = &batch[0]
 		}
-		if _, err := runCompute(ctx, e, cat, batch, knownBy, runID); err != nil {
+		done, err := runCompute(ctx, e, cat, batch, knownBy, runID)
+		if err != nil {
 			return err
 		}
-		if err := reportAll(batch); err != nil {
+		// with --shard, the dates whose last part this process wrote
+		if err := reportAll(done.Complete); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,7 @@ type computeCmd struct{ asOf dateFlag }
 func (c *computeCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.asOf, "as-of", "the as-of date D (required)")
+	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
 }
 
 func (c *computeCmd) run(ctx context.Context, e *env) error {
@@ -27,7 +28,7 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	lock, err := acquire(e, "compute")
+	lock, err := acquireFor(ctx, e, "compute", false)
 	if err != nil {
 		return err
 	}
@@ -42,27 +43,32 @@ func settings(cfg pipeline.Config) sql.Settings {
 }
 
 // runCompute is the compute stage, shared by compute, run and backfill: the
-// dates are evaluated together, and each date's results are complete (marker
-// written) when it returns.
+// dates are evaluated together. Without --shard each date's results are
+// complete (marker written) when it returns; with it, those of the dates it
+// says it completed.
 func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date,
-	runID string) (map[pipeline.Date]map[string]int64, error) {
+	runID string) (sql.Computed, error) {
 	start := time.Now()
 	span := dates[0].String()
 	if len(dates) > 1 {
 		span += ".." + dates[len(dates)-1].String()
 	}
-	e.log.Info("stage start", "stage", "compute", "as_of", span, "dates", len(dates))
-	rows, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
-		Settings: settings(e.cfg), Shards: e.cfg.Shards, RunID: runID, Now: e.cfg.Now, Log: e.log})
-	if err != nil {
-		return nil, fmt.Errorf("compute %s: %w", span, err)
+	args := []any{"stage", "compute", "as_of", span, "dates", len(dates)}
+	if !e.cfg.Shard.All() {
+		args = append(args, "shard", e.cfg.Shard.String())
 	}
-	args := []any{"stage", "compute", "as_of", span, "dates", len(dates), "duration", time.Since(start).Round(time.Millisecond).String()}
+	e.log.Info("stage start", args...)
+	c, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
+		Settings: settings(e.cfg), Shards: e.cfg.Shards, Shard: e.cfg.Shard, RunID: runID, Now: e.cfg.Now, Log: e.log})
+	if err != nil {
+		return c, fmt.Errorf("compute %s: %w", span, err)
+	}
+	args = append(args, "completed", len(c.Complete), "duration", time.Since(start).Round(time.Millisecond).String())
 	if len(dates) == 1 {
 		for _, t := range sql.Tables {
-			args = append(args, t.Name+"_rows", rows[dates[0]][t.Name])
+			args = append(args, t.Name+"_rows", c.Rows[dates[0]][t.Name])
 		}
 	}
 	e.log.Info("stage end", args...)
-	return rows, nil
+	return c, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"attain/pipeline"
@@ -35,4 +36,23 @@ func (f *dateFlag) or(def pipeline.Date) pipeline.Date {
 		return f.d
 	}
 	return def
+}
+
+// shardFlag is --shard i/N (SPEC §7.1).
+type shardFlag struct{ s *pipeline.Shard }
+
+func (f shardFlag) String() string {
+	if f.s == nil || f.s.All() {
+		return ""
+	}
+	return f.s.String()
+}
+
+func (f shardFlag) Set(v string) error {
+	s, err := pipeline.ParseShard(v)
+	if err != nil {
+		return errors.Unwrap(err)
+	}
+	*f.s = s
+	return nil
 }

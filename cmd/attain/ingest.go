@@ -68,9 +68,48 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 
 // acquire takes the warehouse lock for a command.
 func acquire(e *env, what string) (*pipeline.Lock, error) {
+	return pipeline.AcquireLock(e.cfg.Warehouse, holder(e, what))
+}
+
+// holder names this process in a lock file.
+func holder(e *env, what string) string {
 	host, _ := os.Hostname()
-	holder := fmt.Sprintf("attain %s, pid %d on %s, since %s", what, os.Getpid(), host, e.cfg.Now().UTC().Format(time.RFC3339))
-	return pipeline.AcquireLock(e.cfg.Warehouse, holder)
+	return fmt.Sprintf("attain %s, pid %d on %s, since %s", what, os.Getpid(), host, e.cfg.Now().UTC().Format(time.RFC3339))
+}
+
+// locks are the locks a command holds, released in reverse order.
+type locks []*pipeline.Lock
+
+func (l locks) Release() {
+	for i := len(l) - 1; i >= 0; i-- {
+		l[i].Release()
+	}
+}
+
+// acquireFor takes what a command of compute, backfill or run needs (SPEC
+// §7.1): the warehouse lock alone without --shard; with --shard, the warehouse
+// lock shared with the other shards' processes (waiting for it when wait, as
+// run --shard does while a command holds it alone) and the shard's own lock
+// alone. Either one taken exits 75 (ErrLocked).
+func acquireFor(ctx context.Context, e *env, what string, wait bool) (locks, error) {
+	if e.cfg.Shard.All() {
+		l, err := acquire(e, what)
+		if err != nil {
+			return nil, err
+		}
+		return locks{l}, nil
+	}
+	who := holder(e, fmt.Sprintf("%s --shard %s", what, e.cfg.Shard))
+	wl, err := pipeline.Acquire(ctx, e.cfg.Warehouse, pipeline.LockFile, who, pipeline.LockMode{Shared: true, Wait: wait})
+	if err != nil {
+		return nil, err
+	}
+	sl, err := pipeline.Acquire(ctx, e.cfg.Warehouse, pipeline.ShardLockFile(e.cfg.Shard), who, pipeline.LockMode{})
+	if err != nil {
+		wl.Release()
+		return nil, err
+	}
+	return locks{wl, sl}, nil
 }
 
 // newRunID names a run by its start time, to the second, and its process.

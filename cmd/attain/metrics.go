@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
+	"github.com/prometheus/common/expfmt"
 
 	"attain/ingest"
 	"attain/pipeline"
@@ -19,6 +21,13 @@ type runMetrics struct {
 	quarantined *prometheus.CounterVec
 	rejected    prometheus.Counter
 	members     *prometheus.GaugeVec
+	exitCode    prometheus.Gauge
+	succeededOK bool
+	// partial: a shard's process that did not complete the date; it publishes
+	// nothing, the one that completes it publishes the run's metrics.
+	partial     bool
+	reported    bool   // the date's reports were written
+	failedStage string // the stage that failed, if one did
 }
 
 func newRunMetrics() *runMetrics {
@@ -36,8 +45,10 @@ func newRunMetrics() *runMetrics {
 			Help: "Files this run rejected."}),
 		members: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "attain_members",
 			Help: "Members by level and renewal status at the as-of date."}, []string{"level", "status"}),
+		exitCode: prometheus.NewGauge(prometheus.GaugeOpts{Name: "attain_last_exit_code",
+			Help: "The exit code of the last run (SPEC §2)."}),
 	}
-	m.reg.MustRegister(m.stage, m.landed, m.quarantined, m.rejected, m.members)
+	m.reg.MustRegister(m.stage, m.landed, m.quarantined, m.rejected, m.members, m.exitCode)
 	for _, f := range pipeline.Feeds { // every feed shows, even at zero
 		m.landed.WithLabelValues(f.Name)
 		m.quarantined.WithLabelValues(f.Name)
@@ -61,12 +72,38 @@ func (m *runMetrics) ingested(sum *ingest.Summary) {
 func (m *runMetrics) succeeded(unix float64) {
 	m.reg.MustRegister(m.lastSuccess)
 	m.lastSuccess.Set(unix)
+	m.succeededOK = true
+}
+
+// carryOver keeps the success timestamp of the metrics file a failed run
+// replaces (SPEC §7: a failed run never hides the last success).
+func (m *runMetrics) carryOver(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		return
+	}
+	if fam, ok := families["attain_last_success_timestamp_seconds"]; ok && len(fam.GetMetric()) == 1 {
+		if g := fam.GetMetric()[0].GetGauge(); g != nil {
+			m.reg.MustRegister(m.lastSuccess)
+			m.lastSuccess.Set(g.GetValue())
+		}
+	}
 }
 
 // publish writes the metrics file (atomically) and pushes to the Pushgateway,
 // as configured.
-func (m *runMetrics) publish(cfg pipeline.Config) error {
+func (m *runMetrics) publish(cfg pipeline.Config, exitCode int) error {
+	m.exitCode.Set(float64(exitCode))
 	if cfg.MetricsFile != "" {
+		if !m.succeededOK {
+			m.carryOver(cfg.MetricsFile)
+		}
 		if err := prometheus.WriteToTextfile(cfg.MetricsFile, m.reg); err != nil {
 			return fmt.Errorf("metrics file: %w", err)
 		}

@@ -29,7 +29,13 @@ func (c *reportCmd) run(ctx context.Context, e *env) error {
 	if !c.asOf.set {
 		return fmt.Errorf("%w: report needs --as-of", pipeline.ErrUsage)
 	}
-	_, err := runReport(ctx, e, c.asOf.d)
+	// alone: two reports of one date would race for its files
+	lock, err := acquire(e, "report")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	_, err = runReport(ctx, e, c.asOf.d)
 	return err
 }
 

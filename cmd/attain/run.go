@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +22,7 @@ type runCmd struct{ asOf dateFlag }
 func (c *runCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.asOf, "as-of", "the as-of date D (default: yesterday, UTC)")
+	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
 }
 
 func (c *runCmd) run(ctx context.Context, e *env) error {
@@ -29,7 +31,7 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	lock, err := acquire(e, "run")
+	lock, err := acquireFor(ctx, e, "run", true)
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,9 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 	if err == nil || errors.Is(err, pipeline.ErrRejected) {
 		m.succeeded(float64(e.cfg.Now().Unix()))
 	}
-	if perr := m.publish(e.cfg); perr != nil {
+	if m.partial {
+		e.log.Info("metrics left to the process that completes the date", "shard", e.cfg.Shard.String())
+	} else if perr := m.publish(e.cfg, exitCode(ctx, err)); perr != nil {
 		e.log.Error("metrics not published", "error", perr.Error())
 		if err == nil {
 			err = perr
@@ -66,12 +70,28 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 		e.log.Error("run record not written", "error", rerr.Error())
 	}
 	args := []any{"run_id", runID, "as_of", asOf.String(), "status", status,
-		"duration", time.Since(start).Round(time.Millisecond).String(), "reports", reportDir(e.cfg, asOf)}
+		"duration", time.Since(start).Round(time.Millisecond).String()}
+	if !e.cfg.Shard.All() {
+		args = append(args, "shard", e.cfg.Shard.String())
+	}
+	if m.reported {
+		args = append(args, "reports", reportDir(e.cfg, asOf))
+	}
 	if err != nil {
+		if ctx.Err() != nil {
+			args = append(args, "interrupted", true)
+		}
+		if m.failedStage != "" {
+			args = append(args, "stage", m.failedStage)
+		}
 		args = append(args, "error", err.Error())
 	}
-	e.log.Info("run end", args...)
-	if err == nil {
+	level := slog.LevelInfo
+	if status == "failed" {
+		level = slog.LevelError
+	}
+	e.log.Log(context.Background(), level, "run end", args...)
+	if m.reported && (err == nil || errors.Is(err, pipeline.ErrRejected)) {
 		fmt.Fprintf(e.stdout, "workbook: %s\n", workbookPath(e.cfg, asOf))
 	}
 	return err
@@ -125,10 +145,23 @@ func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.D
 		start := time.Now()
 		err := f()
 		m.stage.WithLabelValues(name).Set(time.Since(start).Seconds())
+		if err != nil && !errors.Is(err, pipeline.ErrRejected) {
+			m.failedStage = name
+		}
 		return err
 	}
 	var sum *ingest.Summary
 	ierr := stage("ingest", func() error {
+		if !e.cfg.Shard.All() {
+			// The pods of a sharded run land the inbox one after the other;
+			// what one landed the next skips.
+			l, err := pipeline.Acquire(ctx, e.cfg.Warehouse, pipeline.IngestLockFile, holder(e, "run --shard "+e.cfg.Shard.String()),
+				pipeline.LockMode{Wait: true})
+			if err != nil {
+				return err
+			}
+			defer l.Release()
+		}
 		var err error
 		sum, err = runIngest(ctx, e, asOf, runID)
 		return err
@@ -137,14 +170,24 @@ func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.D
 	if ierr != nil && !errors.Is(ierr, pipeline.ErrRejected) {
 		return ierr
 	}
+	var completed bool
 	if err := stage("compute", func() error {
-		_, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID)
+		c, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID)
+		completed = len(c.Complete) > 0
 		return err
 	}); err != nil {
 		return err
 	}
+	if !completed {
+		// Another shard's process writes the date's last part, then its reports
+		// and the run's metrics.
+		m.partial = true
+		e.log.Info("shard computed; the process that completes the date writes its reports", "shard", e.cfg.Shard.String())
+		return ierr
+	}
 	if err := stage("report", func() error {
 		meta, err := runReport(ctx, e, asOf)
+		m.reported = err == nil
 		for _, ls := range meta.Members {
 			level := ls.Level
 			if level == "" {

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"attain/pipeline"
+)
+
+// attainCmd is the test binary as attain, with these arguments.
+func attainCmd(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	self, _ := os.Executable()
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), "ATTAIN_TEST_AS_MAIN=1")
+	return cmd
+}
+
+// sideBySide runs the commands at once and returns their outputs and errors.
+func sideBySide(cmds ...*exec.Cmd) ([]string, []error) {
+	outs, errs := make([]string, len(cmds)), make([]error, len(cmds))
+	var wg sync.WaitGroup
+	for i, c := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b bytes.Buffer
+			c.Stdout, c.Stderr = &b, &b
+			errs[i] = c.Run()
+			outs[i] = b.String()
+		}()
+	}
+	wg.Wait()
+	return outs, errs
+}
+
+// TestShardProcessesSideBySide: three compute --shard i/3 processes started
+// together on one warehouse give the report CSV bytes of one process without
+// --shard (SPEC §7.1), exactly one of them completes the date, and the same
+// holds for three run --shard i/3 pods started together on an empty warehouse.
+func TestShardProcessesSideBySide(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	one, rep1 := filepath.Join(dir, "one"), filepath.Join(dir, "rep1")
+	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", one, "--reports", rep1, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+		t.Fatalf("one process: %v\n%s", err, out)
+	}
+	want := csvFiles(t, rep1)
+
+	t.Run("compute --shard", func(t *testing.T) {
+		wh, rep := filepath.Join(dir, "c-wh"), filepath.Join(dir, "c-rep")
+		if out, err := attainCmd(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+			t.Fatalf("ingest: %v\n%s", err, out)
+		}
+		var cmds []*exec.Cmd
+		for i := range 3 {
+			cmds = append(cmds, attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", pipeline.Shard{Index: i, Count: 3}.String(), "--log-format", "json"))
+		}
+		outs, errs := sideBySide(cmds...)
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("shard %d: %v\n%s", i, err, outs[i])
+			}
+		}
+		if completed := bytes.Count([]byte(outs[0]+outs[1]+outs[2]), []byte(`"completed":1`)); completed != 1 {
+			t.Errorf("%d processes say they completed the date, want 1", completed)
+		}
+		if out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+			t.Fatalf("report: %v\n%s", err, out)
+		}
+		if got := csvFiles(t, rep); !reflect.DeepEqual(got, want) {
+			t.Error("CSV files of three shard processes differ from one process's")
+		}
+	})
+
+	t.Run("run --shard", func(t *testing.T) {
+		wh, rep := filepath.Join(dir, "r-wh"), filepath.Join(dir, "r-rep")
+		var cmds []*exec.Cmd
+		for i := range 3 {
+			cmds = append(cmds, attainCmd(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last,
+				"--shard", pipeline.Shard{Index: i, Count: 3}.String(), "--log-format", "json"))
+		}
+		outs, errs := sideBySide(cmds...)
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("pod %d: %v\n%s", i, err, outs[i])
+			}
+		}
+		if got := csvFiles(t, rep); !reflect.DeepEqual(got, want) {
+			t.Errorf("CSV files of three pods differ from one process's: %d files, want %d", len(got), len(want))
+		}
+	})
+}
+
+// TestKilledShardCompletesAlone: a shard process killed at a random point and
+// run again alone completes the date, with the CSV bytes of an uninterrupted
+// run; until it does, the date is not complete.
+func TestKilledShardCompletesAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills 12 shard processes")
+	}
+	in := smallInbox(t)
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base")
+	if out, err := attainCmd(t, "ingest", "--inbox", in, "--warehouse", base, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	compute := func(wh string, i int) *exec.Cmd {
+		return attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", pipeline.Shard{Index: i, Count: 3}.String(), "--log-format", "json")
+	}
+	report := func(wh, rep string) map[string]string {
+		if out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+			t.Fatalf("report: %v\n%s", err, out)
+		}
+		return csvFiles(t, rep)
+	}
+	clean := filepath.Join(dir, "clean")
+	os.CopyFS(clean, os.DirFS(base))
+	start := time.Now()
+	for i := range 3 {
+		if out, err := compute(clean, i).CombinedOutput(); err != nil {
+			t.Fatalf("shard %d: %v\n%s", i, err, out)
+		}
+	}
+	full := time.Since(start) / 3
+	want := report(clean, filepath.Join(dir, "clean-rep"))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 12 {
+		wh := filepath.Join(dir, "t", string(rune('a'+trial)))
+		os.CopyFS(wh, os.DirFS(base))
+		killed := trial % 3
+		for i := range 3 {
+			if i != killed {
+				if out, err := compute(wh, i).CombinedOutput(); err != nil {
+					t.Fatalf("trial %d shard %d: %v\n%s", trial, i, err, out)
+				}
+			}
+		}
+		cmd := compute(wh, killed)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rng.Int64N(int64(full)))
+		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+		err := cmd.Wait()
+		timer.Stop()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			if _, err := os.Stat(filepath.Join(wh, "results", "_complete", last+".json")); err == nil {
+				t.Fatalf("trial %d: the date is complete with shard %d killed after %v", trial, killed, delay)
+			}
+		}
+		if out, err := compute(wh, killed).CombinedOutput(); err != nil {
+			t.Fatalf("trial %d: shard %d again: %v\n%s", trial, killed, err, out)
+		}
+		if got := report(wh, filepath.Join(dir, "t-rep", string(rune('a'+trial)))); !reflect.DeepEqual(got, want) {
+			t.Errorf("trial %d (shard %d killed after %v): CSV files differ from an uninterrupted run", trial, killed, delay)
+		}
+	}
+}
+
+// TestShardLocks: a second process for a running shard exits 75; a shard
+// process exits 75 while another command holds the warehouse lock alone, and
+// run --shard waits for it instead.
+func TestShardLocks(t *testing.T) {
+	wh := t.TempDir()
+	held, err := pipeline.Acquire(t.Context(), wh, pipeline.ShardLockFile(pipeline.Shard{Index: 1, Count: 3}), "attain compute --shard 1/3, pid 4242", pipeline.LockMode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", "1/3").CombinedOutput()
+	if code := exitOf(err); code != 75 || !bytes.Contains(out, []byte("pid 4242")) {
+		t.Errorf("second process for shard 1/3: exit %d, %s; want 75 naming the holder", code, out)
+	}
+	held.Release()
+
+	alone, err := pipeline.AcquireLock(wh, "attain ingest, pid 4343")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"compute", "--as-of", last}, {"backfill", "--from", last, "--to", last}} {
+		out, err := attainCmd(t, append(args, "--warehouse", wh, "--shard", "0/3")...).CombinedOutput()
+		if code := exitOf(err); code != 75 {
+			t.Errorf("%s --shard while ingest holds the warehouse: exit %d, %s; want 75", args[0], code, out)
+		}
+	}
+	in := smallInbox(t)
+	pod := attainCmd(t, "run", "--inbox", in, "--warehouse", wh, "--reports", filepath.Join(t.TempDir(), "rep"), "--as-of", last, "--shard", "0/1", "--log-format", "json")
+	var b bytes.Buffer
+	pod.Stdout, pod.Stderr = &b, &b
+	if err := pod.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if pod.ProcessState != nil {
+		t.Fatalf("run --shard did not wait for the warehouse lock: %s", b.String())
+	}
+	alone.Release()
+	if err := pod.Wait(); err != nil {
+		t.Fatalf("run --shard after the lock was released: %v\n%s", err, b.String())
+	}
+	// Without --shard, a compute while shard processes share the lock exits 75.
+	shared, err := pipeline.Acquire(t.Context(), wh, pipeline.LockFile, "attain run --shard 2/3, pid 4444", pipeline.LockMode{Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Release()
+	for _, args := range [][]string{{"compute", "--as-of", last}, {"report", "--as-of", last}, {"ingest", "--inbox", in}} {
+		out, err := attainCmd(t, append(args, "--warehouse", wh)...).CombinedOutput()
+		if code := exitOf(err); code != 75 {
+			t.Errorf("%s while shard processes run: exit %d, %s; want 75", args[0], code, out)
+		}
+	}
+}
+
+func exitOf(err error) int {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
