@@ -31,7 +31,9 @@ const LockFile = "attain.lock"
 const IngestLockFile = "attain-ingest.lock"
 
 // ShardLockFile is the name of shard s's lock inside the warehouse.
-func ShardLockFile(s Shard) string { return fmt.Sprintf("attain-shard-%d-of-%d.lock", s.Index, s.Count) }
+func ShardLockFile(s Shard) string {
+	return fmt.Sprintf("attain-shard-%d-of-%d.lock", s.Index, s.Count)
+}
 
 // LockMode says how a lock is taken.
 type LockMode struct {
