@@ -261,3 +261,17 @@ func (e *Engine) CopyTo(ctx context.Context, query, path string) error {
 }
 
 var errNoVersion = errors.New("no catalog version is in force")
+
+// DuckDBVersion is the version of the DuckDB linked in.
+func DuckDBVersion(ctx context.Context) (string, error) {
+	e, err := Open(ctx, Settings{MemoryLimit: "64MiB", Threads: 1})
+	if err != nil {
+		return "", err
+	}
+	defer e.Close()
+	rows, err := e.Query(ctx, "SELECT version()")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint(rows[0][0]), nil
+}

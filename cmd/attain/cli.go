@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -28,18 +29,25 @@ type command interface {
 type commandInfo struct {
 	name, args, summary string
 	new                 func() command
+	common              []string // the common flags it uses; nil: all of them
 }
 
 var commands = []commandInfo{
-	{"run", "[--as-of D]", "the nightly job: ingest, compute, report for D", func() command { return &runCmd{} }},
-	{"ingest", "[--as-of D]", "land every new inbox file delivered on or before D", func() command { return &ingestCmd{} }},
-	{"gen", "--out DIR [--orgs N] [--from A] [--to B] [--seed S]", "write a deterministic synthetic inbox", func() command { return &genCmd{} }},
-	{"compute", "--as-of D", "compute the result tables for D from landed data", func() command { return &computeCmd{} }},
-	{"report", "--as-of D", "write the workbook and CSV files for D from the results", func() command { return &reportCmd{} }},
-	{"backfill", "--from A --to B [--every day|week|month] [--force] [--as-known]", "results and reports for every date in [A, B]", func() command { return &backfillCmd{} }},
-	{"catalog check", "FILE", "validate a catalog file or directory", func() command { return &catalogCheckCmd{} }},
-	{"catalog show", "[--as-of D]", "print the catalog version in force", func() command { return &catalogShowCmd{} }},
-	{"status", "", "what is landed (deliveries, rows, quarantine) and the last runs", func() command { return &statusCmd{} }},
+	{"run", "[--as-of D] [--shard i/N]", "the nightly job: ingest, compute, report for D", func() command { return &runCmd{} }, nil},
+	{"ingest", "[--as-of D]", "land every new inbox file delivered on or before D", func() command { return &ingestCmd{} },
+		[]string{"inbox", "warehouse", "log-format", "threads", "max-bad-fraction"}},
+	{"gen", "--out DIR [--orgs N] [--from A] [--to B] [--seed S]", "write a deterministic synthetic inbox", func() command { return &genCmd{} },
+		[]string{"log-format"}},
+	{"compute", "--as-of D [--shard i/N]", "compute the result tables for D from landed data", func() command { return &computeCmd{} },
+		[]string{"warehouse", "catalog", "memory-limit", "threads", "log-format"}},
+	{"report", "--as-of D", "write the workbook and CSV files for D from the results", func() command { return &reportCmd{} },
+		[]string{"warehouse", "reports", "memory-limit", "threads", "log-format"}},
+	{"backfill", "--from A --to B [--every day|week|month] [--force] [--as-known] [--shard i/N]", "results and reports for every date in [A, B]",
+		func() command { return &backfillCmd{} }, []string{"warehouse", "reports", "catalog", "memory-limit", "threads", "log-format"}},
+	{"catalog check", "FILE", "validate a catalog file or directory", func() command { return &catalogCheckCmd{} }, []string{}},
+	{"catalog show", "[--as-of D]", "print the catalog version in force", func() command { return &catalogShowCmd{} }, []string{"catalog"}},
+	{"status", "", "what is landed (deliveries, rows, quarantine) and the last runs", func() command { return &statusCmd{} }, []string{"warehouse"}},
+	{"version", "", "the program version, the DuckDB version and the default catalog's version", func() command { return &versionCmd{} }, []string{}},
 }
 
 // env is what a running command gets: the validated configuration, output
@@ -54,12 +62,17 @@ type env struct {
 // run is the whole program behind main, so tests drive the same entry point.
 // It returns the exit code of SPEC §2.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "Error: no command given\n\n")
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(stdout) // asked for: standard output, exit 0
 		return 0
+	case "--version", "-version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	name := args[0]
 	if name == "catalog" && len(args) > 1 {
@@ -79,18 +92,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := info.new()
 	cfg := pipeline.DefaultConfig()
 	fs := flag.NewFlagSet("attain "+info.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: attain %s %s\n\n%s.\n\nFlags (also as ATTAIN_<FLAG> in the environment; a flag beats the environment):\n",
-			info.name, info.args, capitalize(info.summary))
-		fs.PrintDefaults()
-	}
-	commonFlags(fs, &cfg)
+	fs.SetOutput(io.Discard) // the usage is printed here, where it is asked for
+	fs.Usage = func() {}
+	commonFlags(fs, &cfg, info.common)
 	cmd.flags(fs, &cfg)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			commandUsage(stdout, info, fs)
 			return 0
 		}
+		fmt.Fprintf(stderr, "Error: %v\nRun 'attain %s --help' for its flags.\n", err, info.name)
 		return 2
 	}
 	if err := applyEnv(fs, os.Environ()); err != nil {
@@ -141,6 +152,29 @@ func exitCode(ctx context.Context, err error) int {
 	return 1
 }
 
+// commandUsage prints a command's usage and its flags, as --name (the form the
+// README uses; Go's flag package accepts one dash or two).
+func commandUsage(w io.Writer, info *commandInfo, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: attain %s %s\n\n%s.\n", info.name, info.args, capitalize(info.summary))
+	var flags []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })
+	if len(flags) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFlags (also as ATTAIN_<FLAG> in the environment; a flag beats the environment):\n")
+	for _, f := range flags {
+		name, help := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			help += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, help)
+	}
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "attain — the nightly competency attainment job\n\nUsage: attain <command> [flags]\n\nCommands:\n")
 	for _, c := range commands {
@@ -149,18 +183,36 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'attain <command> --help' for a command's flags.\n")
 }
 
-// commonFlags are the flags every command takes (SPEC §2).
-func commonFlags(fs *flag.FlagSet, c *pipeline.Config) {
-	fs.StringVar(&c.Inbox, "inbox", c.Inbox, "inbox `dir` of feed deliveries")
-	fs.StringVar(&c.Warehouse, "warehouse", c.Warehouse, "warehouse `dir` (landed data, results, logs)")
-	fs.StringVar(&c.Reports, "reports", c.Reports, "reports `dir`")
-	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog YAML `path` (a file or a directory); default: the embedded catalog")
-	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "DuckDB memory limit")
-	fs.IntVar(&c.Threads, "threads", c.Threads, "DuckDB threads")
-	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (default: text on a terminal, json otherwise)")
-	fs.StringVar(&c.MetricsFile, "metrics-file", c.MetricsFile, "write Prometheus metrics to this `path`")
-	fs.StringVar(&c.Pushgateway, "pushgateway", c.Pushgateway, "push Prometheus metrics to this Pushgateway `url`")
-	fs.Float64Var(&c.MaxBadFraction, "max-bad-fraction", c.MaxBadFraction, "reject a file whose share of bad rows exceeds this")
+// commonFlags are the flags of SPEC §2 that the command uses (all of them
+// when uses is nil): a command lists no flag it would ignore.
+func commonFlags(fs *flag.FlagSet, c *pipeline.Config, uses []string) {
+	add := func(name string, def func()) {
+		if uses == nil || slices.Contains(uses, name) {
+			def()
+		}
+	}
+	add("inbox", func() { fs.StringVar(&c.Inbox, "inbox", c.Inbox, "inbox `dir` of feed deliveries") })
+	add("warehouse", func() {
+		fs.StringVar(&c.Warehouse, "warehouse", c.Warehouse, "warehouse `dir` (landed data, results, logs)")
+	})
+	add("reports", func() { fs.StringVar(&c.Reports, "reports", c.Reports, "reports `dir`") })
+	add("catalog", func() {
+		fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog YAML `path` (a file or a directory); default: the embedded catalog")
+	})
+	add("memory-limit", func() { fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "DuckDB memory `limit`") })
+	add("threads", func() { fs.IntVar(&c.Threads, "threads", c.Threads, "DuckDB threads") })
+	add("log-format", func() {
+		fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json (default: text on a terminal, json otherwise)")
+	})
+	add("metrics-file", func() {
+		fs.StringVar(&c.MetricsFile, "metrics-file", c.MetricsFile, "write Prometheus metrics to this `path`")
+	})
+	add("pushgateway", func() {
+		fs.StringVar(&c.Pushgateway, "pushgateway", c.Pushgateway, "push Prometheus metrics to this Pushgateway `url`")
+	})
+	add("max-bad-fraction", func() {
+		fs.Float64Var(&c.MaxBadFraction, "max-bad-fraction", c.MaxBadFraction, "reject a file whose share of bad rows exceeds this `share`")
+	})
 }
 
 // applyEnv sets every flag not given on the command line from ATTAIN_<FLAG>.

@@ -66,9 +66,50 @@ func TestExitCodes(t *testing.T) {
 		}
 	})
 	t.Run("help", func(t *testing.T) {
-		code, _, stderr := attain(t, "ingest", "--help")
-		if code != 0 || !strings.Contains(stderr, "ATTAIN_<FLAG>") || !strings.Contains(stderr, "-as-of") {
-			t.Fatalf("exit %d: %s", code, stderr)
+		code, stdout, stderr := attain(t, "ingest", "--help")
+		if code != 0 || stderr != "" || !strings.Contains(stdout, "ATTAIN_<FLAG>") || !strings.Contains(stdout, "  --as-of") {
+			t.Fatalf("exit %d: stdout %q, stderr %q; want the usage on standard output, flags as --name", code, stdout, stderr)
+		}
+		if strings.Contains(stdout, "--reports") || strings.Contains(stdout, "--catalog") {
+			t.Errorf("ingest --help lists flags ingest ignores:\n%s", stdout)
+		}
+		if code, stdout, _ := attain(t, "--help"); code != 0 || !strings.Contains(stdout, "backfill") {
+			t.Errorf("attain --help: exit %d, stdout %q", code, stdout)
+		}
+	})
+	t.Run("bad flag says which", func(t *testing.T) {
+		code, stdout, stderr := attain(t, "compute", "--as-off", "2026-11-23")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || stdout != "" || len(lines) > 2 || lines[0] != "Error: flag provided but not defined: -as-off" {
+			t.Errorf("exit %d, stderr %q: want 2 and one Error line naming the flag", code, stderr)
+		}
+	})
+	t.Run("version", func(t *testing.T) {
+		for _, args := range [][]string{{"version"}, {"--version"}} {
+			code, stdout, _ := attain(t, args...)
+			if code != 0 || !strings.Contains(stdout, "DuckDB v1.") || !strings.Contains(stdout, "default catalog FY2018") {
+				t.Errorf("%v: exit %d, %q", args, code, stdout)
+			}
+		}
+	})
+	t.Run("status of no warehouse", func(t *testing.T) {
+		if code, _, stderr := attain(t, "status", "--warehouse", filepath.Join(dir, "nowhere")); code != 2 || !strings.Contains(stderr, "no warehouse") {
+			t.Errorf("exit %d, %s: want 2", code, stderr)
+		}
+	})
+	t.Run("missing inbox or unwritable reports write nothing", func(t *testing.T) {
+		file := filepath.Join(dir, "a-file")
+		os.WriteFile(file, nil, 0o644)
+		for _, args := range [][]string{
+			{"run", "--inbox", filepath.Join(dir, "nope"), "--reports", filepath.Join(dir, "rep")},
+			{"ingest", "--inbox", filepath.Join(dir, "nope")},
+			{"run", "--inbox", in, "--reports", filepath.Join(file, "rep")},
+		} {
+			fresh := filepath.Join(t.TempDir(), "wh")
+			code, _, stderr := attain(t, append(args, "--warehouse", fresh, "--as-of", "2026-11-23")...)
+			if _, err := os.Stat(fresh); code != 2 || err == nil {
+				t.Errorf("%v: exit %d (%s), warehouse created: %v; want 2 and no warehouse", args, code, stderr, err == nil)
+			}
 		}
 	})
 }
@@ -92,7 +133,7 @@ func TestEnvironmentFlags(t *testing.T) {
 		t.Errorf("--warehouse did not beat ATTAIN_WAREHOUSE: %v", err)
 	}
 	t.Setenv("ATTAIN_THREADS", "many")
-	if code, _, _ := attain(t, "status"); code != 2 {
+	if code, _, _ := attain(t, "compute", "--as-of", "2026-11-23"); code != 2 {
 		t.Errorf("a bad ATTAIN_THREADS: exit %d, want 2", code)
 	}
 }

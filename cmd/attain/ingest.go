@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,6 +23,9 @@ func (c *ingestCmd) flags(fs *flag.FlagSet, _ *pipeline.Config) {
 }
 
 func (c *ingestCmd) run(ctx context.Context, e *env) error {
+	if err := checkInbox(e.cfg); err != nil {
+		return err
+	}
 	lock, err := acquire(e, "ingest")
 	if err != nil {
 		return err
@@ -69,6 +73,29 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 // acquire takes the warehouse lock for a command.
 func acquire(e *env, what string) (*pipeline.Lock, error) {
 	return pipeline.AcquireLock(e.cfg.Warehouse, holder(e, what))
+}
+
+// checkInbox says, before anything is written, that the inbox can be listed:
+// a mistyped --inbox must not leave an empty warehouse behind.
+func checkInbox(cfg pipeline.Config) error {
+	if _, err := os.ReadDir(cfg.Inbox); err != nil {
+		return fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// checkReports says, before the run starts, that the reports folder can be
+// written: found after the compute, it would cost the whole compute.
+func checkReports(cfg pipeline.Config) error {
+	if err := os.MkdirAll(cfg.Reports, 0o755); err != nil {
+		return fmt.Errorf("%w: reports: %v", pipeline.ErrUsage, errors.Unwrap(err))
+	}
+	f, err := os.CreateTemp(cfg.Reports, ".attain-check-*"+pipeline.TempSuffix)
+	if err != nil {
+		return fmt.Errorf("%w: reports folder %s cannot be written: %v", pipeline.ErrUsage, cfg.Reports, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // holder names this process in a lock file.

@@ -31,6 +31,12 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := checkInbox(e.cfg); err != nil {
+		return err
+	}
+	if err := checkReports(e.cfg); err != nil {
+		return err
+	}
 	lock, err := acquireFor(ctx, e, "run", true)
 	if err != nil {
 		return err
@@ -62,7 +68,10 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 		}
 	}
 	rec := runRecord{RunID: runID, AsOf: asOf.String(), Status: status, Started: start.UTC(),
-		Seconds: time.Since(start).Seconds(), Reports: reportDir(e.cfg, asOf)}
+		Seconds: time.Since(start).Seconds()}
+	if m.reported {
+		rec.Reports = reportDir(e.cfg, asOf)
+	}
 	if err != nil {
 		rec.Error = err.Error()
 	}
@@ -105,7 +114,7 @@ type runRecord struct {
 	Error   string    `json:"error,omitempty"`
 	Started time.Time `json:"started"`
 	Seconds float64   `json:"seconds"`
-	Reports string    `json:"reports"`
+	Reports string    `json:"reports,omitempty"` // where its reports went, when it wrote them
 }
 
 func writeRunRecord(warehouse string, r runRecord) error {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"attain/pipeline"
+	"attain/sql"
+)
+
+// versionCmd prints what this binary is (SPEC §2).
+type versionCmd struct{}
+
+func (c *versionCmd) flags(*flag.FlagSet, *pipeline.Config) {}
+
+func (c *versionCmd) run(ctx context.Context, e *env) error {
+	duck, err := sql.DuckDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	cat, err := pipeline.DefaultCatalog()
+	if err != nil {
+		return err
+	}
+	var versions []string
+	for _, v := range cat.Versions {
+		versions = append(versions, fmt.Sprintf("%s (from %s)", v.Version, v.EffectiveFrom))
+	}
+	fmt.Fprintf(e.stdout, "attain %s\nDuckDB %s\ndefault catalog %s\n", version, duck, strings.Join(versions, ", "))
+	return nil
+}
