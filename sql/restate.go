@@ -16,6 +16,9 @@ type restated struct {
 	Name string
 	Key  string // the feed's key columns (SPEC §3.2), as SQL
 	View bool   // rows in force as a view, not a copy (revenue: too big to copy)
+	// Placed: the rows in force keep where they came from (source_file,
+	// source_line, …): revenue, for fx.sql's quarantine.
+	Placed bool
 	// Found: its repeated keys are already found (repeatedKeys), in bounded
 	// memory: too many to group in one hash table.
 	Found bool
@@ -25,10 +28,11 @@ type restated struct {
 // pipeline.Feeds, so the two cannot disagree.
 var restateTemplate = template.Must(template.New("restate.sql").ParseFS(files, "restate.sql"))
 
-func restateFeeds(found map[string]bool) []restated {
+func restateFeeds(found map[string]bool, views bool) []restated {
 	var out []restated
 	for _, f := range pipeline.Feeds {
-		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: f.Name == "revenue", Found: found[f.Name]})
+		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: views || f.Name == "revenue",
+			Placed: f.Name == "revenue", Found: found[f.Name]})
 	}
 	return out
 }
@@ -91,11 +95,12 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 }
 
 // source is an embedded .sql file as it runs: restate.sql rendered for the
-// feeds (found: those whose repeated keys repeatedKeys found).
-func source(file string, found map[string]bool) (string, error) {
+// feeds (found: those whose repeated keys repeatedKeys found; views: every
+// feed's rows in force a view, as the split reads each once).
+func source(file string, found map[string]bool, views bool) (string, error) {
 	if file == "restate.sql" {
 		var b strings.Builder
-		if err := restateTemplate.Execute(&b, restateFeeds(found)); err != nil {
+		if err := restateTemplate.Execute(&b, restateFeeds(found, views)); err != nil {
 			return "", err
 		}
 		return b.String(), nil

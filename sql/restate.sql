@@ -24,8 +24,9 @@ CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
 -- (this file is a Go text/template). Revenue is by far the largest feed: its rows
 -- in force are a view, not a copy; the three statements that read it (fx.sql,
 -- timelines.sql, the data-quality count below) each scan the landed files, which
--- costs less than copying them. The other feeds' copies leave out where each row
--- came from, which only fx.sql's quarantine (of revenue) reads.
+-- costs less than copying them. The other feeds leave out where each row came
+-- from, which only fx.sql's quarantine (of revenue) reads. For the split into
+-- shards (shards.go) every feed is a view: each is read once, by its copy.
 {{range .}}
 {{if not .Found}}CREATE OR REPLACE TEMP TABLE repeated_{{.Name}} AS
 SELECT hash({{.Key}}) AS h FROM landed_{{.Name}} GROUP BY ALL HAVING count(*) > 1;{{end}}
@@ -34,7 +35,7 @@ SELECT source_file, source_line FROM landed_{{.Name}} WHERE hash({{.Key}}) IN (S
 QUALIFY row_number() OVER (PARTITION BY {{.Key}}
     ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1;
 CREATE OR REPLACE TEMP {{if .View}}VIEW{{else}}TABLE{{end}} {{.Name}} AS
-SELECT *{{if not .View}} EXCLUDE (source_file, source_line, source_part, delivery_date){{end}}
+SELECT *{{if not .Placed}} EXCLUDE (source_file, source_line, source_part, delivery_date){{end}}
 FROM landed_{{.Name}} ANTI JOIN superseded_{{.Name}} USING (source_file, source_line);
 {{end}}
 -- Data quality (SPEC §3.3): rows naming an organization the organizations feed does
