@@ -173,6 +173,8 @@ func TestRowRules(t *testing.T) {
 			"booked_on", `revenue_2026-11-23.csv:3: booked_on: "0026-01-01" is out of range (1900-01-01 to 2999-12-31)`},
 		{"money with 5 places", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1.00001,USD,2026-11-01,dpor\n",
 			"amount", `revenue_2026-11-23.csv:3: amount: "1.00001" is not an amount (a decimal with at most 4 places)`},
+		{"money of 15 digits", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,-100000000000000,USD,2026-11-01,dpor\n",
+			"amount", `revenue_2026-11-23.csv:3: amount: "-100000000000000" is out of range: an amount has at most 14 digits before the point`},
 		{"money with thousands separator", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,\"1,000\",USD,2026-11-01,dpor\n",
 			"amount", `revenue_2026-11-23.csv:3: amount: "1,000" is not an amount (a decimal with at most 4 places)`},
 		{"currency", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,1,US,2026-11-01,dpor\n",

@@ -84,6 +84,10 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		return value{i: n}, nil
 	case pipeline.KindMoney:
 		n, ok := parseMoney(b)
+		if !ok && isWholeDigits(bytes.TrimPrefix(bytes.SplitN(b, []byte{'.'}, 2)[0], []byte{'-'})) && len(bytes.SplitN(b, []byte{'.'}, 2)[0]) > 14 {
+			// the bound of an amount landed as DECIMAL(18,4) (README, Types)
+			return value{}, fmt.Errorf("%q is out of range: an amount has at most 14 digits before the point", clip(b))
+		}
 		if !ok {
 			return value{}, fmt.Errorf("%q is not an amount (a decimal with at most 4 places)", clip(b))
 		}
@@ -236,4 +240,14 @@ func offsetOK(b []byte) bool {
 	}
 	h, m := string(b[n-5:n-3]), string(b[n-2:])
 	return h <= "23" && m <= "59"
+}
+
+// isWholeDigits says whether b is one or more digits.
+func isWholeDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }

@@ -16,7 +16,10 @@ SEMI JOIN out_dates x ON x.d = c.d;
 
 CREATE OR REPLACE TEMP TABLE res_requirements AS
 SELECT e.d AS as_of, g.org_id, e.competency_id, e.level, e.path, e.metric,
-       CAST(round(e.value, 4) AS DECIMAL(18, 4)) AS value, CAST(e.min_value AS DECIMAL(18, 4)) AS min, e.met,
+       -- DECIMAL(38, 4): a sum of amounts or seats that ingest accepts never overflows;
+       -- through its decimal text, since DuckDB's cast of a large DOUBLE scales it
+       -- in binary (199999999999998 would become ….0032)
+       CAST(printf('%.4f', e.value) AS DECIMAL(38, 4)) AS value, CAST(printf('%.4f', e.min_value) AS DECIMAL(38, 4)) AS min, e.met,
        CASE WHEN e.fails_on <= e.d + 400 THEN e.fails_on END AS lapses_on
 FROM req_eval e JOIN orgs g USING (org_no)
 SEMI JOIN eval_dates x ON x.d = e.d AND x.version = e.version

@@ -18,7 +18,7 @@ CREATE OR REPLACE TEMP MACRO measure_counts(products, via, product, attribution)
 -- rounded to 4 places and kept a DECIMAL (fx.sql says why); USD is 1.
 CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
     CASE WHEN currency = 'USD' THEN amount
-         ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(18, 4)) END;
+         ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(38, 4)) END;
 
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
