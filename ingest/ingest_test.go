@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -440,5 +442,57 @@ func TestOddInboxFiles(t *testing.T) {
 	}
 	if again.Landed != 0 || again.Rejected != 0 {
 		t.Errorf("second run landed %d and rejected %d, want 0 and 0 (the symlink is unchanged, the rejection said once)", again.Landed, again.Rejected)
+	}
+}
+
+// TestHashLogRuns: past its limit a hash log writes sorted runs and merges
+// them; it finds the same repeats as one held in memory (within a run, across
+// runs, zero included), and a key repeated many times keeps one hash a run
+// (a gzip bomb of one row stays small). Its runs are removed.
+func TestHashLogRuns(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := &hashLog{hash: func(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }, dir: dir, limit: 1000}
+	want := map[uint64]struct{}{}
+	seen := map[uint64]bool{}
+	var buf [8]byte
+	for i := 0; i < 20000; i++ {
+		h := rng.Uint64() >> uint(rng.IntN(3)*30) // some small, some colliding
+		if i%97 == 0 {
+			h = 0
+		}
+		if seen[h] {
+			want[h] = struct{}{}
+		}
+		seen[h] = true
+		binary.LittleEndian.PutUint64(buf[:], h)
+		x.check(buf[:], i)
+	}
+	if len(x.runs) < 10 {
+		t.Fatalf("%d runs written, want one a thousand hashes", len(x.runs))
+	}
+	if got := x.repeated(); !reflect.DeepEqual(got, want) {
+		t.Errorf("repeated: %d hashes, want %d", len(got), len(want))
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("runs left behind: %v", left)
+	}
+
+	bomb := &hashLog{hash: func([]byte) uint64 { return 42 }, dir: dir, limit: 1000}
+	for i := 0; i < 100000; i++ {
+		bomb.check([]byte("same"), i)
+		if i == 50000 {
+			var size int64
+			for _, r := range bomb.runs {
+				st, _ := os.Stat(r)
+				size += st.Size()
+			}
+			if size != int64(8*len(bomb.runs)) {
+				t.Errorf("a repeated key's runs hold %d bytes, want one hash a run", size)
+			}
+		}
+	}
+	if got := bomb.repeated(); !reflect.DeepEqual(got, map[uint64]struct{}{42: {}}) {
+		t.Errorf("bomb: repeated %v", got)
 	}
 }

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -78,7 +80,7 @@ func (l *landing) land(ctx context.Context) error {
 	// again, exactly, comparing the keys of those hashes only.
 	keys := l.keys
 	if keys == nil {
-		keys = func() keyChecker { return newHashLog() }
+		keys = func() keyChecker { return newHashLog(l.tmpDir()) }
 	}
 	err := l.pass(ctx, "", keys())
 	var rep *errRepeats
@@ -101,6 +103,16 @@ func (l *landing) land(ctx context.Context) error {
 		return rej
 	}
 	return err
+}
+
+// tmpDir is where a landing's scratch files go: the warehouse's tmp/, whose
+// leftovers (*.tmp) the next ingest removes.
+func (l *landing) tmpDir() string {
+	dir := filepath.Join(l.warehouse, "tmp")
+	if os.MkdirAll(dir, 0o755) != nil {
+		return ""
+	}
+	return dir
 }
 
 // errRepeats: the one pass found a key hash twice; exact lands the file again.
@@ -202,7 +214,7 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 	}
 	defer s.Close()
 	defer func() { l.sha = s.sha() }()
-	keys := newHashLog()
+	keys := newHashLog(l.tmpDir())
 	p := newRowParser(l.d, s.cols, s.nfields, nil, keys)
 	n := 0
 	for {
@@ -297,7 +309,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 		}
 	}
 	if x, ok := dups.(*hashLog); ok {
-		if exact := x.exact(); len(exact.suspects) > 0 {
+		if exact := x.exact(); exact.needed() {
 			return &errRepeats{exact: exact}
 		}
 	}
@@ -580,14 +592,18 @@ func (p *rowParser) write(rr *recordReader) error {
 type dupFinder struct {
 	hash     func(key []byte) uint64
 	suspects map[uint64]struct{}
+	all      bool           // every key is a suspect (the hashes could not be kept)
 	first    map[string]int // key → line of its first occurrence
 }
 
+// needed says whether any key may repeat.
+func (f *dupFinder) needed() bool { return f.all || len(f.suspects) > 0 }
+
 func (f *dupFinder) check(key []byte, line int) (first int, dup bool) {
-	if len(f.suspects) == 0 {
+	if !f.needed() {
 		return 0, false
 	}
-	if _, ok := f.suspects[f.hash(key)]; !ok {
+	if _, ok := f.suspects[f.hash(key)]; !ok && !f.all {
 		return 0, false
 	}
 	if l, ok := f.first[string(key)]; ok {
@@ -608,33 +624,162 @@ type keyChecker interface {
 // a hash table the size of the file took a cache miss an insert), and after
 // the pass says which hashes came twice. Most files repeat no key and land in
 // that one pass.
+//
+// Its memory is bounded whatever the file's size: past hashLogLimit hashes
+// the buckets are sorted, deduplicated (a hash seen twice within them is a
+// repeat) and written out as one sorted run to a temporary file, in bucket
+// order, which is the order of the hashes; at the end the runs are merged, and
+// a hash in two runs is a repeat too. A file of one row repeated millions of
+// times (a gzip bomb) keeps one hash a run.
 type hashLog struct {
 	hash    func(key []byte) uint64
 	buckets [256][]uint64
+	n       int      // hashes in the buckets
+	dir     string   // where runs go ("": the system's temporary directory)
+	runs    []string // the runs written
+	rep     map[uint64]struct{}
+	err     error // a run that could not be written or read
+	limit   int   // hashes held before a run is written (0: hashLogLimit)
 }
 
-func newHashLog() *hashLog {
+// hashLogLimit is how many hashes a hashLog holds in memory (64 MiB of them,
+// twice that while a bucket grows) before it writes a run.
+const hashLogLimit = 8 << 20
+
+func newHashLog(dir string) *hashLog {
 	seed := maphash.MakeSeed()
-	return &hashLog{hash: func(key []byte) uint64 { return maphash.Bytes(seed, key) }}
+	return &hashLog{hash: func(key []byte) uint64 { return maphash.Bytes(seed, key) }, dir: dir, rep: map[uint64]struct{}{}}
 }
 
 func (x *hashLog) check(key []byte, _ int) (int, bool) {
 	h := x.hash(key)
 	x.buckets[h>>56] = append(x.buckets[h>>56], h)
+	if x.n++; x.n >= cmp.Or(x.limit, hashLogLimit) {
+		x.spill()
+	}
 	return 0, false
+}
+
+// spill writes the buckets' hashes as one sorted run of distinct hashes.
+func (x *hashLog) spill() {
+	x.n = 0
+	if x.rep == nil {
+		x.rep = map[uint64]struct{}{}
+	}
+	if x.err != nil {
+		x.buckets = [256][]uint64{}
+		return
+	}
+	f, err := os.CreateTemp(x.dir, "attain-keys-*"+pipeline.TempSuffix)
+	if err != nil {
+		x.err = err
+		return
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var buf [8]byte
+	for i, b := range x.buckets {
+		slices.Sort(b)
+		for j, h := range b {
+			if j > 0 && b[j-1] == h {
+				x.rep[h] = struct{}{}
+				continue
+			}
+			binary.LittleEndian.PutUint64(buf[:], h)
+			w.Write(buf[:])
+		}
+		x.buckets[i] = b[:0]
+	}
+	if err := w.Flush(); err != nil {
+		x.err = err
+	}
+	f.Close()
+	x.runs = append(x.runs, f.Name())
+}
+
+// merged adds to rep the hashes found in more than one run, and removes the
+// runs.
+func (x *hashLog) merged() {
+	defer func() {
+		for _, r := range x.runs {
+			os.Remove(r)
+		}
+		x.runs = nil
+	}()
+	type cursor struct {
+		r   *bufio.Reader
+		h   uint64
+		end bool
+	}
+	var cs []*cursor
+	next := func(c *cursor) {
+		var buf [8]byte
+		if _, err := io.ReadFull(c.r, buf[:]); err != nil {
+			c.end = true
+			return
+		}
+		c.h = binary.LittleEndian.Uint64(buf[:])
+	}
+	for _, r := range x.runs {
+		f, err := os.Open(r)
+		if err != nil {
+			x.err = err
+			return
+		}
+		defer f.Close()
+		c := &cursor{r: bufio.NewReaderSize(f, 256<<10)}
+		next(c)
+		cs = append(cs, c)
+	}
+	for {
+		// the least hash at the cursors, and how many runs hold it
+		var least uint64
+		found, count := false, 0
+		for _, c := range cs {
+			switch {
+			case c.end:
+			case !found || c.h < least:
+				least, found, count = c.h, true, 1
+			case c.h == least:
+				count++
+			}
+		}
+		if !found {
+			return
+		}
+		if count > 1 {
+			x.rep[least] = struct{}{}
+		}
+		for _, c := range cs {
+			if !c.end && c.h == least {
+				next(c)
+			}
+		}
+	}
 }
 
 // exact returns the finder that compares the keys of the hashes kept more than
 // once (none: the file repeats no key).
 func (x *hashLog) exact() *dupFinder {
-	return &dupFinder{hash: x.hash, suspects: x.repeated(), first: map[string]int{}}
+	rep := x.repeated()
+	return &dupFinder{hash: x.hash, suspects: rep, all: x.err != nil, first: map[string]int{}}
 }
 
 // repeated returns the hashes kept more than once. Each bucket's hashes go
 // into an open-addressed set twice its size, small enough to stay in cache
 // (sorting the buckets took 0.25 s of a 4.75 M-row file, this ~0.03 s).
 func (x *hashLog) repeated() map[uint64]struct{} {
-	rep := map[uint64]struct{}{}
+	if len(x.runs) > 0 {
+		x.spill()
+		x.merged()
+		// When the runs could not be kept (x.err), exact makes every key a
+		// suspect: the exact pass compares them all, correct if as large as
+		// the file.
+		return x.rep
+	}
+	rep := x.rep
+	if rep == nil {
+		rep = map[uint64]struct{}{}
+	}
 	var set []uint64
 	for i, b := range x.buckets {
 		size := 1
