@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("attain "+info.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the usage is printed here, where it is asked for
 	fs.Usage = func() {}
-	commonFlags(fs, &cfg, info.common)
+	commonFlags(fs, &cfg)
 	cmd.flags(fs, &cfg)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -157,7 +157,11 @@ func exitCode(ctx context.Context, err error) int {
 func commandUsage(w io.Writer, info *commandInfo, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: attain %s %s\n\n%s.\n", info.name, info.args, capitalize(info.summary))
 	var flags []*flag.Flag
-	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })
+	fs.VisitAll(func(f *flag.Flag) {
+		if info.common == nil || slices.Contains(info.common, f.Name) || !slices.Contains(commonNames, f.Name) {
+			flags = append(flags, f)
+		}
+	})
 	if len(flags) == 0 {
 		return
 	}
@@ -175,6 +179,10 @@ func commandUsage(w io.Writer, info *commandInfo, fs *flag.FlagSet) {
 	}
 }
 
+// commonNames are the common flags' names, as commonFlags registers them.
+var commonNames = []string{"inbox", "warehouse", "reports", "catalog", "memory-limit", "threads", "log-format",
+	"metrics-file", "pushgateway", "max-bad-fraction"}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "attain — the nightly competency attainment job\n\nUsage: attain <command> [flags]\n\nCommands:\n")
 	for _, c := range commands {
@@ -183,14 +191,10 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'attain <command> --help' for a command's flags.\n")
 }
 
-// commonFlags are the flags of SPEC §2 that the command uses (all of them
-// when uses is nil): a command lists no flag it would ignore.
-func commonFlags(fs *flag.FlagSet, c *pipeline.Config, uses []string) {
-	add := func(name string, def func()) {
-		if uses == nil || slices.Contains(uses, name) {
-			def()
-		}
-	}
+// commonFlags are the flags of SPEC §2, which every command accepts (scripts
+// pass them alike); a command's --help lists only those it uses.
+func commonFlags(fs *flag.FlagSet, c *pipeline.Config) {
+	add := func(_ string, def func()) { def() }
 	add("inbox", func() { fs.StringVar(&c.Inbox, "inbox", c.Inbox, "inbox `dir` of feed deliveries") })
 	add("warehouse", func() {
 		fs.StringVar(&c.Warehouse, "warehouse", c.Warehouse, "warehouse `dir` (landed data, results, logs)")
