@@ -496,3 +496,73 @@ func TestHashLogRuns(t *testing.T) {
 		t.Errorf("bomb: repeated %v", got)
 	}
 }
+
+// TestRejectedPartWayKeepsItsRows: a file rejected part-way (invalid UTF-8
+// after some rows; a gzip file cut short) quarantines the rows read up to
+// there, as many as the log says (rows read = landed + quarantined).
+func TestRejectedPartWayKeepsItsRows(t *testing.T) {
+	var rows strings.Builder
+	rows.WriteString("org_id,org_name,country\n")
+	for i := range 3000 {
+		fmt.Fprintf(&rows, "o-%d,Org %d,US\n", i, i)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(rows.String()))
+	zw.Close()
+	for name, body := range map[string]string{
+		"organizations_2026-11-20.csv":    rows.String() + "o-x,\xff\xfe,US\n",
+		"organizations_2026-11-21.csv.gz": string(gz.Bytes()[:gz.Len()/2]),
+	} {
+		t.Run(name, func(t *testing.T) {
+			wh := t.TempDir()
+			sum, err := ingestOnce(t, inbox(t, map[string]string{name: body}), wh)
+			if !errors.Is(err, pipeline.ErrRejected) {
+				t.Fatalf("err = %v, want ErrRejected", err)
+			}
+			e := sum.Entries[0]
+			if e.RowsQuarantined == 0 || e.RowsRead != e.RowsLanded+e.RowsQuarantined {
+				t.Fatalf("read %d, landed %d, quarantined %d", e.RowsRead, e.RowsLanded, e.RowsQuarantined)
+			}
+			got := query(t, "SELECT count(*) FROM "+quarantined(wh))
+			if got[0][0] != fmt.Sprint(e.RowsQuarantined) {
+				t.Errorf("quarantine holds %s rows, the log says %d", got[0][0], e.RowsQuarantined)
+			}
+		})
+	}
+}
+
+// TestRejectedRedeliveryKeepsTheLanding: a re-delivery that is rejected keeps
+// the earlier landing of its name and that landing's quarantine; its own rows
+// are quarantined beside them, until a good re-delivery supersedes it.
+func TestRejectedRedeliveryKeepsTheLanding(t *testing.T) {
+	name := "organizations_2026-11-20.csv"
+	in := inbox(t, map[string]string{name: "org_id,org_name,country\no-1,A,US\no-2,B,USA\n"})
+	wh := t.TempDir()
+	if _, err := ingestOnce(t, in, wh); err != nil {
+		t.Fatal(err)
+	}
+	before := query(t, "SELECT line, reason FROM "+quarantined(wh))
+	os.WriteFile(filepath.Join(in, name), []byte("org_id,org_name,country\no-1,A,USA\no-3,C,XXX\n"), 0o644) // every row bad: rejected
+	if _, err := ingestOnce(t, in, wh); !errors.Is(err, pipeline.ErrRejected) {
+		t.Fatalf("err = %v, want ErrRejected", err)
+	}
+	if got := query(t, "SELECT org_id FROM "+landedGlob(wh, "organizations")+" ORDER BY 1"); !reflect.DeepEqual(got, [][]string{{"o-1"}}) {
+		t.Errorf("landed %v, want the earlier landing's o-1", got)
+	}
+	d, _ := pipeline.ParseDeliveryName(name)
+	q := fmt.Sprintf("read_parquet('%s')", QuarantinePath(wh, d))
+	if got := query(t, "SELECT line, reason FROM "+q); !reflect.DeepEqual(got, before) {
+		t.Errorf("the landing's quarantine %q, want it kept: %q", got, before)
+	}
+	if got := query(t, "SELECT count(*) FROM "+quarantined(wh)); got[0][0] != "3" {
+		t.Errorf("%s quarantined rows in all, want the landing's 1 and the rejected file's 2", got[0][0])
+	}
+	os.WriteFile(filepath.Join(in, name), []byte("org_id,org_name,country\no-1,A,US\n"), 0o644)
+	if _, err := ingestOnce(t, in, wh); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(wh, "quarantine", "*", "*", "*.parquet")); len(left) != 0 {
+		t.Errorf("quarantine files %v after a good re-delivery, want none", left)
+	}
+}

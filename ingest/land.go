@@ -34,6 +34,12 @@ func QuarantinePath(warehouse string, d pipeline.Delivery) string {
 	return filepath.Join(warehouse, "quarantine", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".parquet")
 }
 
+// RejectedPath is where the rows of a rejected delivery go, beside the
+// quarantine of the landing of its name: <name>.rejected.parquet.
+func RejectedPath(warehouse string, d pipeline.Delivery) string {
+	return filepath.Join(warehouse, "quarantine", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".rejected.parquet")
+}
+
 // rejection is a file-level failure: the file is rejected whole.
 type rejection struct{ reason string }
 
@@ -261,7 +267,13 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 		lt = newTable(landedFile, landedSchema(l.d.Feed))
 		defer lt.Close()
 	}
-	qFile, err := pipeline.CreateAtomic(QuarantinePath(l.warehouse, l.d))
+	// A rejected file's rows go beside the landing of its name, never over
+	// it: a rejected re-delivery keeps the earlier landing, and its quarantine.
+	qPath := QuarantinePath(l.warehouse, l.d)
+	if reject != "" {
+		qPath = RejectedPath(l.warehouse, l.d)
+	}
+	qFile, err := pipeline.CreateAtomic(qPath)
 	if err != nil {
 		return err
 	}
@@ -279,6 +291,9 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 		err := s.next(l.d.File)
 		if err == io.EOF {
 			break
+		}
+		if err != nil && reject != "" && errors.As(err, new(*rejection)) {
+			break // rejected part-way: the rows read up to there are quarantined
 		}
 		if err != nil {
 			return err
@@ -332,9 +347,15 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	if err := qt.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", qFile.Name(), err)
 	}
+	if reject == "" {
+		// landed: an earlier rejection of this name is superseded
+		if err := os.Remove(RejectedPath(l.warehouse, l.d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
 	if l.quarantined == 0 {
 		qFile.Abort()
-		if err := os.Remove(QuarantinePath(l.warehouse, l.d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(qPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		return nil
