@@ -46,6 +46,7 @@ type FeedCounts struct {
 // Summary is what one ingest did.
 type Summary struct {
 	Landed, Rejected, Skipped, Waiting, Unrecognized int
+	Changed                                          int // changed while read: left for the next run
 	Feeds                                            map[string]*FeedCounts
 	Rejections                                       []string
 	Entries                                          []Entry
@@ -192,6 +193,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return landed{info: info, l: l, err: err, took: time.Since(start)}
 	}, func(i int, r landed) error {
 		d := todo[i]
+		if errors.Is(r.err, errChanged) {
+			// Not logged: the next run finds it new and reads it again.
+			sum.Changed++
+			opt.Log.Warn("inbox file changed while it was read; nothing of it landed, the next run reads it again", "file", d.File)
+			return nil
+		}
 		var rej *rejection
 		if r.err != nil && !errors.As(r.err, &rej) {
 			if errors.Is(r.err, pipeline.ErrUsage) {
@@ -201,7 +208,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		l := r.l
 		e := Entry{File: d.File, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
-			Size: r.info.Size(), ModTime: r.info.ModTime().UnixNano(), SHA256: l.sha, Status: StatusLanded,
+			Size: l.size(r.info), ModTime: l.modTime(r.info), SHA256: l.sha, Status: StatusLanded,
 			RowsRead: l.read, RowsLanded: l.landed, RowsQuarantined: l.quarantined, Warnings: l.warnings}
 		if prev, ok := last[d.File]; ok && prev.SHA256 != "" && prev.SHA256 != l.sha {
 			e.Replaces = prev.SHA256

@@ -566,3 +566,47 @@ func TestRejectedRedeliveryKeepsTheLanding(t *testing.T) {
 		t.Errorf("quarantine files %v after a good re-delivery, want none", left)
 	}
 }
+
+// TestFileChangedWhileReadIsLeftForTheNextRun: a file rewritten in place while
+// ingest reads it lands nothing (not a prefix, not a mix of two versions) and
+// is not logged; the next run lands the new version whole.
+func TestFileChangedWhileReadIsLeftForTheNextRun(t *testing.T) {
+	var old, updated strings.Builder
+	old.WriteString("org_id,org_name,country\n")
+	updated.WriteString("org_id,org_name,country\n")
+	for i := range 100 {
+		fmt.Fprintf(&old, "o-%d,Old %d,US\n", i, i)
+		fmt.Fprintf(&updated, "o-%d,New %d,US\n", i, i)
+	}
+	name := "organizations_2026-11-20.csv"
+	in := inbox(t, map[string]string{name: old.String()})
+	wh := t.TempDir()
+	rewritten := false
+	sum, err := ingestOnce(t, in, wh, func(o *Options) {
+		o.fault = func(point string) error {
+			if point == "rows" && !rewritten {
+				rewritten = true
+				time.Sleep(10 * time.Millisecond) // a later modification time
+				return os.WriteFile(filepath.Join(in, name), []byte(updated.String()), 0o644)
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rewritten || sum.Changed != 1 || sum.Landed != 0 || len(sum.Entries) != 0 {
+		t.Fatalf("rewritten %v, changed %d, landed %d, logged %d: want the file left alone", rewritten, sum.Changed, sum.Landed, len(sum.Entries))
+	}
+	if landed, _ := filepath.Glob(filepath.Join(wh, "landed", "*", "*", "*.parquet")); len(landed) != 0 {
+		t.Fatalf("landed %v from a file that changed while read", landed)
+	}
+	sum, err = ingestOnce(t, in, wh)
+	if err != nil || sum.Landed != 1 {
+		t.Fatalf("next run: landed %d, %v", sum.Landed, err)
+	}
+	got := query(t, "SELECT count(*), count(*) FILTER (WHERE org_name LIKE 'New%') FROM "+landedGlob(wh, "organizations"))
+	if !reflect.DeepEqual(got, [][]string{{"100", "100"}}) {
+		t.Errorf("landed %v, want the 100 rows of the new version", got)
+	}
+}

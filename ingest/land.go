@@ -74,6 +74,7 @@ type landing struct {
 	sha                       string
 	read, landed, quarantined int64
 	warnings                  []string
+	opened                    os.FileInfo // the file as its last pass opened it
 }
 
 // land parses the file, writes its good rows to the landed Parquet and its bad
@@ -137,11 +138,47 @@ func (l *landing) crash(point string) error {
 // source is an open inbox file positioned after its header row.
 type source struct {
 	f       *os.File
+	path    string
+	opened  os.FileInfo // the file as it was opened
 	gz      *gzip.Reader
 	h       hash.Hash
 	rr      *recordReader
 	cols    []int // feed column → field index, -1 when absent
 	nfields int
+}
+
+// size and modTime are the file's as it was read (as listed when it was not
+// opened): the log's record of what landed.
+func (l *landing) size(listed os.FileInfo) int64 {
+	if l.opened != nil {
+		return l.opened.Size()
+	}
+	return listed.Size()
+}
+
+func (l *landing) modTime(listed os.FileInfo) int64 {
+	if l.opened != nil {
+		return l.opened.ModTime().UnixNano()
+	}
+	return listed.ModTime().UnixNano()
+}
+
+// errChanged: the file changed while it was read (written to in place, or
+// replaced); nothing of it is landed, and the next run reads it again.
+var errChanged = errors.New("the file changed while it was read")
+
+// unchanged says whether the file is still as it was opened: the open file's
+// size and time, and the path still naming it.
+func (s *source) unchanged() error {
+	now, err := s.f.Stat()
+	if err != nil {
+		return err
+	}
+	named, err := os.Stat(s.path)
+	if err != nil || now.Size() != s.opened.Size() || !now.ModTime().Equal(s.opened.ModTime()) || !os.SameFile(named, s.opened) {
+		return errChanged
+	}
+	return nil
 }
 
 func (s *source) Close() {
@@ -184,11 +221,13 @@ func (l *landing) open(hashed bool) (*source, error) {
 	if err != nil {
 		return nil, &rejection{fmt.Sprintf("cannot be opened: %v", errors.Unwrap(err))}
 	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		return nil, &rejection{"is not a regular file"}
 	}
-	s := &source{f: f}
+	s := &source{f: f, path: l.path, opened: st}
+	l.opened = st
 	var src io.Reader = f
 	if hashed {
 		s.h = sha256.New()
@@ -333,6 +372,11 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 			l.quarantined, l.read, 100*float64(l.quarantined)/float64(l.read), l.maxBad)}
 	}
 
+	// Only what was read from the file as it stands lands (a file rewritten
+	// while read would land a prefix, or a mix of two versions).
+	if err := s.unchanged(); err != nil {
+		return err
+	}
 	if lt != nil {
 		if err := lt.Close(); err != nil {
 			return fmt.Errorf("write %s: %w", landedFile.Name(), err)
