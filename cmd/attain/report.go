@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"attain/ingest"
@@ -52,6 +54,49 @@ func workbookPath(cfg pipeline.Config, d pipeline.Date) string {
 	return filepath.Join(reportDir(cfg, d), "renewal-risk-"+d.String()+".xlsx")
 }
 
+// stagingDir makes the directory a date's reports are written in before they
+// are published to final: beside it, named <final>.<pid>.tmp. Staging
+// directories a killed report left behind are removed first.
+func stagingDir(final string) (string, error) {
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return "", err
+	}
+	for _, en := range entries {
+		if en.IsDir() && strings.HasPrefix(en.Name(), filepath.Base(final)+".") && strings.HasSuffix(en.Name(), pipeline.TempSuffix) {
+			os.RemoveAll(filepath.Join(parent, en.Name()))
+		}
+	}
+	dir := fmt.Sprintf("%s.%d%s", final, os.Getpid(), pipeline.TempSuffix)
+	return dir, os.Mkdir(dir, 0o755)
+}
+
+// publishDir puts the staged directory in final's place: the earlier set is
+// renamed aside, the new one renamed in, the earlier one removed. Between the
+// two renames final is missing for an instant, never half written.
+func publishDir(staged, final string) error {
+	if err := pipeline.SyncDir(staged); err != nil {
+		return err
+	}
+	old := final + ".old" + pipeline.TempSuffix
+	os.RemoveAll(old)
+	if err := os.Rename(final, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(staged, final); err != nil {
+		os.Rename(old, final) // put the earlier set back
+		return err
+	}
+	if err := pipeline.SyncDir(filepath.Dir(final)); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -88,7 +133,15 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		return none, err
 	}
 	defer eng.Close()
-	dir := reportDir(e.cfg, asOf)
+	// The date's files are written into a directory of their own and
+	// published together (publishDir): a report stopped part-way, or by a full
+	// disk, leaves the earlier set or none, never some of the files.
+	final := reportDir(e.cfg, asOf)
+	dir, err := stagingDir(final)
+	if err != nil {
+		return none, err
+	}
+	defer os.RemoveAll(dir)       // gone once published; what a failure left
 	tables := map[string]string{} // table -> the SQL that reads its parts
 	for _, t := range sql.Tables {
 		if tables[t.Name], err = resultTable(e.cfg.Warehouse, t.Name, marker); err != nil {
@@ -143,11 +196,14 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 			return none, err
 		}
 	}
-	xlsx := workbookPath(e.cfg, asOf)
+	xlsx := filepath.Join(dir, filepath.Base(workbookPath(e.cfg, asOf)))
 	if err := writeAtomic(xlsx, func(w io.Writer) error { _, err := wb.WriteTo(w); return err }); err != nil {
 		return none, fmt.Errorf("workbook: %w", err)
 	}
-	e.log.Info("stage end", "stage", "report", "as_of", asOf.String(), "dir", dir, "workbook", xlsx,
+	if err := publishDir(dir, final); err != nil {
+		return none, err
+	}
+	e.log.Info("stage end", "stage", "report", "as_of", asOf.String(), "dir", final, "workbook", workbookPath(e.cfg, asOf),
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return meta, nil
 }

@@ -232,3 +232,32 @@ func exitOf(err error) int {
 	}
 	return 0
 }
+
+// TestReportPublishesItsFilesTogether: a report that fails part-way (here a
+// result table's file is gone) leaves the earlier set of the date's files as
+// it was, or none, never some of them; no staging directory is left behind.
+func TestReportPublishesItsFilesTogether(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	want := files(t, rep)
+	parts, _ := filepath.Glob(filepath.Join(wh, "results", "profile", "as_of="+last, "*.parquet"))
+	for _, p := range parts {
+		os.Remove(p) // the last table the report reads
+	}
+	out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput()
+	if err == nil {
+		t.Fatalf("report without the profile table succeeded: %s", out)
+	}
+	if got := files(t, rep); !reflect.DeepEqual(got, want) {
+		t.Errorf("a failed report changed the published files: %d files, want the earlier %d", len(got), len(want))
+	}
+	os.RemoveAll(rep)
+	attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").Run()
+	if got := files(t, rep); len(got) != 0 {
+		t.Errorf("a failed first report published %d files, want none", len(got))
+	}
+}
