@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"attain/pipeline"
 )
 
 // LogFile is the ingest log's name inside the warehouse: one JSON object a
@@ -144,4 +146,30 @@ func Current(entries []Entry) (landed, rejected []Entry) {
 	slices.SortFunc(landed, byFile)
 	slices.SortFunc(rejected, byFile)
 	return landed, rejected
+}
+
+// CheckLanded says whether every landed file the ingest log holds as current
+// is in the warehouse: a compute over a warehouse that lost one would give
+// other results and say nothing. The error names the missing files.
+func CheckLanded(warehouse string) error {
+	entries, err := ReadLog(warehouse)
+	if err != nil {
+		return err
+	}
+	landed, _ := Current(entries)
+	var missing []string
+	for _, e := range landed {
+		d, ok := pipeline.ParseDeliveryName(e.File)
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(LandedPath(warehouse, d)); errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, e.File)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the ingest log holds %d landed file(s) the warehouse no longer has (%s): restore them, or deliver the files again",
+			len(missing), strings.Join(missing[:min(5, len(missing))], ", "))
+	}
+	return nil
 }

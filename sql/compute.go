@@ -91,6 +91,25 @@ func MarkerPath(warehouse string, d pipeline.Date) string {
 	return filepath.Join(warehouse, "results", "_complete", d.String()+".json")
 }
 
+// CheckComplete says whether the result files a marker covers are all there:
+// each table of the date in the marker's number of parts.
+func CheckComplete(warehouse string, m *Marker) error {
+	d, err := pipeline.ParseDate(m.AsOf)
+	if err != nil {
+		return err
+	}
+	for _, t := range Tables {
+		files, err := ResultFiles(warehouse, t.Name, d)
+		if err != nil {
+			return err
+		}
+		if want := max(m.Shards, 1); len(files) != want {
+			return fmt.Errorf("results of %s: %s has %d files, the marker says %d", m.AsOf, t.Name, len(files), want)
+		}
+	}
+	return nil
+}
+
 // ReadMarker returns the marker of a date, or nil when its results are not complete.
 func ReadMarker(warehouse string, d pipeline.Date) (*Marker, error) {
 	b, err := os.ReadFile(MarkerPath(warehouse, d))

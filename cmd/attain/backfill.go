@@ -87,6 +87,11 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		switch {
 		case m == nil || c.force:
 			compute = append(compute, d)
+		case sql.CheckComplete(e.cfg.Warehouse, m) != nil:
+			// a result file of the date is gone: the marker does not hold
+			e.log.Warn("results of a complete date are missing files; computing it again", "as_of", d.String(),
+				"error", sql.CheckComplete(e.cfg.Warehouse, m).Error())
+			compute = append(compute, d)
 		case !exists(workbookPath(e.cfg, d)):
 			report = append(report, d)
 		}

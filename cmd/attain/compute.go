@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"attain/ingest"
 	"attain/pipeline"
 	"attain/sql"
 )
@@ -58,6 +59,9 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 		args = append(args, "shard", e.cfg.Shard.String())
 	}
 	e.log.Info("stage start", args...)
+	if err := ingest.CheckLanded(e.cfg.Warehouse); err != nil {
+		return sql.Computed{}, fmt.Errorf("compute %s: %w", span, err)
+	}
 	c, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
 		Settings: settings(e.cfg), Shards: e.cfg.Shards, Shard: e.cfg.Shard, RunID: runID, Now: e.cfg.Now, Log: e.log})
 	if err != nil {

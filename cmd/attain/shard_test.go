@@ -261,3 +261,32 @@ func TestReportPublishesItsFilesTogether(t *testing.T) {
 		t.Errorf("a failed first report published %d files, want none", len(got))
 	}
 }
+
+// TestMarkersAreChecked: a backfill does not skip a complete date whose result
+// file was deleted, and a compute over a warehouse that lost a landed file
+// fails naming it rather than giving other results.
+func TestMarkersAreChecked(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	parts, _ := filepath.Glob(filepath.Join(wh, "results", "alerts", "as_of="+last, "*.parquet"))
+	for _, p := range parts {
+		os.Remove(p)
+	}
+	out, err := attainCmd(t, "backfill", "--warehouse", wh, "--reports", rep, "--from", last, "--to", last, "--log-format", "json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("backfill: %v\n%s", err, out)
+	}
+	if again, _ := filepath.Glob(filepath.Join(wh, "results", "alerts", "as_of="+last, "*.parquet")); len(again) == 0 {
+		t.Errorf("backfill skipped a date whose alerts file is gone:\n%s", out)
+	}
+	landed, _ := filepath.Glob(filepath.Join(wh, "landed", "organizations", "*", "*.parquet"))
+	os.Remove(landed[0])
+	out, err = attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--log-format", "json").CombinedOutput()
+	if code := exitOf(err); code != 1 || !bytes.Contains(out, []byte("no longer has")) {
+		t.Errorf("compute without a landed file: exit %d, %s; want 1 naming it", code, out)
+	}
+}
