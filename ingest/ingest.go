@@ -32,6 +32,10 @@ type Options struct {
 	Progress func(done, total int)
 	// Workers is how many files land at once (default 1).
 	Workers int
+	// Held, when set, says whether the caller still holds the warehouse lock;
+	// it is asked before each write to the ingest log, which two writers
+	// would interleave.
+	Held func() error
 
 	// fault, in tests, is called at points where a crash could strike; an
 	// error it returns stops the run there, as a kill would.
@@ -90,6 +94,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 
 	sum := &Summary{Feeds: map[string]*FeedCounts{}}
 	record := func(e Entry) error {
+		if opt.Held != nil {
+			if err := opt.Held(); err != nil {
+				return err
+			}
+		}
 		e.RunID, e.At = opt.RunID, opt.Now().UTC()
 		sum.Entries = append(sum.Entries, e)
 		return log.append(e)

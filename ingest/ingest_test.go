@@ -610,3 +610,18 @@ func TestFileChangedWhileReadIsLeftForTheNextRun(t *testing.T) {
 		t.Errorf("landed %v, want the 100 rows of the new version", got)
 	}
 }
+
+// TestIngestStopsWhenTheLockIsLost: before each write to the ingest log the
+// run asks whether it still holds the warehouse lock; when not, it stops
+// without writing, so that two writers never interleave the log.
+func TestIngestStopsWhenTheLockIsLost(t *testing.T) {
+	in := inbox(t, map[string]string{"organizations_2026-11-20.csv": "org_id,org_name,country\no-1,A,US\n"})
+	wh := t.TempDir()
+	_, err := ingestOnce(t, in, wh, func(o *Options) { o.Held = func() error { return pipeline.ErrLockLost } })
+	if !errors.Is(err, pipeline.ErrLockLost) {
+		t.Fatalf("err = %v, want ErrLockLost", err)
+	}
+	if entries, _ := ReadLog(wh); len(entries) != 0 {
+		t.Errorf("%d log entries written without the lock", len(entries))
+	}
+}

@@ -21,6 +21,7 @@ import (
 // the ingest lock, which the pods of one run take one after the other.
 type Lock struct {
 	f      *os.File
+	path   string
 	shared bool
 }
 
@@ -92,7 +93,28 @@ func Acquire(ctx context.Context, dir, name, holder string, mode LockMode) (*Loc
 		f.WriteAt([]byte(holder+"\n"), 0)
 		f.Sync()
 	}
-	return &Lock{f: f, shared: mode.Shared}, nil
+	return &Lock{f: f, path: path, shared: mode.Shared}, nil
+}
+
+// ErrLockLost means the lock file was removed (or replaced) while held: another
+// process may have taken a new one, so this one must stop writing.
+var ErrLockLost = errors.New("the lock file was removed while this process held it")
+
+// Held says whether the lock's path still names the file this process locked.
+// A lock file deleted under a running job lets a second one start beside it;
+// the first finds out here, before its next write, and stops.
+func (l *Lock) Held() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	mine, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	if named, err := os.Stat(l.path); err != nil || !os.SameFile(mine, named) {
+		return fmt.Errorf("%w: %s", ErrLockLost, l.path)
+	}
+	return nil
 }
 
 // Release lets the next run in. A lock held alone clears its holder line first

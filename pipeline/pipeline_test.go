@@ -153,3 +153,26 @@ func TestAtomicFile(t *testing.T) {
 		t.Fatal("RemoveTemps left a temporary file")
 	}
 }
+
+// TestLockLost: a lock whose file was deleted (or replaced) under it says so,
+// and a second process can then take a new one: the first must stop writing.
+func TestLockLost(t *testing.T) {
+	dir := t.TempDir()
+	l, err := AcquireLock(dir, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.Held(); err != nil {
+		t.Fatalf("held lock: %v", err)
+	}
+	os.Remove(filepath.Join(dir, LockFile))
+	second, err := AcquireLock(dir, "second")
+	if err != nil {
+		t.Fatalf("a new lock after the file was deleted: %v", err)
+	}
+	defer second.Release()
+	if err := l.Held(); !errors.Is(err, ErrLockLost) {
+		t.Errorf("Held after the file was deleted: %v, want ErrLockLost", err)
+	}
+}

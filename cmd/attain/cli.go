@@ -56,7 +56,8 @@ type env struct {
 	cfg            pipeline.Config
 	stdout, stderr io.Writer
 	log            *slog.Logger
-	tty            bool // stderr is a terminal: text logs, progress bars
+	tty            bool           // stderr is a terminal: text logs, progress bars
+	lock           *pipeline.Lock // the warehouse lock, once taken
 }
 
 // run is the whole program behind main, so tests drive the same entry point.

@@ -40,7 +40,7 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 	start := time.Now()
 	e.log.Info("stage start", "stage", "ingest", "as_of", asOf.String(), "inbox", e.cfg.Inbox)
 	opt := ingest.Options{Inbox: e.cfg.Inbox, Warehouse: e.cfg.Warehouse, AsOf: asOf,
-		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log, Workers: e.cfg.Threads}
+		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log, Workers: e.cfg.Threads, Held: e.lock.Held}
 	if e.tty {
 		var bar *progressbar.ProgressBar
 		opt.Progress = func(done, total int) {
@@ -72,7 +72,9 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 
 // acquire takes the warehouse lock for a command.
 func acquire(e *env, what string) (*pipeline.Lock, error) {
-	return pipeline.AcquireLock(e.cfg.Warehouse, holder(e, what))
+	l, err := pipeline.AcquireLock(e.cfg.Warehouse, holder(e, what))
+	e.lock = l
+	return l, err
 }
 
 // checkInbox says, before anything is written, that the inbox can be listed:
@@ -131,6 +133,7 @@ func acquireFor(ctx context.Context, e *env, what string, wait bool) (locks, err
 	if err != nil {
 		return nil, err
 	}
+	e.lock = wl
 	sl, err := pipeline.Acquire(ctx, e.cfg.Warehouse, pipeline.ShardLockFile(e.cfg.Shard), who, pipeline.LockMode{})
 	if err != nil {
 		wl.Release()
