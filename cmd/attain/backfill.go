@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sync/errgroup"
 
 	"attain/pipeline"
@@ -101,11 +100,11 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	start := time.Now()
 	e.log.Info("backfill start", "run_id", runID, "from", c.from.d.String(), "to", c.to.d.String(), "every", c.every,
 		"dates", len(all), "to_do", todo, "reports_only", len(report), "as_known", c.asKnown)
-	var bar *progressbar.ProgressBar
-	if e.tty && todo > 0 {
-		bar = progressbar.NewOptions(todo, progressbar.OptionSetWriter(e.stderr),
-			progressbar.OptionSetDescription("backfill"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	var bar *progress
+	if todo > 0 {
+		bar = e.console.newProgress("backfill", todo)
 	}
+	defer bar.finish()
 	// Reports are mostly one goroutine's work (the workbook), so --threads of
 	// them run at once; each date's workbook is still the last file it writes.
 	reportAll := func(dates []pipeline.Date) error {
@@ -116,9 +115,7 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 				if _, err := runReport(gctx, e, d); err != nil {
 					return err
 				}
-				if bar != nil {
-					bar.Add(1)
-				}
+				bar.add()
 				return nil
 			})
 		}

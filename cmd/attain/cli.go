@@ -58,6 +58,7 @@ type env struct {
 	log            *slog.Logger
 	tty            bool           // stderr is a terminal: text logs, progress bars
 	lock           *pipeline.Lock // the warehouse lock, once taken
+	console        *console       // stderr on a terminal (logs and progress bars); nil otherwise
 }
 
 // run is the whole program behind main, so tests drive the same entry point.
@@ -118,7 +119,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	e := &env{cfg: cfg, stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}
-	e.log = newLogger(stderr, cfg.LogFormat, e.tty)
+	logTo := stderr
+	if e.tty {
+		e.console = &console{w: stderr}
+		logTo = e.console
+	}
+	e.log = newLogger(logTo, cfg.LogFormat, e.tty)
 	if a, ok := cmd.(interface{ setArgs([]string) }); ok {
 		a.setArgs(fs.Args())
 	}

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"attain/ingest"
 	"attain/pipeline"
 )
@@ -41,18 +39,17 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 	e.log.Info("stage start", "stage", "ingest", "as_of", asOf.String(), "inbox", e.cfg.Inbox)
 	opt := ingest.Options{Inbox: e.cfg.Inbox, Warehouse: e.cfg.Warehouse, AsOf: asOf,
 		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log, Workers: e.cfg.Threads, Held: e.lock.Held}
-	if e.tty {
-		var bar *progressbar.ProgressBar
+	var bar *progress
+	if e.console != nil {
 		opt.Progress = func(done, total int) {
 			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(e.stderr),
-					progressbar.OptionSetDescription("ingest"), progressbar.OptionShowCount(),
-					progressbar.OptionClearOnFinish())
+				bar = e.console.newProgress("ingest", total)
 			}
-			bar.Set(done)
+			bar.set(done)
 		}
 	}
 	sum, err := ingest.Run(ctx, opt)
+	bar.finish()
 	if sum != nil {
 		feeds := make([]string, 0, len(sum.Feeds))
 		for f := range sum.Feeds {
