@@ -52,7 +52,7 @@ func compacts(month, latest string, files int) bool { return month < latest && f
 // delivery_date in their Hive path, compacted copies as a column.
 func readParquet(paths []string, hive bool) string {
 	return fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = %t, union_by_name = true)",
-		strings.Join(quoteAll(paths), ", "), hive)
+		strings.Join(quoteAll(globEscaped(paths)), ", "), hive)
 }
 
 // feedFiles are the Parquet files a compute reads for one feed.

@@ -71,7 +71,20 @@ func ReadFiles(paths []string) string {
 	}
 	// not Hive-partitioned, whatever the path says: a directory named x=y
 	// would otherwise add a column x
-	return fmt.Sprintf("read_parquet([%s], hive_partitioning = false)", strings.Join(quoteAll(paths), ", "))
+	return fmt.Sprintf("read_parquet([%s], hive_partitioning = false)", strings.Join(quoteAll(globEscaped(paths)), ", "))
+}
+
+// globEscaped makes paths that DuckDB's readers, which take every path as a
+// glob pattern, read as they are: *, ? and [ become one-character classes. A
+// warehouse at …/wh[1] would otherwise read …/wh1, and one at …/wh* its
+// neighbours.
+func globEscaped(paths []string) []string {
+	r := strings.NewReplacer("[", "[[]", "*", "[*]", "?", "[?]")
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = r.Replace(p)
+	}
+	return out
 }
 
 // Marker is written last, once every table of a date is: a date's results are

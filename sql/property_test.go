@@ -275,3 +275,43 @@ func shardsAgree(t *testing.T, dates []pipeline.Date, knownBy *pipeline.Date) {
 		}
 	}
 }
+
+// TestGlobCharactersInPaths: a warehouse whose path holds glob characters
+// ([1], *) is read as it is, not as a pattern that matches its neighbours.
+func TestGlobCharactersInPaths(t *testing.T) {
+	want := func() map[string][]string {
+		wh := landedGen(t)
+		compute(t, wh, propAsOf)
+		return rowsOf(t, wh, propAsOf)
+	}()
+	for _, name := range []string{"wh[1]", "wh*"} {
+		t.Run(name, func(t *testing.T) {
+			parent := t.TempDir()
+			// neighbours the pattern would match, wh1 and whOTHER: the same
+			// files, but other organization names
+			for _, decoy := range []string{"wh1", "whOTHER"} {
+				dir := filepath.Join(parent, decoy)
+				if err := os.CopyFS(dir, os.DirFS(landedGen(t))); err != nil {
+					t.Fatal(err)
+				}
+				e := testEngine(t)
+				files, _ := landedPaths(filepath.Join(dir, "landed", "organizations"))
+				for _, f := range files {
+					q := fmt.Sprintf("COPY (SELECT * REPLACE ('decoy' AS org_name) FROM read_parquet('%s')) TO '%s.x' (FORMAT parquet)", f, f)
+					if err := e.Exec(context.Background(), q); err != nil {
+						t.Fatal(err)
+					}
+					os.Rename(f+".x", f)
+				}
+			}
+			wh := filepath.Join(parent, name)
+			if err := os.CopyFS(wh, os.DirFS(landedGen(t))); err != nil {
+				t.Fatal(err)
+			}
+			compute(t, wh, propAsOf)
+			if got := rowsOf(t, wh, propAsOf); !reflect.DeepEqual(got, want) {
+				t.Error(diffTables(want, got))
+			}
+		})
+	}
+}
