@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"attain/ingest"
 	"attain/pipeline"
@@ -83,7 +84,7 @@ func (m *runMetrics) carryOver(path string) {
 		return
 	}
 	defer f.Close()
-	var parser expfmt.TextParser
+	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(f)
 	if err != nil {
 		return

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -165,8 +167,40 @@ func TestFailedRunDoesNotReportSuccess(t *testing.T) {
 		t.Fatalf("exit %d, want 2: %s", code, stderr)
 	}
 	m, _ := os.ReadFile(filepath.Join(dir, "m.prom"))
-	if strings.Contains(string(m), "attain_last_success_timestamp_seconds") || !strings.Contains(string(m), "attain_stage_duration_seconds") {
+	if strings.Contains(string(m), "attain_last_success_timestamp_seconds") || !strings.Contains(string(m), "attain_stage_duration_seconds") ||
+		!strings.Contains(string(m), "attain_last_exit_code 2") {
 		t.Errorf("a failed run's metrics:\n%s", m)
+	}
+	var end map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "run end" {
+			end = rec
+		}
+	}
+	if end["level"] != "ERROR" || end["stage"] != "compute" || end["reports"] != nil {
+		t.Errorf("run end line %v: want ERROR, naming the compute stage and no reports", end)
+	}
+
+	// After a success, a failed run keeps the success timestamp it replaces.
+	metrics := filepath.Join(dir, "ok.prom")
+	wh := filepath.Join(dir, "wh-ok")
+	if code, _, stderr := attain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", filepath.Join(dir, "rep"),
+		"--as-of", last, "--metrics-file", metrics); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ok, _ := os.ReadFile(metrics)
+	success := regexp.MustCompile(`(?m)^attain_last_success_timestamp_seconds .*$`).FindString(string(ok))
+	if success == "" {
+		t.Fatalf("a successful run's metrics lack the success timestamp:\n%s", ok)
+	}
+	if code, _, _ := attain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", filepath.Join(dir, "rep"),
+		"--as-of", last, "--catalog", cat, "--metrics-file", metrics); code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	failed, _ := os.ReadFile(metrics)
+	if !strings.Contains(string(failed), success+"\n") || !strings.Contains(string(failed), "attain_last_exit_code 2") {
+		t.Errorf("the failed run's metrics lost the last success (%s):\n%s", success, failed)
 	}
 }
 
