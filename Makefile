@@ -1,5 +1,5 @@
 # attain — see README.md. Every target is phony: make decides nothing by file dates.
-.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run bench-scale lint fuzz clean
+.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run bench-scale bench-scaleout lint fuzz clean
 
 GO    ?= go
 BIN   := bin/attain
@@ -47,6 +47,12 @@ ORGS ?= 20000,100000
 bench-scale: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what scale --attain $(BIN) --scale-orgs $(ORGS)
+
+# One compute process at 100,000 organizations against each of the 4 shards of
+# --shard i/4 run alone (as on 4 machines); needs make bench-scale's warehouse.
+bench-scaleout: build
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench --what scaleout --attain $(BIN)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

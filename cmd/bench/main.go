@@ -80,6 +80,8 @@ func main() {
 		err = benchCompute(*attain, *dir, *computeOrgs, *reps, *threads, *mem)
 	case "scale":
 		err = benchScale(*attain, *dir, *scaleOrgs)
+	case "scaleout":
+		err = benchScaleout(*attain, *dir, 100000, 4)
 	default:
 		err = fmt.Errorf("unknown --what %q", *what)
 	}
@@ -744,5 +746,65 @@ func benchScale(attain, dir, scales string) error {
 		fmt.Printf(" %d: %.1f× (%.0f× the organizations);", o, results[o][2].m.wall.Seconds()/base, float64(o)/float64(orgsList[0]))
 	}
 	fmt.Printf("\ngoals: peak RSS < 2048 MiB at every scale; 100,000 compute ≤ 5.5×, 400,000 ≤ 22× the 20,000 compute; a 400,000 nightly run < 15 min\n")
+	return nil
+}
+
+// benchScaleout measures, at one scale, one compute process without --shard
+// against each of the n shards of --shard i/n run alone, one after the other,
+// as on n machines (SPEC §7.1): the first makes the split of the night's data,
+// as the first pod to get there would while the others wait for it. Each
+// computes after a new delivery (the split's manifest removed, the month splits
+// kept), as a nightly run does. It reuses the scale benchmark's warehouse.
+func benchScaleout(attain, dir string, orgs, n int) error {
+	wh := filepath.Join(dir, fmt.Sprintf("scale-%d", orgs), "wh")
+	if _, err := os.Stat(filepath.Join(wh, "ingest_log.jsonl")); err != nil {
+		return fmt.Errorf("no warehouse at %s: run make bench-scale ORGS=%d first", wh, orgs)
+	}
+	const day = "2026-10-31"
+	fresh := func() error {
+		// a night's new data: the split is made again, its months kept but the last
+		paths, _ := filepath.Glob(filepath.Join(wh, "shards", "*", "manifest.json"))
+		for _, p := range paths {
+			os.Remove(p)
+		}
+		months, _ := filepath.Glob(filepath.Join(wh, "shards", "revenue-months-*", "2026-10*"))
+		for _, m := range months {
+			os.RemoveAll(m)
+		}
+		return nil
+	}
+	args := []string{"compute", "--warehouse", wh, "--as-of", day, "--log-format", "json", "--shards", fmt.Sprint(n)}
+	fresh()
+	one, err := measure(attain, args...)
+	if err != nil {
+		return err
+	}
+	fresh()
+	var shards []measurement
+	var sum time.Duration
+	slowest := 0
+	for i := range n {
+		m, err := measure(attain, "compute", "--warehouse", wh, "--as-of", day, "--log-format", "json", "--shard", fmt.Sprintf("%d/%d", i, n))
+		if err != nil {
+			return err
+		}
+		shards = append(shards, m)
+		sum += m.wall
+		if m.wall > shards[slowest].wall {
+			slowest = i
+		}
+	}
+	fmt.Printf("scale-out benchmark: %d organizations, %d shards, a night's compute (the split made again)\n\n", orgs, n)
+	fmt.Printf("| process | wall s | peak RSS MiB | × one process |\n|---|---:|---:|---:|\n")
+	fmt.Printf("| one process, --shards %d | %.1f | %.0f | 1.00 |\n", n, one.wall.Seconds(), float64(one.maxRSS)/(1<<20))
+	for i, m := range shards {
+		note := ""
+		if i == 0 {
+			note = " (makes the split)"
+		}
+		fmt.Printf("| --shard %d/%d alone%s | %.1f | %.0f | %.2f |\n", i, n, note, m.wall.Seconds(), float64(m.maxRSS)/(1<<20), m.wall.Seconds()/one.wall.Seconds())
+	}
+	fmt.Printf("\nslowest shard %.2f× one process (goal ≤ 0.3×), sum of the shards %.2f× (goal ≤ 1.2×)\n",
+		shards[slowest].wall.Seconds()/one.wall.Seconds(), sum.Seconds()/one.wall.Seconds())
 	return nil
 }
