@@ -259,7 +259,12 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		}
 		opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
 		for _, d := range dates {
-			out.Rows[d] = rows[d]
+			if out.Rows[d] == nil {
+				out.Rows[d] = map[string]int64{}
+			}
+			for t, n := range rows[d] {
+				out.Rows[d][t] += n // this process's shards
+			}
 			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, Rows: rows[d], At: opt.Now().UTC()}
 			if opt.KnownBy != nil {
 				pm.KnownBy = opt.KnownBy.String()
