@@ -248,7 +248,7 @@ func shardsAgree(t *testing.T, dates []pipeline.Date, knownBy *pipeline.Date) {
 	var want map[pipeline.Date]map[string][]string
 	for _, shards := range []int{1, 2, 7} {
 		wh := landedGen(t)
-		_, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
+		c, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
 			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
 		if err != nil {
 			t.Fatal(err)
@@ -259,6 +259,9 @@ func shardsAgree(t *testing.T, dates []pipeline.Date, knownBy *pipeline.Date) {
 			m, err := ReadMarker(wh, d)
 			if err != nil || m == nil || m.Shards != shards {
 				t.Fatalf("%d shards: marker of %s: %+v, %v", shards, d, m, err)
+			}
+			if !reflect.DeepEqual(c.Rows[d], m.Rows) || len(c.Complete) != len(dates) {
+				t.Errorf("%d shards: compute says rows %v and %d dates complete, the marker %v", shards, c.Rows[d], len(c.Complete), m.Rows)
 			}
 			if files, _ := ResultFiles(wh, "attainment", d); len(files) != shards {
 				t.Errorf("%d shards: %d attainment files", shards, len(files))
