@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -14,22 +15,45 @@ import (
 
 // backfillCmd produces results and reports for every date of a range (SPEC §8).
 type backfillCmd struct {
-	from, to dateFlag
-	every    string
-	force    bool
-	asKnown  bool
-	batch    int
+	from, to    dateFlag
+	every       string
+	reportEvery string
+	force       bool
+	asKnown     bool
+	batch       int
 }
 
 func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.from, "from", "first date A (required)")
 	fs.Var(&c.to, "to", "last date B (required)")
-	fs.StringVar(&c.every, "every", "day", "day, week (Sundays) or month (month ends)")
+	fs.StringVar(&c.every, "every", "day", "the spine of dates whose results are computed: day, week (Sundays) or month (month ends)")
+	fs.StringVar(&c.reportEvery, "report-every", "month", "the dates whose reports are written: day (every date of the spine), week (Sundays, and B), month (month ends, and B) or none")
 	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
 	fs.BoolVar(&c.force, "force", false, "recompute dates whose results are already complete")
 	fs.BoolVar(&c.asKnown, "as-known", false, "use for each date only deliveries dated on or before it")
 	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass")
+}
+
+// reportDates are the spine's dates that get reports (SPEC §8): every one
+// (day), none, or the week or month ends of [from, to] and to.
+func reportDates(spineDates []pipeline.Date, from, to pipeline.Date, every string) (map[pipeline.Date]bool, error) {
+	out := map[pipeline.Date]bool{}
+	switch every {
+	case "none":
+	case "day":
+		for _, d := range spineDates {
+			out[d] = true
+		}
+	case "week", "month":
+		ends, _ := spine(from, to, every)
+		for _, d := range append(ends, to) {
+			out[d] = true
+		}
+	default:
+		return nil, fmt.Errorf("%w: --report-every must be day, week, month or none", pipeline.ErrUsage)
+	}
+	return out, nil
 }
 
 // spine lists the dates of [from, to] at the given step.
@@ -65,6 +89,17 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	reportOn, err := reportDates(all, c.from.d, c.to.d, c.reportEvery)
+	if err != nil {
+		return err
+	}
+	// a report date off the spine gets its results too
+	for d := range reportOn {
+		if !slices.Contains(all, d) {
+			all = append(all, d)
+		}
+	}
+	slices.Sort(all)
 	cat, err := pipeline.LoadCatalog(e.cfg.Catalog)
 	if err != nil {
 		return err
@@ -91,11 +126,16 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 			e.log.Warn("results of a complete date are missing files; computing it again", "as_of", d.String(),
 				"error", sql.CheckComplete(e.cfg.Warehouse, m).Error())
 			compute = append(compute, d)
-		case !exists(workbookPath(e.cfg, d)):
+		case reportOn[d] && !exists(workbookPath(e.cfg, d)):
 			report = append(report, d)
 		}
 	}
 	todo := len(compute) + len(report)
+	for _, d := range compute {
+		if reportOn[d] {
+			todo++ // its report is a step of its own
+		}
+	}
 	runID := newRunID(e.cfg.Now())
 	start := time.Now()
 	e.log.Info("backfill start", "run_id", runID, "from", c.from.d.String(), "to", c.to.d.String(), "every", c.every,
@@ -142,8 +182,16 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		// with --shard, the dates whose last part this process wrote
-		if err := reportAll(done.Complete); err != nil {
+		bar.addN(len(batch))
+		// the report dates of the batch (with --shard, those whose last part
+		// this process wrote)
+		var toReport []pipeline.Date
+		for _, d := range done.Complete {
+			if reportOn[d] {
+				toReport = append(toReport, d)
+			}
+		}
+		if err := reportAll(toReport); err != nil {
 			return err
 		}
 	}

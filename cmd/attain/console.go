@@ -71,6 +71,16 @@ func (p *progress) add() {
 	p.bar.Add(1)
 }
 
+// addN moves the bar n steps.
+func (p *progress) addN(n int) {
+	if p == nil {
+		return
+	}
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	p.bar.Add(n)
+}
+
 // finish draws the bar at its total, ends its line and takes it off the
 // console.
 func (p *progress) finish() {

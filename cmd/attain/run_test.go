@@ -263,7 +263,7 @@ func TestBackfillEqualsNightlyRuns(t *testing.T) {
 		t.Fatalf("ingest: %s", stderr)
 	}
 	args := []string{"backfill", "--warehouse", wh, "--reports", filepath.Join(backfill, "rep"),
-		"--from", dates[0], "--to", last, "--as-known"}
+		"--from", dates[0], "--to", last, "--as-known", "--report-every", "day"}
 	if code, _, stderr := attain(t, args...); code != 0 {
 		t.Fatalf("backfill: exit %d: %s", code, stderr)
 	}
@@ -305,6 +305,46 @@ func TestBackfillSpine(t *testing.T) {
 	}
 	if got := strings.Join(strs(month), " "); got != "2026-01-31 2026-02-28 2026-03-31 2026-04-30" {
 		t.Errorf("month ends %s", got)
+	}
+}
+
+// TestBackfillReportDates: results for every date of the spine, reports for
+// the report dates only (SPEC §8): by default the month ends and B; none with
+// --report-every none; a report date off the spine is computed too.
+func TestBackfillReportDates(t *testing.T) {
+	in := smallInbox(t)
+	for _, tc := range []struct {
+		args    []string
+		reports []string
+	}{
+		{[]string{"--from", "2026-09-28", "--to", "2026-10-02"}, []string{"2026-09-30", "2026-10-02"}},
+		{[]string{"--from", "2026-09-28", "--to", "2026-10-02", "--report-every", "none"}, nil},
+		{[]string{"--from", "2026-09-27", "--to", "2026-10-02", "--every", "week", "--report-every", "month"}, []string{"2026-09-30", "2026-10-02"}},
+	} {
+		dir := t.TempDir()
+		wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+		if code, _, stderr := attain(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last); code != 0 {
+			t.Fatalf("ingest: %s", stderr)
+		}
+		if code, _, stderr := attain(t, append([]string{"backfill", "--warehouse", wh, "--reports", rep}, tc.args...)...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr)
+		}
+		var reported []string
+		entries, _ := os.ReadDir(rep)
+		for _, en := range entries {
+			reported = append(reported, en.Name())
+		}
+		if !reflect.DeepEqual(reported, tc.reports) {
+			t.Errorf("%v: reports for %v, want %v", tc.args, reported, tc.reports)
+		}
+		complete, _ := os.ReadDir(filepath.Join(wh, "results", "_complete"))
+		spineDates := 5
+		if tc.args[len(tc.args)-1] == "month" {
+			spineDates = 3 // Sunday 09-27, and the report dates 09-30 and 10-02
+		}
+		if len(complete) != spineDates {
+			t.Errorf("%v: %d dates with results, want %d", tc.args, len(complete), spineDates)
+		}
 	}
 }
 
