@@ -471,7 +471,7 @@ var sheetNotes = [][2]string{
 	{"Alerts", "Members whose status became at_risk or lapsed since the latest earlier result (or D − 1)."},
 	{"Expiring", "For members: exams, assessments and overrides that count now and stop counting within 90 days, one row per competency they serve."},
 	{"Attainment", "Each organization's level in each competency it attains, what carries it and when it lapses if nothing new arrives."},
-	{"Requirements", "Every requirement of every path for every organization: value, minimum for its market, met, and when its value falls below the minimum."},
+	{"Requirements", "Every requirement of every path of the organizations on Renewal risk, at their own level (a member's level, an eligible non-member's eligible level): value, minimum for its market, met, and when its value falls below the minimum. requirements.csv holds every organization's rows at every level."},
 	{"Profile", "The competencies each member's marketing profile shows, and at which level."},
 }
 

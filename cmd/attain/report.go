@@ -184,7 +184,11 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		{"Alerts", "alerts", all("alerts"), true},
 		{"Expiring", "expiring", all("expiring"), true},
 		{"Attainment", "attainment", all("attainment"), true},
-		{"Requirements", "requirements", all("requirements"), true},
+		// SPEC §6.3: the sheet holds the organizations on Renewal risk at
+		// their own level; requirements.csv keeps every row (written below)
+		{"Requirements", "requirements", `SELECT q.* FROM ` + tables["requirements"] + ` q
+			SEMI JOIN ` + tables["renewal_risk"] + ` r ON r.org_id = q.org_id AND q.level = coalesce(r.membership_level, r.eligible_level)
+			ORDER BY ` + sql.TableOrder("requirements"), false},
 		{"Profile", "profile", all("profile"), true},
 	}
 	for _, s := range sheets {
@@ -195,6 +199,17 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, csv); err != nil {
 			return none, err
 		}
+	}
+	req, err := eng.ReadTable(ctx, all("requirements"))
+	if err != nil {
+		return none, fmt.Errorf("read requirements: %w", err)
+	}
+	defer req.Close()
+	if err := writeAtomic(filepath.Join(dir, "requirements.csv"), func(w io.Writer) error {
+		_, err := reports.WriteCSV(w, req)
+		return err
+	}); err != nil {
+		return none, fmt.Errorf("requirements.csv: %w", err)
 	}
 	xlsx := filepath.Join(dir, filepath.Base(workbookPath(e.cfg, asOf)))
 	if err := writeAtomic(xlsx, func(w io.Writer) error { _, err := wb.WriteTo(w); return err }); err != nil {

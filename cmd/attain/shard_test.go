@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"attain/pipeline"
 )
@@ -288,5 +291,60 @@ func TestMarkersAreChecked(t *testing.T) {
 	out, err = attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--log-format", "json").CombinedOutput()
 	if code := exitOf(err); code != 1 || !bytes.Contains(out, []byte("no longer has")) {
 		t.Errorf("compute without a landed file: exit %d, %s; want 1 naming it", code, out)
+	}
+}
+
+// TestRequirementsSheetIsScoped: the workbook's Requirements sheet holds the
+// rows of requirements.csv of the organizations on Renewal risk at their own
+// level, in its order; requirements.csv keeps every row (SPEC §6.3).
+func TestRequirementsSheetIsScoped(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	rep := filepath.Join(dir, "rep")
+	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	read := func(name string) [][]string {
+		f, err := os.Open(filepath.Join(rep, last, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	levelOf := map[string]string{} // org_id -> its level on Renewal risk
+	risk := read("renewal_risk.csv")
+	for _, r := range risk[1:] {
+		levelOf[r[1]] = r[3] + r[13] // membership_level, else eligible_level
+	}
+	var want [][]string
+	all := read("requirements.csv")
+	for _, r := range all[1:] {
+		if levelOf[r[1]] != "" && levelOf[r[1]] == r[3] {
+			want = append(want, r[1:6]) // org_id, competency_id, level, path, metric
+		}
+	}
+	if len(want) == 0 || len(want) == len(all)-1 {
+		t.Fatalf("%d of %d rows scoped: the case does not tell", len(want), len(all)-1)
+	}
+	wb, err := excelize.OpenFile(filepath.Join(rep, last, "renewal-risk-"+last+".xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	sheet, err := wb.GetRows("Requirements")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, r := range sheet[1:] {
+		got = append(got, r[1:6])
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Requirements sheet: %d rows, want the %d scoped rows of requirements.csv", len(got), len(want))
 	}
 }
