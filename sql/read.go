@@ -5,6 +5,7 @@ import (
 	dbsql "database/sql"
 	"fmt"
 	"math/big"
+	"strings"
 	"strconv"
 	"sync"
 	"time"
@@ -182,4 +183,114 @@ func convert(v any) any {
 		return f
 	}
 	return fmt.Sprint(v)
+}
+
+// ChainRows reads the rows of several queries, one after the other, as one
+// table: a large table read in ranges of its key, each sorted on its own
+// (ReadRanges).
+type ChainRows struct {
+	ctx     context.Context
+	e       *Engine
+	queries []string
+	cur     *TableRows
+	tee     func([]any) error
+	cols    []string
+	err     error
+}
+
+// ReadChain returns the rows of the queries in turn; they must have the same
+// columns. Close them when not read to the end.
+func (e *Engine) ReadChain(ctx context.Context, queries []string) (*ChainRows, error) {
+	c := &ChainRows{ctx: ctx, e: e, queries: queries}
+	if err := c.open(); err != nil {
+		return nil, err
+	}
+	c.cols = c.cur.Columns()
+	return c, nil
+}
+
+func (c *ChainRows) open() error {
+	r, err := c.e.ReadTable(c.ctx, c.queries[0])
+	if err != nil {
+		return err
+	}
+	c.queries = c.queries[1:]
+	if c.tee != nil {
+		r.Tee(c.tee)
+	}
+	c.cur = r
+	return nil
+}
+
+// Tee hands every row to f before the consumer gets it (TableRows.Tee).
+func (c *ChainRows) Tee(f func([]any) error) {
+	c.tee = f
+	c.cur.Tee(f)
+}
+
+func (c *ChainRows) Columns() []string { return c.cols }
+
+func (c *ChainRows) Next() bool {
+	for c.err == nil {
+		if c.cur.Next() {
+			return true
+		}
+		if c.err = c.cur.Err(); c.err != nil {
+			return false
+		}
+		c.cur.Close()
+		if len(c.queries) == 0 {
+			return false
+		}
+		c.err = c.open()
+	}
+	return false
+}
+
+func (c *ChainRows) Values() []any { return c.cur.Values() }
+
+func (c *ChainRows) Err() error { return c.err }
+
+// Close ends the rows of the query being read.
+func (c *ChainRows) Close() error { return c.cur.Close() }
+
+// RangeBounds splits the distinct values of column col of from into parts of
+// about rowsPerRange rows (of total): the values at which each range after the
+// first starts, ascending; none when one range holds them all.
+func (e *Engine) RangeBounds(ctx context.Context, from, col string, total, rowsPerRange int64) ([]string, error) {
+	k := (total + rowsPerRange - 1) / rowsPerRange
+	if k <= 1 {
+		return nil, nil
+	}
+	q := fmt.Sprintf(`SELECT v FROM (SELECT v, row_number() OVER (ORDER BY v) AS i, count(*) OVER () AS n
+		FROM (SELECT DISTINCT %s AS v FROM %s)) WHERE i > 1 AND (i - 1) %% greatest(n // %d, 1) = 0 ORDER BY v`, col, from, k)
+	rows, err := e.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = fmt.Sprint(r[0])
+	}
+	return out, nil
+}
+
+// Ranged is the query over each range of col that bounds (RangeBounds) make,
+// as the conditions a WHERE clause takes; one condition, true, for none.
+func Ranged(col string, bounds []string) []string {
+	if len(bounds) == 0 {
+		return []string{"true"}
+	}
+	var out []string
+	for i := 0; i <= len(bounds); i++ {
+		var c []string
+		if i > 0 {
+			c = append(c, fmt.Sprintf("%s >= %s", col, quote(bounds[i-1])))
+		}
+		if i < len(bounds) {
+			c = append(c, fmt.Sprintf("%s < %s", col, quote(bounds[i])))
+		}
+		out = append(out, strings.Join(c, " AND "))
+	}
+	return out
 }

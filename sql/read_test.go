@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 )
@@ -110,4 +111,50 @@ func readRange(t testing.TB, e *Engine, n int) *TableRows {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// TestReadInRanges: a table read in ranges of a column (RangeBounds, Ranged,
+// ReadChain), each range sorted on its own, gives the rows of one sorted read,
+// in its order, its tee seeing every row once.
+func TestReadInRanges(t *testing.T) {
+	e := testEngine(t)
+	ctx := context.Background()
+	if err := e.Exec(ctx, `CREATE TEMP TABLE r AS SELECT printf('o-%05d', i % 997) AS org_id, i FROM range(20000) t(i)`); err != nil {
+		t.Fatal(err)
+	}
+	bounds, err := e.RangeBounds(ctx, "r", "org_id", 20000, 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bounds) < 5 || len(bounds) > 7 {
+		t.Fatalf("%d bounds for 20,000 rows in ranges of 3,000", len(bounds))
+	}
+	var queries []string
+	for _, where := range Ranged("org_id", bounds) {
+		queries = append(queries, "SELECT org_id, i FROM r WHERE "+where+" ORDER BY org_id, i")
+	}
+	chain, err := e.ReadChain(ctx, queries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teed := 0
+	chain.Tee(func([]any) error { teed++; return nil })
+	var got []string
+	for chain.Next() {
+		got = append(got, fmt.Sprint(chain.Values()...))
+	}
+	if err := chain.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := e.Query(ctx, "SELECT org_id, i FROM r ORDER BY org_id, i")
+	var want []string
+	for _, r := range rows {
+		want = append(want, fmt.Sprint(r...))
+	}
+	if !slices.Equal(got, want) || teed != len(want) {
+		t.Errorf("ranged read: %d rows (tee %d), want the %d of one sorted read in its order", len(got), teed, len(want))
+	}
+	if b, _ := e.RangeBounds(ctx, "r", "org_id", 20000, 1_000_000); b != nil || len(Ranged("org_id", b)) != 1 {
+		t.Errorf("a small table is one range: bounds %v", b)
+	}
 }
