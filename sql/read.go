@@ -5,8 +5,8 @@ import (
 	dbsql "database/sql"
 	"fmt"
 	"math/big"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
