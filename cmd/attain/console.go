@@ -52,33 +52,22 @@ func (c *console) newProgress(what string, total int) *progress {
 }
 
 // set moves the bar to done steps.
-func (p *progress) set(done int) {
-	if p == nil {
-		return
-	}
-	p.c.mu.Lock()
-	defer p.c.mu.Unlock()
-	p.bar.Set(done)
-}
+func (p *progress) set(done int) { p.do(func(b *progressbar.ProgressBar) { b.Set(done) }) }
 
 // add moves the bar one step.
-func (p *progress) add() {
-	if p == nil {
-		return
-	}
-	p.c.mu.Lock()
-	defer p.c.mu.Unlock()
-	p.bar.Add(1)
-}
+func (p *progress) add() { p.addN(1) }
 
 // addN moves the bar n steps.
-func (p *progress) addN(n int) {
+func (p *progress) addN(n int) { p.do(func(b *progressbar.ProgressBar) { b.Add(n) }) }
+
+// do runs f on the bar, holding the console.
+func (p *progress) do(f func(*progressbar.ProgressBar)) {
 	if p == nil {
 		return
 	}
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	p.bar.Add(n)
+	f(p.bar)
 }
 
 // finish draws the bar at its total, ends its line and takes it off the

@@ -324,17 +324,9 @@ func benchRun(attain, dir string, orgs, days int) error {
 	for _, d := range []string{inbox, wh, rep} {
 		os.RemoveAll(d)
 	}
-	os.MkdirAll(inbox, 0o755)
-	names, _ := filepath.Glob(filepath.Join(genInbox, "*.csv"))
-	var lastFiles []string
-	for _, n := range names {
-		if strings.Contains(filepath.Base(n), "_"+lastDay) {
-			lastFiles = append(lastFiles, n)
-			continue
-		}
-		if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
-			return err
-		}
+	lastFiles, err := holdBack(genInbox, inbox, lastDay)
+	if err != nil {
+		return err
 	}
 	common := []string{"--inbox", inbox, "--warehouse", wh, "--reports", rep, "--log-format", "json", "--max-bad-fraction", "1"}
 	cold, err := measure(attain, append([]string{"run", "--as-of", "2026-10-30"}, common...)...)
@@ -370,6 +362,26 @@ func benchRun(attain, dir string, orgs, days int) error {
 	}
 	fmt.Printf("\ngoals: warm nightly ≤ 1.5× one date's compute; a 365-date backfill ≤ 10×\n")
 	return nil
+}
+
+// holdBack links every generated file into inbox but those delivered on day,
+// which it returns: the night's delivery, for a nightly run to find.
+func holdBack(gen, inbox, day string) ([]string, error) {
+	if err := os.MkdirAll(inbox, 0o755); err != nil {
+		return nil, err
+	}
+	names, _ := filepath.Glob(filepath.Join(gen, "*.csv"))
+	var held []string
+	for _, n := range names {
+		if strings.Contains(filepath.Base(n), "_"+day) {
+			held = append(held, n)
+			continue
+		}
+		if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
 }
 
 // genWarehouse generates two years for orgs organizations and lands them, once.
@@ -669,17 +681,9 @@ func benchScale(attain, dir, scales string) error {
 		for _, d := range []string{inbox, wh, rep} {
 			os.RemoveAll(d)
 		}
-		os.MkdirAll(inbox, 0o755)
-		names, _ := filepath.Glob(filepath.Join(gen, "*.csv"))
-		var last []string
-		for _, n := range names {
-			if strings.Contains(filepath.Base(n), "_"+lastDay) {
-				last = append(last, n)
-				continue
-			}
-			if err := os.Link(n, filepath.Join(inbox, filepath.Base(n))); err != nil {
-				return err
-			}
+		last, err := holdBack(gen, inbox, lastDay)
+		if err != nil {
+			return err
 		}
 		common := []string{"--inbox", inbox, "--warehouse", wh, "--reports", rep, "--log-format", "json", "--max-bad-fraction", "1"}
 		steps := []row{{"gen (two years)", g}}
