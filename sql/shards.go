@@ -25,6 +25,10 @@ import (
 // severing and moves between organizations are computed from all their events
 // in each. What is not per organization (FX rates, the months that have usage,
 // the data-quality counts and the revenue rows without a rate) is in _global/.
+// Revenue, most of the data, is split month by month instead, every landed row
+// with its place, under shards/revenue-months-<N>/ (splitMonths): a month's
+// split is kept while its landed files are unchanged, and the rows a later
+// delivery superseded are a global table each shard anti-joins.
 // Each shard is then evaluated by the same rules from its files alone, so its
 // time and memory are those of its share of the organizations.
 //
