@@ -153,15 +153,11 @@ func landedPaths(feedDir string) ([]string, error) {
 		if !d.IsDir() || !strings.HasPrefix(d.Name(), "delivery_date=") {
 			continue
 		}
-		files, err := os.ReadDir(filepath.Join(feedDir, d.Name()))
+		files, err := parquetFiles(filepath.Join(feedDir, d.Name()))
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			if f.Type().IsRegular() && strings.HasSuffix(f.Name(), ".parquet") {
-				out = append(out, filepath.Join(feedDir, d.Name(), f.Name()))
-			}
-		}
+		out = append(out, files...)
 	}
 	return out, nil
 }

@@ -141,12 +141,18 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	if err != nil {
 		return none, err
 	}
-	defer os.RemoveAll(dir)       // gone once published; what a failure left
+	defer os.RemoveAll(dir) // gone once published; what a failure left
+	// A part missing is an error, never a table short of rows.
+	if err := sql.CheckComplete(e.cfg.Warehouse, marker); err != nil {
+		return none, fmt.Errorf("%w: compute the date again (attain compute --as-of %s)", err, asOf)
+	}
 	tables := map[string]string{} // table -> the SQL that reads its parts
 	for _, t := range sql.Tables {
-		if tables[t.Name], err = resultTable(e.cfg.Warehouse, t.Name, marker); err != nil {
+		files, err := sql.ResultFiles(e.cfg.Warehouse, t.Name, asOf)
+		if err != nil {
 			return none, err
 		}
+		tables[t.Name] = sql.ReadFiles(files)
 	}
 	meta, err := reportMeta(ctx, e, eng, marker, tables)
 	if err != nil {
@@ -329,22 +335,6 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 		}
 	}
 	return meta, nil
-}
-
-// resultTable is the SQL that reads a result table of a complete date: its
-// parts, each of the marker's shards (one file for a date computed before
-// results had parts). A part missing is an error, never a table short of rows.
-func resultTable(warehouse, table string, m *sql.Marker) (string, error) {
-	d := pipeline.MustDate(m.AsOf)
-	files, err := sql.ResultFiles(warehouse, table, d)
-	if err != nil {
-		return "", err
-	}
-	if want := max(m.Shards, 1); len(files) != want {
-		return "", fmt.Errorf("results of %s: %s has %d files, the marker says %d shards: compute the date again (attain compute --as-of %s)",
-			m.AsOf, table, len(files), want, m.AsOf)
-	}
-	return sql.ReadFiles(files), nil
 }
 
 // writeAtomic writes a report file so that it appears whole or not at all.
