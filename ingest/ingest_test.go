@@ -551,7 +551,7 @@ func TestRejectedRedeliveryKeepsTheLanding(t *testing.T) {
 		t.Errorf("landed %v, want the earlier landing's o-1", got)
 	}
 	d, _ := pipeline.ParseDeliveryName(name)
-	q := fmt.Sprintf("read_parquet('%s')", QuarantinePath(wh, d))
+	q := fmt.Sprintf("read_parquet('%s')", pipeline.QuarantinePath(wh, d))
 	if got := query(t, "SELECT line, reason FROM "+q); !reflect.DeepEqual(got, before) {
 		t.Errorf("the landing's quarantine %q, want it kept: %q", got, before)
 	}

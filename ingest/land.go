@@ -14,7 +14,6 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -23,22 +22,6 @@ import (
 
 	"attain/pipeline"
 )
-
-// LandedPath is where a delivery's rows land (SPEC §6.1).
-func LandedPath(warehouse string, d pipeline.Delivery) string {
-	return filepath.Join(warehouse, "landed", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".parquet")
-}
-
-// QuarantinePath is where a delivery's rejected rows go (SPEC §6.1).
-func QuarantinePath(warehouse string, d pipeline.Delivery) string {
-	return filepath.Join(warehouse, "quarantine", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".parquet")
-}
-
-// RejectedPath is where the rows of a rejected delivery go, beside the
-// quarantine of the landing of its name: <name>.rejected.parquet.
-func RejectedPath(warehouse string, d pipeline.Delivery) string {
-	return filepath.Join(warehouse, "quarantine", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".rejected.parquet")
-}
 
 // rejection is a file-level failure: the file is rejected whole.
 type rejection struct{ reason string }
@@ -115,7 +98,7 @@ func (l *landing) land(ctx context.Context) error {
 // tmpDir is where a landing's scratch files go: the warehouse's tmp/, whose
 // leftovers (*.tmp) the next ingest removes.
 func (l *landing) tmpDir() string {
-	dir := filepath.Join(l.warehouse, "tmp")
+	dir := pipeline.TmpDir(l.warehouse)
 	if os.MkdirAll(dir, 0o755) != nil {
 		return ""
 	}
@@ -299,7 +282,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	var lt *table
 	var landedFile *pipeline.AtomicFile
 	if reject == "" {
-		if landedFile, err = pipeline.CreateAtomic(LandedPath(l.warehouse, l.d)); err != nil {
+		if landedFile, err = pipeline.CreateAtomic(pipeline.LandedPath(l.warehouse, l.d)); err != nil {
 			return err
 		}
 		defer landedFile.Abort()
@@ -308,9 +291,9 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	}
 	// A rejected file's rows go beside the landing of its name, never over
 	// it: a rejected re-delivery keeps the earlier landing, and its quarantine.
-	qPath := QuarantinePath(l.warehouse, l.d)
+	qPath := pipeline.QuarantinePath(l.warehouse, l.d)
 	if reject != "" {
-		qPath = RejectedPath(l.warehouse, l.d)
+		qPath = pipeline.RejectedPath(l.warehouse, l.d)
 	}
 	qFile, err := pipeline.CreateAtomic(qPath)
 	if err != nil {
@@ -393,7 +376,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	}
 	if reject == "" {
 		// landed: an earlier rejection of this name is superseded
-		if err := os.Remove(RejectedPath(l.warehouse, l.d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(pipeline.RejectedPath(l.warehouse, l.d)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}

@@ -16,9 +16,9 @@ import (
 	"attain/pipeline"
 )
 
-// LogFile is the ingest log's name inside the warehouse: one JSON object a
+// LogFile is the ingest log's name inside the warehouse (pipeline's layout): one JSON object a
 // line, one line per file decision, appended and synced, never rewritten.
-const LogFile = "ingest_log.jsonl"
+const LogFile = pipeline.IngestLogFile
 
 // Status of a file in the ingest log.
 const (
@@ -163,7 +163,7 @@ func CheckLanded(warehouse string) error {
 		if !ok {
 			continue
 		}
-		if _, err := os.Stat(LandedPath(warehouse, d)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(pipeline.LandedPath(warehouse, d)); errors.Is(err, os.ErrNotExist) {
 			missing = append(missing, e.File)
 		}
 	}

@@ -25,7 +25,6 @@ import (
 // a month whose files differ from its manifest (a re-delivery, a late delivery
 // dated in that month) is copied again before it is read, and landed/ stays
 // what every other reader reads.
-const compactedDir = "compacted"
 
 // sourceFile is a landed file as a manifest records it.
 type sourceFile struct {
@@ -78,7 +77,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 	months := map[string]map[string][]sourceFile{} // feed -> month -> files
 	latest := ""
 	for _, f := range pipeline.Feeds {
-		paths, err := landedPaths(filepath.Join(warehouse, "landed", f.Name))
+		paths, err := landedPaths(pipeline.LandedDir(warehouse, f.Name))
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +98,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 	out := map[string]feedFiles{}
 	start, copied := time.Now(), 0
 	for _, f := range pipeline.Feeds {
-		dir := filepath.Join(warehouse, compactedDir, f.Name)
+		dir := pipeline.CompactedDir(warehouse, f.Name)
 		var ff feedFiles
 		for _, m := range slices.Sorted(maps.Keys(months[f.Name])) {
 			files := months[f.Name][m]

@@ -43,7 +43,7 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 		}
 	}
 	check("first read")
-	months, _ := filepath.Glob(filepath.Join(wh, compactedDir, "revenue", "*.parquet"))
+	months, _ := filepath.Glob(filepath.Join(pipeline.CompactedDir(wh, "revenue"), "*.parquet"))
 	if len(months) < 20 {
 		t.Fatalf("%d compacted months of revenue, want the 23 closed ones", len(months))
 	}
@@ -80,15 +80,15 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 		os.RemoveAll(d)
 	}
 	check("month removed")
-	if _, err := os.Stat(filepath.Join(wh, compactedDir, "revenue", "2025-04.parquet")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(pipeline.CompactedDir(wh, "revenue"), "2025-04.parquet")); !os.IsNotExist(err) {
 		t.Errorf("the compacted copy of a month with no landed files is still there: %v", err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(wh, compactedDir, "exams", "*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(pipeline.CompactedDir(wh, "exams"), "*")); len(left) > 0 {
 		t.Errorf("compacted exams outlive the landed ones: %v", left)
 	}
 
 	// Copies that cannot be written: the months are read where they lie.
-	rev := filepath.Join(wh, compactedDir, "revenue")
+	rev := pipeline.CompactedDir(wh, "revenue")
 	if err := os.RemoveAll(rev); err != nil {
 		t.Fatal(err)
 	}

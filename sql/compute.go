@@ -47,20 +47,10 @@ func TableOrder(table string) string {
 	return "ALL"
 }
 
-// ResultPart is where shard s's part of a result table of a date lives (SPEC
-// §6.1): results/<table>/as_of=D/<table>-<i>-of-<N>.parquet.
-func ResultPart(warehouse, table string, d pipeline.Date, s pipeline.Shard) string {
-	return filepath.Join(resultDir(warehouse, table, d), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
-}
-
-func resultDir(warehouse, table string, d pipeline.Date) string {
-	return filepath.Join(warehouse, "results", table, "as_of="+d.String())
-}
-
 // ResultFiles lists the files that hold a result table of a date, every
 // *.parquet file in its directory (SPEC §6.1), by exact name.
 func ResultFiles(warehouse, table string, d pipeline.Date) ([]string, error) {
-	return parquetFiles(resultDir(warehouse, table, d))
+	return parquetFiles(pipeline.ResultDir(warehouse, table, d))
 }
 
 // ReadFiles is the SQL that reads Parquet files by their exact paths: a
@@ -99,11 +89,6 @@ type Marker struct {
 	At             time.Time        `json:"at"`
 }
 
-// MarkerPath is the completion marker of a date's results.
-func MarkerPath(warehouse string, d pipeline.Date) string {
-	return filepath.Join(warehouse, "results", "_complete", d.String()+".json")
-}
-
 // CheckComplete says whether the result files a marker covers are all there:
 // each table of the date in the marker's number of parts.
 func CheckComplete(warehouse string, m *Marker) error {
@@ -125,7 +110,7 @@ func CheckComplete(warehouse string, m *Marker) error {
 
 // ReadMarker returns the marker of a date, or nil when its results are not complete.
 func ReadMarker(warehouse string, d pipeline.Date) (*Marker, error) {
-	b, err := os.ReadFile(MarkerPath(warehouse, d))
+	b, err := os.ReadFile(pipeline.MarkerPath(warehouse, d))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -134,14 +119,14 @@ func ReadMarker(warehouse string, d pipeline.Date) (*Marker, error) {
 	}
 	var m Marker
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", MarkerPath(warehouse, d), err)
+		return nil, fmt.Errorf("%s: %w", pipeline.MarkerPath(warehouse, d), err)
 	}
 	return &m, nil
 }
 
 // CompleteDates lists the dates with complete results, oldest first.
 func CompleteDates(warehouse string) ([]pipeline.Date, error) {
-	entries, err := os.ReadDir(filepath.Join(warehouse, "results", "_complete"))
+	entries, err := os.ReadDir(pipeline.MarkersDir(warehouse))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -227,7 +212,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 	// The dates' results are replaced: their markers go first, so that no
 	// reader takes a date whose parts are being rewritten for complete.
 	for _, d := range dates {
-		if err := os.Remove(MarkerPath(opt.Warehouse, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(pipeline.MarkerPath(opt.Warehouse, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return none, err
 		}
 	}
@@ -298,7 +283,7 @@ func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
 	defer e.Close()
 	e.Log = opt.Log
 	host, _ := os.Hostname()
-	lock, err := pipeline.Acquire(ctx, filepath.Join(opt.Warehouse, shardsDir), fmt.Sprintf("%d.lock", n),
+	lock, err := pipeline.Acquire(ctx, pipeline.ShardsDir(opt.Warehouse), fmt.Sprintf("%d.lock", n),
 		fmt.Sprintf("attain split, pid %d on %s", os.Getpid(), host), pipeline.LockMode{Wait: true})
 	if err != nil {
 		return "", err
@@ -496,7 +481,7 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 		cols := strings.ReplaceAll(t.Columns, "supporting_competencies", "supporting AS supporting_competencies")
 		where := fmt.Sprintf("as_of = DATE '%s'", asOf)
 		q := fmt.Sprintf("SELECT %s FROM res_%s WHERE %s ORDER BY %s", cols, t.Name, where, t.OrderBy)
-		if err := e.CopyTo(ctx, q, ResultPart(warehouse, t.Name, asOf, s)); err != nil {
+		if err := e.CopyTo(ctx, q, pipeline.ResultPart(warehouse, t.Name, asOf, s)); err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)
 		}
 		r, err := e.Query(ctx, "SELECT count(*) FROM res_"+t.Name+" WHERE "+where)

@@ -36,14 +36,10 @@ type PartMarker struct {
 	At      time.Time        `json:"at"`
 }
 
-func partsDir(warehouse string, d pipeline.Date) string {
-	return filepath.Join(warehouse, "results", "_parts", d.String())
-}
-
 // writePartMarker writes a shard's part marker, and removes those of other
 // numbers of shards (an earlier compute's).
 func writePartMarker(warehouse string, m PartMarker) error {
-	dir := partsDir(warehouse, pipeline.MustDate(m.AsOf))
+	dir := pipeline.PartsDir(warehouse, pipeline.MustDate(m.AsOf))
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -65,7 +61,7 @@ func writePartMarker(warehouse string, m PartMarker) error {
 func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marker) (bool, error) {
 	m.Rows = map[string]int64{}
 	for i := range n {
-		b, err := os.ReadFile(filepath.Join(partsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
+		b, err := os.ReadFile(filepath.Join(pipeline.PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
 		if errors.Is(err, os.ErrNotExist) {
 			return false, nil
 		}
@@ -84,7 +80,7 @@ func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marke
 		}
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	path := MarkerPath(warehouse, d)
+	path := pipeline.MarkerPath(warehouse, d)
 	tmp := fmt.Sprintf("%s.%d%s", path, os.Getpid(), pipeline.TempSuffix)
 	if err := pipeline.WriteFileAtomic(tmp, append(b, '\n')); err != nil {
 		return false, err

@@ -36,7 +36,6 @@ import (
 // landed files it was made from, and a split whose manifest differs is made
 // again before it is read. It is written to a temporary directory and renamed
 // into place.
-const shardsDir = "shards"
 
 // splitFormat changes when the split's layout or contents change, so that a
 // split written by an older build is made again.
@@ -67,7 +66,7 @@ func shardOf(col string, n int) string { return fmt.Sprintf("hash(%s) %% %d", co
 // and returns its directory. It restates every feed from all landed data in
 // one DuckDB session and writes each shard's rows in force.
 func (e *Engine) Split(ctx context.Context, warehouse string, n int, c *pipeline.Catalog, knownBy *pipeline.Date) (string, error) {
-	dir := filepath.Join(warehouse, shardsDir, fmt.Sprint(n))
+	dir := pipeline.SplitDir(warehouse, n)
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return "", err
 	}
@@ -146,7 +145,7 @@ func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, n int) e
 		q := fmt.Sprintf("SELECT *, %s AS shard FROM %s", shardOf("org_id", n), f.Name)
 		switch {
 		case f.Name == "revenue":
-			months, err := e.splitMonths(ctx, filepath.Join(warehouse, shardsDir, fmt.Sprintf("revenue-months-%d", n)), n)
+			months, err := e.splitMonths(ctx, pipeline.RevenueMonthsDir(warehouse, n), n)
 			if err != nil {
 				return fmt.Errorf("split revenue: %w", err)
 			}
@@ -404,7 +403,7 @@ func ChooseShards(warehouse, memoryLimit string) (int, error) {
 	}
 	var total int64
 	for _, f := range pipeline.Feeds {
-		paths, err := landedPaths(filepath.Join(warehouse, "landed", f.Name))
+		paths, err := landedPaths(pipeline.LandedDir(warehouse, f.Name))
 		if err != nil {
 			return 0, err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"attain/ingest"
@@ -40,7 +39,7 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 
 // settings are DuckDB's limits from the configuration, spilling inside the warehouse.
 func settings(cfg pipeline.Config) sql.Settings {
-	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: filepath.Join(cfg.Warehouse, "tmp", "duckdb")}
+	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse)}
 }
 
 // runCompute is the compute stage, shared by compute, run and backfill: the

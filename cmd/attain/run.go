@@ -122,12 +122,12 @@ func writeRunRecord(warehouse string, r runRecord) error {
 	if err != nil {
 		return err
 	}
-	return pipeline.WriteFileAtomic(filepath.Join(warehouse, "runs", r.RunID+".json"), append(b, '\n'))
+	return pipeline.WriteFileAtomic(filepath.Join(pipeline.RunsDir(warehouse), r.RunID+".json"), append(b, '\n'))
 }
 
 // readRunRecords returns the warehouse's run records, oldest first.
 func readRunRecords(warehouse string) ([]runRecord, error) {
-	paths, err := filepath.Glob(filepath.Join(warehouse, "runs", "*.json"))
+	paths, err := filepath.Glob(filepath.Join(pipeline.RunsDir(warehouse), "*.json"))
 	if err != nil {
 		return nil, err
 	}
