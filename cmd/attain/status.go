@@ -121,13 +121,13 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "\ncomplete results: %d date(s)\n", len(dates))
 	w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "as of\trun\tcatalog\talerts\t\n")
+	fmt.Fprintf(w, "as of\trun\tcatalog\tshards\talerts\t\n")
 	for i := len(dates) - 1; i >= 0 && i >= len(dates)-5; i-- {
 		m, err := sql.ReadMarker(e.cfg.Warehouse, dates[i])
 		if err != nil || m == nil {
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t\n", m.AsOf, m.RunID, m.CatalogVersion, m.Rows["alerts"])
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t\n", m.AsOf, m.RunID, m.CatalogVersion, max(m.Shards, 1), m.Rows["alerts"])
 	}
 	return w.Flush()
 }
