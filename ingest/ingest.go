@@ -104,8 +104,17 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return log.append(e)
 	}
 
+	// rejectListed rejects a file found unfit while listing the inbox.
+	rejectListed := func(e Entry) error {
+		sum.Rejected++
+		sum.Rejections = append(sum.Rejections, e.Reason)
+		e.Status = StatusRejected
+		return record(e)
+	}
+
 	var todo []pipeline.Delivery
-	byName := map[string]string{} // landing name → the file that holds it
+	listed := map[string]os.FileInfo{} // file → as the listing saw it
+	byName := map[string]string{}      // landing name → the file that holds it
 	for _, de := range entries {
 		if de.IsDir() {
 			continue
@@ -121,11 +130,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				sum.Skipped++ // rejected already: one run says so, not every run
 				continue
 			}
-			sum.Rejected++
-			sum.Rejections = append(sum.Rejections, reason)
 			opt.Log.Error("file rejected", "file", file, "reason", reason)
-			if err := record(Entry{File: file, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
-				Status: StatusRejected, Reason: reason}); err != nil {
+			if err := rejectListed(Entry{File: file, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part, Reason: reason}); err != nil {
 				return nil, err
 			}
 			continue
@@ -176,30 +182,25 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		if other, ok := byName[d.Name]; ok {
 			// foo.csv and foo.csv.gz would land in the same place.
-			sum.Rejected++
 			reason := fmt.Sprintf("%s: %s delivers the same name; only one of them is landed", file, other)
-			sum.Rejections = append(sum.Rejections, reason)
-			if err := record(Entry{File: file, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
-				Size: info.Size(), ModTime: info.ModTime().UnixNano(), Status: StatusRejected, Reason: reason}); err != nil {
+			if err := rejectListed(Entry{File: file, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
+				Size: info.Size(), ModTime: info.ModTime().UnixNano(), Reason: reason}); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		byName[d.Name] = file
+		listed[file] = info
 		todo = append(todo, d)
 	}
 	slices.SortFunc(todo, compareDeliveries)
 
 	workers := max(opt.Workers, 1)
 	err = landInOrder(ctx, todo, workers, func(d pipeline.Delivery) landed {
-		info, err := os.Stat(filepath.Join(opt.Inbox, d.File))
-		if err != nil {
-			return landed{info: zeroInfo{}, l: &landing{d: d}, err: &rejection{fmt.Sprintf("cannot be read: %v", errors.Unwrap(err))}}
-		}
 		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction, fault: opt.fault}
 		start := time.Now()
 		err = l.land(ctx)
-		return landed{info: info, l: l, err: err, took: time.Since(start)}
+		return landed{l: l, err: err, took: time.Since(start)}
 	}, func(i int, r landed) error {
 		d := todo[i]
 		if errors.Is(r.err, errChanged) {
@@ -217,7 +218,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		l := r.l
 		e := Entry{File: d.File, Feed: d.Feed.Name, DeliveryDate: d.Date.String(), Part: d.Part,
-			Size: l.size(r.info), ModTime: l.modTime(r.info), SHA256: l.sha, Status: StatusLanded,
+			Size: l.size(listed[d.File]), ModTime: l.modTime(listed[d.File]), SHA256: l.sha, Status: StatusLanded,
 			RowsRead: l.read, RowsLanded: l.landed, RowsQuarantined: l.quarantined, Warnings: l.warnings}
 		if prev, ok := last[d.File]; ok && prev.SHA256 != "" && prev.SHA256 != l.sha {
 			e.Replaces = prev.SHA256
@@ -278,7 +279,6 @@ func fileSHA(path string) (string, error) {
 
 // landed is one file's landing, handed from a worker to the log writer.
 type landed struct {
-	info os.FileInfo
 	l    *landing
 	err  error
 	took time.Duration
@@ -358,9 +358,3 @@ func ComparePart(a, b string) int {
 	}
 	return cmp.Compare(a, b)
 }
-
-// zeroInfo stands for a file that could not be looked at: size 0, no time.
-type zeroInfo struct{ os.FileInfo }
-
-func (zeroInfo) Size() int64        { return 0 }
-func (zeroInfo) ModTime() time.Time { return time.Unix(0, 0) }

@@ -130,8 +130,8 @@ type source struct {
 	nfields int
 }
 
-// size and modTime are the file's as it was read (as listed when it was not
-// opened): the log's record of what landed.
+// size and modTime are the file's as its last pass opened it, else as the
+// inbox listing saw it: the log's record of what was read.
 func (l *landing) size(listed os.FileInfo) int64 {
 	if l.opened != nil {
 		return l.opened.Size()
