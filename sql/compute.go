@@ -217,6 +217,10 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		}
 	}
 	out := Computed{Rows: map[pipeline.Date]map[string]int64{}}
+	knownBy := ""
+	if opt.KnownBy != nil {
+		knownBy = opt.KnownBy.String()
+	}
 	var dir string
 	if n > 1 {
 		if dir, err = split(ctx, opt, n); err != nil {
@@ -225,18 +229,14 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 	}
 	for _, s := range shards {
 		start := time.Now()
-		var dataID string
-		rows, err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
+		rows, dataID, err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
 			if n == 1 {
 				// one shard reads the landed data where it lies
-				err := e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
-				dataID = e.dataID
-				return err
+				return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
 			}
 			if err := e.LoadShard(ctx, dir, s); err != nil {
 				return err
 			}
-			dataID = e.dataID
 			return e.LoadCatalog(ctx, opt.Catalog)
 		})
 		if err != nil {
@@ -250,16 +250,14 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 			for t, n := range rows[d] {
 				out.Rows[d][t] += n // this process's shards
 			}
-			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, Rows: rows[d], At: opt.Now().UTC()}
-			if opt.KnownBy != nil {
-				pm.KnownBy = opt.KnownBy.String()
-			}
+			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, KnownBy: knownBy,
+				Rows: rows[d], At: opt.Now().UTC()}
 			if err := writePartMarker(opt.Warehouse, pm); err != nil {
 				return none, err
 			}
 			v, _ := opt.Catalog.InForce(d)
 			done, err := completeDate(opt.Warehouse, d, s.Count, dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
-				CatalogVersion: v.Version, KnownBy: pm.KnownBy, Shards: s.Count, At: opt.Now().UTC()})
+				CatalogVersion: v.Version, KnownBy: knownBy, Shards: s.Count, At: opt.Now().UTC()})
 			if err != nil {
 				return none, err
 			}
@@ -276,12 +274,6 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 // one warehouse make it one after the other (its lock): the first makes it,
 // the others find it made.
 func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
-	e, err := Open(ctx, opt.Settings)
-	if err != nil {
-		return "", err
-	}
-	defer e.Close()
-	e.Log = opt.Log
 	host, _ := os.Hostname()
 	lock, err := pipeline.Acquire(ctx, pipeline.ShardsDir(opt.Warehouse), fmt.Sprintf("%d.lock", n),
 		fmt.Sprintf("attain split, pid %d on %s", os.Getpid(), host), pipeline.LockMode{Wait: true})
@@ -289,7 +281,13 @@ func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
 		return "", err
 	}
 	defer lock.Release()
-	return e.Split(ctx, opt.Warehouse, n, opt.Catalog, opt.KnownBy)
+	e, err := Open(ctx, opt.Settings)
+	if err != nil {
+		return "", err
+	}
+	defer e.Close()
+	e.Log = opt.Log
+	return e.Split(ctx, opt.Warehouse, n, opt.KnownBy)
 }
 
 // datePlan is what the dates of one compute evaluate: the dates themselves,
@@ -340,29 +338,30 @@ func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (da
 }
 
 // computeShard evaluates one shard's organizations at the plan's dates in a
-// DuckDB session of its own (load makes the feed tables it reads) and writes
-// its part of each result table.
+// DuckDB session of its own (load makes the feed tables it reads), writes its
+// part of each result table, and returns the rows written and what the loaded
+// data is (its manifest's SHA-256).
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
-	load func(*Engine) error) (map[pipeline.Date]map[string]int64, error) {
+	load func(*Engine) error) (map[pipeline.Date]map[string]int64, string, error) {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer e.Close()
 	e.Log = opt.Log
 	if err := load(e); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := e.Evaluate(ctx, opt.Catalog, plan.eval); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
 		CREATE OR REPLACE TEMP TABLE out_dates (d DATE);`); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, p := range plan.prevs {
 		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		q := `INSERT INTO prev_renewal SELECT ?, o.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
 			FROM renewal r JOIN orgs o USING (org_no) WHERE r.d = ?`
@@ -370,7 +369,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 		if p.stored {
 			files, err := ResultFiles(opt.Warehouse, "renewal_risk", p.prev)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			// only this shard's organizations are looked up
 			q = `INSERT INTO prev_renewal SELECT ?, r.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
@@ -378,11 +377,11 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			args = args[:1]
 		}
 		if err := e.Exec(ctx, q, args...); err != nil {
-			return nil, fmt.Errorf("previous statuses: %w", err)
+			return nil, "", fmt.Errorf("previous statuses: %w", err)
 		}
 	}
 	if err := e.Run(ctx, "results.sql"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := map[pipeline.Date]map[string]int64{}
 	for _, d := range plan.dates {
@@ -390,10 +389,10 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			out[d], err = e.WriteResults(ctx, opt.Warehouse, d, s)
 			return err
 		}); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return out, nil
+	return out, e.dataID, nil
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.

@@ -65,7 +65,7 @@ func shardOf(col string, n int) string { return fmt.Sprintf("hash(%s) %% %d", co
 // Split makes (or finds up to date) the split of the landed data into n shards
 // and returns its directory. It restates every feed from all landed data in
 // one DuckDB session and writes each shard's rows in force.
-func (e *Engine) Split(ctx context.Context, warehouse string, n int, c *pipeline.Catalog, knownBy *pipeline.Date) (string, error) {
+func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pipeline.Date) (string, error) {
 	dir := pipeline.SplitDir(warehouse, n)
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return "", err
