@@ -166,33 +166,42 @@ func landedPaths(feedDir string) ([]string, error) {
 // them.
 func (e *Engine) compactMonth(ctx context.Context, dir, month string, files []sourceFile) (path string, fresh bool, err error) {
 	path = filepath.Join(dir, month+".parquet")
-	manifestPath := filepath.Join(dir, month+".json")
-	want, err := json.MarshalIndent(files, "", "  ")
+	start := time.Now()
+	fresh, err = keptCopy(filepath.Join(dir, month+".json"), path, files, func() error {
+		return e.CopyTo(ctx, readParquet(absPaths(files), true), path)
+	})
 	if err != nil {
 		return "", false, err
 	}
-	want = append(want, '\n')
-	if have, err := os.ReadFile(manifestPath); err == nil && string(have) == string(want) {
-		if _, err := os.Stat(path); err == nil {
-			return path, false, nil
-		}
-	}
-	// The manifest goes first and comes back last: a crash in between leaves a
-	// month that is copied again.
-	if err := os.Remove(manifestPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", false, err
-	}
-	start := time.Now()
-	if err := e.CopyTo(ctx, readParquet(absPaths(files), true), path); err != nil {
-		return "", false, err
-	}
-	if err := pipeline.WriteFileAtomic(manifestPath, want); err != nil {
-		return "", false, err
-	}
-	if e.Log != nil {
+	if fresh && e.Log != nil {
 		e.Log.Debug("landed month compacted", "path", path, "files", len(files), "duration", time.Since(start).Round(time.Millisecond).String())
 	}
-	return path, true, nil
+	return path, fresh, nil
+}
+
+// keptCopy brings a derived copy (a compacted month, a month's split) up to
+// date with what its manifest says it is made from: when the manifest at
+// manifest holds want and the copy at copyPath exists, nothing is written;
+// else the manifest goes first, write makes the copy, and the manifest comes
+// back last, so a crash in between leaves a copy that is made again.
+func keptCopy(manifest, copyPath string, want any, write func() error) (fresh bool, err error) {
+	b, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		return false, err
+	}
+	b = append(b, '\n')
+	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(b) {
+		if _, err := os.Stat(copyPath); err == nil {
+			return false, nil
+		}
+	}
+	if err := os.Remove(manifest); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	if err := write(); err != nil {
+		return false, err
+	}
+	return true, pipeline.WriteFileAtomic(manifest, b)
 }
 
 // pruneCompacted removes the compacted months whose landed files are gone, or

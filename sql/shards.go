@@ -207,36 +207,25 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int) ([]string, 
 		if len(want.Sources) == 0 {
 			continue
 		}
-		b, _ := json.MarshalIndent(want, "", "  ")
-		b = append(b, '\n')
-		path, manifest := filepath.Join(dir, m.month), filepath.Join(dir, m.month+".json")
+		path := filepath.Join(dir, m.month)
 		keep[m.month], keep[m.month+".json"] = true, true
 		out = append(out, path)
-		if have, err := os.ReadFile(manifest); err == nil && string(have) == string(b) {
-			continue
-		}
-		// The manifest goes first and comes back last: a crash in between
-		// leaves a month that is split again.
-		if err := os.Remove(manifest); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		tmp := path + pipeline.TempSuffix
-		if err := os.RemoveAll(tmp); err != nil {
-			return nil, err
-		}
-		q := fmt.Sprintf("SELECT * EXCLUDE (delivery_date, source_part), %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
-			shardOf("org_id", n), m.read, e.until)
-		if err := e.copyPartitioned(ctx, q, tmp); err != nil {
-			os.RemoveAll(tmp)
-			return nil, err
-		}
-		if err := os.RemoveAll(path); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return nil, err
-		}
-		if err := pipeline.WriteFileAtomic(manifest, b); err != nil {
+		if _, err := keptCopy(filepath.Join(dir, m.month+".json"), path, want, func() error {
+			tmp := path + pipeline.TempSuffix
+			if err := os.RemoveAll(tmp); err != nil {
+				return err
+			}
+			q := fmt.Sprintf("SELECT * EXCLUDE (delivery_date, source_part), %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
+				shardOf("org_id", n), m.read, e.until)
+			if err := e.copyPartitioned(ctx, q, tmp); err != nil {
+				os.RemoveAll(tmp)
+				return err
+			}
+			if err := os.RemoveAll(path); err != nil {
+				return err
+			}
+			return os.Rename(tmp, path)
+		}); err != nil {
 			return nil, err
 		}
 	}
