@@ -118,13 +118,16 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		if err != nil {
 			return err
 		}
+		var missing error
+		if m != nil && !c.force {
+			missing = sql.CheckComplete(e.cfg.Warehouse, m)
+		}
 		switch {
 		case m == nil || c.force:
 			compute = append(compute, d)
-		case sql.CheckComplete(e.cfg.Warehouse, m) != nil:
+		case missing != nil:
 			// a result file of the date is gone: the marker does not hold
-			e.log.Warn("results of a complete date are missing files; computing it again", "as_of", d.String(),
-				"error", sql.CheckComplete(e.cfg.Warehouse, m).Error())
+			e.log.Warn("results of a complete date are missing files; computing it again", "as_of", d.String(), "error", missing.Error())
 			compute = append(compute, d)
 		case reportOn[d] && !exists(workbookPath(e.cfg, d)):
 			report = append(report, d)
