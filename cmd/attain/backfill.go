@@ -24,12 +24,11 @@ type backfillCmd struct {
 }
 
 func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
-	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.from, "from", "first date A (required)")
 	fs.Var(&c.to, "to", "last date B (required)")
 	fs.StringVar(&c.every, "every", "day", "the spine of dates whose results are computed: day, week (Sundays) or month (month ends)")
 	fs.StringVar(&c.reportEvery, "report-every", "month", "the dates whose reports are written: day (every date of the spine), week (Sundays, and B), month (month ends, and B) or none")
-	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
+	shardFlags(fs, cfg)
 	fs.BoolVar(&c.force, "force", false, "recompute dates whose results are already complete")
 	fs.BoolVar(&c.asKnown, "as-known", false, "use for each date only deliveries dated on or before it")
 	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass")

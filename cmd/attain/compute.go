@@ -15,9 +15,8 @@ import (
 type computeCmd struct{ asOf dateFlag }
 
 func (c *computeCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
-	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.asOf, "as-of", "the as-of date D (required)")
-	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
+	shardFlags(fs, cfg)
 }
 
 func (c *computeCmd) run(ctx context.Context, e *env) error {

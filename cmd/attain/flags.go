@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 
 	"attain/pipeline"
@@ -55,4 +56,10 @@ func (f shardFlag) Set(v string) error {
 	}
 	*f.s = s
 	return nil
+}
+
+// shardFlags are --shards and --shard, of the commands that compute (SPEC §7.1).
+func shardFlags(fs *flag.FlagSet, cfg *pipeline.Config) {
+	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
+	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
 }

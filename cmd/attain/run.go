@@ -20,9 +20,8 @@ import (
 type runCmd struct{ asOf dateFlag }
 
 func (c *runCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
-	fs.IntVar(&cfg.Shards, "shards", cfg.Shards, "shards of organizations computed one after the other (default 0: chosen from the landed data and --memory-limit)")
 	fs.Var(&c.asOf, "as-of", "the as-of date D (default: yesterday, UTC)")
-	fs.Var(shardFlag{&cfg.Shard}, "shard", "compute shard `i/N` only, as one of N processes side by side (SPEC §7.1)")
+	shardFlags(fs, cfg)
 }
 
 func (c *runCmd) run(ctx context.Context, e *env) error {
