@@ -28,6 +28,15 @@ func attainCmd(t testing.TB, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// mustAttain runs attain with these arguments and fails the test, with its
+// output, when it does not exit 0.
+func mustAttain(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := attainCmd(t, args...).CombinedOutput(); err != nil {
+		t.Fatalf("attain %s: %v\n%s", args[0], err, out)
+	}
+}
+
 // sideBySide runs the commands at once and returns their outputs and errors.
 func sideBySide(cmds ...*exec.Cmd) ([]string, []error) {
 	outs, errs := make([]string, len(cmds)), make([]error, len(cmds))
@@ -54,16 +63,12 @@ func TestShardProcessesSideBySide(t *testing.T) {
 	in := smallInbox(t)
 	dir := t.TempDir()
 	one, rep1 := filepath.Join(dir, "one"), filepath.Join(dir, "rep1")
-	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", one, "--reports", rep1, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-		t.Fatalf("one process: %v\n%s", err, out)
-	}
+	mustAttain(t, "run", "--inbox", in, "--warehouse", one, "--reports", rep1, "--as-of", last, "--log-format", "json")
 	want := csvFiles(t, rep1)
 
 	t.Run("compute --shard", func(t *testing.T) {
 		wh, rep := filepath.Join(dir, "c-wh"), filepath.Join(dir, "c-rep")
-		if out, err := attainCmd(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-			t.Fatalf("ingest: %v\n%s", err, out)
-		}
+		mustAttain(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last, "--log-format", "json")
 		var cmds []*exec.Cmd
 		for i := range 3 {
 			cmds = append(cmds, attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", pipeline.Shard{Index: i, Count: 3}.String(), "--log-format", "json"))
@@ -77,9 +82,7 @@ func TestShardProcessesSideBySide(t *testing.T) {
 		if completed := bytes.Count([]byte(outs[0]+outs[1]+outs[2]), []byte(`"completed":1`)); completed != 1 {
 			t.Errorf("%d processes say they completed the date, want 1", completed)
 		}
-		if out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-			t.Fatalf("report: %v\n%s", err, out)
-		}
+		mustAttain(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json")
 		if got := csvFiles(t, rep); !reflect.DeepEqual(got, want) {
 			t.Error("CSV files of three shard processes differ from one process's")
 		}
@@ -114,16 +117,12 @@ func TestKilledShardCompletesAlone(t *testing.T) {
 	in := smallInbox(t)
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base")
-	if out, err := attainCmd(t, "ingest", "--inbox", in, "--warehouse", base, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-		t.Fatalf("ingest: %v\n%s", err, out)
-	}
+	mustAttain(t, "ingest", "--inbox", in, "--warehouse", base, "--as-of", last, "--log-format", "json")
 	compute := func(wh string, i int) *exec.Cmd {
 		return attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", pipeline.Shard{Index: i, Count: 3}.String(), "--log-format", "json")
 	}
 	report := func(wh, rep string) map[string]string {
-		if out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-			t.Fatalf("report: %v\n%s", err, out)
-		}
+		mustAttain(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json")
 		return csvFiles(t, rep)
 	}
 	clean := filepath.Join(dir, "clean")
@@ -243,9 +242,7 @@ func TestReportPublishesItsFilesTogether(t *testing.T) {
 	in := smallInbox(t)
 	dir := t.TempDir()
 	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
-	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-		t.Fatalf("run: %v\n%s", err, out)
-	}
+	mustAttain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json")
 	want := files(t, rep)
 	parts, _ := filepath.Glob(filepath.Join(wh, "results", "profile", "as_of="+last, "*.parquet"))
 	for _, p := range parts {
@@ -272,9 +269,7 @@ func TestMarkersAreChecked(t *testing.T) {
 	in := smallInbox(t)
 	dir := t.TempDir()
 	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
-	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-		t.Fatalf("run: %v\n%s", err, out)
-	}
+	mustAttain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json")
 	parts, _ := filepath.Glob(filepath.Join(wh, "results", "alerts", "as_of="+last, "*.parquet"))
 	for _, p := range parts {
 		os.Remove(p)
@@ -301,9 +296,7 @@ func TestRequirementsSheetIsScoped(t *testing.T) {
 	in := smallInbox(t)
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "rep")
-	if out, err := attainCmd(t, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput(); err != nil {
-		t.Fatalf("run: %v\n%s", err, out)
-	}
+	mustAttain(t, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", rep, "--as-of", last, "--log-format", "json")
 	read := func(name string) [][]string {
 		f, err := os.Open(filepath.Join(rep, last, name))
 		if err != nil {
