@@ -443,7 +443,7 @@ func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, dates []pipe
 			return err
 		}
 	}
-	for _, f := range []string{"points.sql", "people.sql", "timelines.sql", "requirements.sql", "levels.sql", "renewal.sql"} {
+	for _, f := range []string{"points.sql", "people.sql", "timelines.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql"} {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

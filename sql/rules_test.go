@@ -181,3 +181,39 @@ func TestNoVersionInForceIsAUsageError(t *testing.T) {
 		t.Fatalf("err = %v, want ErrUsage", err)
 	}
 }
+
+// TestCauseIgnoresOtherOrganizations: a cause depends on its organization's rows
+// and on the individuals associated with it only (SPEC §5.5). An unrelated
+// organization with memberships years older than any other (one still in force), revenue before them
+// and an individual who left long ago is added to the causes case: every other
+// organization's renewal_risk row stays as it was.
+func TestCauseIgnoresOtherOrganizations(t *testing.T) {
+	base := "testdata/rules/causes"
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string]string{
+		"organizations_2026-11-01.csv": "org_id,org_name,country\no-zzz,Unrelated,US\n",
+		"memberships_2026-11-01.csv":   "org_id,level,purchased_on,anniversary_on\no-zzz,gold,2017-01-01,2018-01-01\no-zzz,silver,2024-01-01,2027-01-01\n",
+		"revenue_2026-11-01.csv":       "transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\nT-Z,o-zzz,c-z,P,5000,USD,2015-03-01,dpor\n",
+		"associations_2026-11-01.csv":  "individual_id,org_id,event,event_at\ni-z,o-zzz,associate,2014-01-01T00:00:00Z\ni-z,,disassociate,2016-01-01T00:00:00Z\n",
+		"exams_2026-11-01.csv":         "individual_id,code,passed_on,expires_on\ni-z,EX,2013-01-01,\n",
+	}
+	for name, body := range extra {
+		if err := os.WriteFile(filepath.Join(dir, "inbox", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	asOf := caseDate(t, base)
+	want := exportCSV(t, computeCase(t, base, nil), "renewal_risk", asOf)
+	var got []string
+	for _, line := range strings.SplitAfter(exportCSV(t, computeCase(t, dir, nil), "renewal_risk", asOf), "\n") {
+		if !strings.Contains(line, ",o-zzz,") {
+			got = append(got, line)
+		}
+	}
+	if strings.Join(got, "") != want {
+		t.Errorf("an unrelated organization changed others' rows\n--- got\n%s--- want\n%s", strings.Join(got, ""), want)
+	}
+}
