@@ -32,6 +32,7 @@ var Tables = []Table{
 	{"alerts", "as_of, org_id, org_name, membership_level, previous_status, status, message, cause", "org_id"},
 	{"expiring", "as_of, org_id, individual_id, competency_id, kind, code, ends_on, days_left", "org_id, individual_id NULLS FIRST, competency_id, kind, code, ends_on"},
 	{"profile", "as_of, org_id, competency_id, displayed_level", "org_id, competency_id"},
+	{"key_people", "as_of, org_id, org_name, membership_level, individual_id, status_now, status_if_leaves, lapses_on_now, lapses_on_if_leaves, competencies", "org_id, individual_id"},
 	{"compute_quarantine", "as_of, feed, file, line, \"column\", reason", "file, line"},
 	{"data_quality", "as_of, check_name, feed, rows", "check_name, feed"},
 }
@@ -380,8 +381,10 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			return nil, "", fmt.Errorf("previous statuses: %w", err)
 		}
 	}
-	if err := e.Run(ctx, "results.sql"); err != nil {
-		return nil, "", err
+	for _, f := range []string{"keypeople.sql", "results.sql"} {
+		if err := e.Run(ctx, f); err != nil {
+			return nil, "", err
+		}
 	}
 	out := map[pipeline.Date]map[string]int64{}
 	for _, d := range plan.dates {

@@ -24,7 +24,7 @@ var files embed.FS
 // Steps are the rule files in the order they run.
 var Steps = []string{
 	"calendar.sql", "restate.sql", "fx.sql", "points.sql", "people.sql",
-	"timelines.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql",
+	"timelines.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "keypeople.sql",
 }
 
 // Engine is one DuckDB session: temporary tables live on its one connection.

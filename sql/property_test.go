@@ -318,3 +318,78 @@ func TestGlobCharactersInPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyPeopleAreTheRulesWithoutThem: SPEC §5.8 is the rules of §5 with one
+// individual not counting at D or after, so its rows can be checked by doing just
+// that: for some key people and some who are not, a delivery that disassociates the
+// individual during D is landed, D is computed again, and the member's status and
+// lapses_on must be what key_people said (for a key person) or no worse than now.
+func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
+	base := landedGen(t)
+	compute(t, base, propAsOf)
+	e := testEngine(t)
+	ctx := context.Background()
+	read := func(wh, table string) string {
+		files, err := ResultFiles(wh, table, propAsOf)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no result files (%v)", table, err)
+		}
+		return ReadFiles(files)
+	}
+	// key people, and as many members' counting individuals who are not
+	rows, err := e.Query(ctx, `
+		(SELECT org_id, individual_id, status_if_leaves, coalesce(CAST(lapses_on_if_leaves AS VARCHAR), '') AS lapses, true AS key
+		 FROM `+read(base, "key_people")+` ORDER BY org_id, individual_id LIMIT 6)
+		UNION ALL
+		(SELECT r.org_id, x.individual_id, r.status, coalesce(CAST(r.lapses_on AS VARCHAR), ''), false
+		 FROM `+read(base, "renewal_risk")+` r
+		 JOIN `+read(base, "expiring")+` x USING (org_id)
+		 ANTI JOIN `+read(base, "key_people")+` k ON k.org_id = r.org_id AND k.individual_id = x.individual_id
+		 WHERE r.status IN ('ok', 'at_risk') AND x.individual_id IS NOT NULL
+		 GROUP BY ALL ORDER BY r.org_id, x.individual_id LIMIT 4)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys, others int
+	for _, r := range rows {
+		if r[4].(bool) {
+			keys++
+		} else {
+			others++
+		}
+	}
+	if keys < 2 || others < 2 {
+		t.Fatalf("generated data has %d key people and %d others to try; want 2 and 2", keys, others)
+	}
+	worse := map[string]int{"ok": 0, "at_risk": 1, "lapsed": 2}
+	for _, r := range rows {
+		org, ind, status, lapses, key := r[0].(string), r[1].(string), r[2].(string), r[3].(string), r[4].(bool)
+		t.Run(org+"/"+ind, func(t *testing.T) {
+			wh := t.TempDir()
+			if err := os.CopyFS(wh, os.DirFS(base)); err != nil {
+				t.Fatal(err)
+			}
+			in := t.TempDir()
+			leave := fmt.Sprintf("individual_id,org_id,event,event_at\n%s,,disassociate,%sT12:00:00Z\n", ind, propAsOf)
+			name := fmt.Sprintf("associations_%s_zz-leaves.csv", propAsOf)
+			if err := os.WriteFile(filepath.Join(in, name), []byte(leave), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ingest.Run(ctx, ingest.Options{Inbox: in, Warehouse: wh, AsOf: propAsOf, MaxBadFraction: 0, RunID: "leave"}); err != nil {
+				t.Fatal(err)
+			}
+			compute(t, wh, propAsOf)
+			got, err := e.Query(ctx, `SELECT status, coalesce(CAST(lapses_on AS VARCHAR), '') FROM `+read(wh, "renewal_risk")+` WHERE org_id = ?`, org)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("renewal_risk of %s: %v %v", org, got, err)
+			}
+			gotStatus, gotLapses := got[0][0].(string), got[0][1].(string)
+			if key && (gotStatus != status || gotLapses != lapses) {
+				t.Errorf("without %s, %s is %s (lapses %q); key_people said %s (%q)", ind, org, gotStatus, gotLapses, status, lapses)
+			}
+			if !key && worse[gotStatus] > worse[status] {
+				t.Errorf("without %s, %s is %s, worse than %s, but %s is not a key person", ind, org, gotStatus, status, ind)
+			}
+		})
+	}
+}

@@ -84,3 +84,11 @@ WITH m AS (
 SELECT d AS as_of, org_id, competency_id,
        CASE least(member_rank, best) WHEN 2 THEN 'gold' ELSE 'silver' END AS displayed_level
 FROM shown;
+
+-- Key people (SPEC §5.8, §6.2): keypeople.sql's rows with the names.
+CREATE OR REPLACE TEMP TABLE res_key_people AS
+SELECT k.d AS as_of, o.org_id, o.org_name, r.membership_level, k.individual_id, k.status_now, k.status_if_leaves,
+       k.lapses_on_now, k.lapses_on_if_leaves, k.competencies
+FROM key_people k
+JOIN orgs o USING (org_no)
+JOIN renewal r USING (d, org_no);

@@ -42,7 +42,7 @@ func (c *reportCmd) run(ctx context.Context, e *env) error {
 }
 
 // csvTables are the result tables published as CSV, in the order of SPEC §6.2.
-var csvTables = []string{"attainment", "requirements", "renewal_risk", "alerts", "expiring", "profile"}
+var csvTables = []string{"attainment", "requirements", "renewal_risk", "alerts", "expiring", "profile", "key_people"}
 
 // ReportDir is where a date's reports go.
 func reportDir(cfg pipeline.Config, d pipeline.Date) string {
@@ -170,28 +170,42 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	all := func(table string) string {
 		return fmt.Sprintf("SELECT * FROM %s ORDER BY %s", tables[table], sql.TableOrder(table))
 	}
-	risk, err := eng.ReadTable(ctx, all("renewal_risk"))
-	if err != nil {
-		return none, fmt.Errorf("read renewal_risk: %w", err)
+	if err := names(ctx, e, eng, marker, tables); err != nil {
+		return none, err
 	}
-	defer risk.Close()
-	if err := writeAtomic(filepath.Join(dir, "renewal_risk.csv"), func(w io.Writer) error {
-		_, err := reports.WriteCSV(w, risk)
-		return err
-	}); err != nil {
-		return none, fmt.Errorf("renewal_risk.csv: %w", err)
+	// The CSV files hold the tables as they are; the sheets add names beside the
+	// ids (SPEC §6.3), so a sheet that adds columns reads its table again.
+	for _, t := range []string{"renewal_risk", "key_people", "expiring", "profile"} {
+		if err := writeCSV(ctx, eng, filepath.Join(dir, t+".csv"), all(t)); err != nil {
+			return none, err
+		}
 	}
 	sheets := []struct {
 		name, table, query string
 		csv                bool
 	}{
-		{"Renewal risk", "renewal_risk", `SELECT * FROM ` + tables["renewal_risk"] + ` ORDER BY CASE status WHEN 'lapsed' THEN 0
-			WHEN 'at_risk' THEN 1 WHEN 'ok' THEN 2 ELSE 3 END, anniversary_on NULLS LAST, org_id`, false},
+		// members worst first, then by anniversary, then eligible non-members
+		// (SPEC §6.3), with how many key people each rests on
+		{"Renewal risk", "renewal_risk", `SELECT r.*, CASE WHEN r.membership_level IS NOT NULL THEN coalesce(k.n, 0) END AS key_people
+			FROM ` + tables["renewal_risk"] + ` r
+			LEFT JOIN (SELECT org_id, count(*) AS n FROM ` + tables["key_people"] + ` GROUP BY org_id) k USING (org_id)
+			ORDER BY CASE r.status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1 WHEN 'ok' THEN 2 ELSE 3 END,
+			r.anniversary_on NULLS LAST, r.org_id`, false},
+		{"Key people", "key_people", `SELECT k.as_of, k.org_id, k.org_name, k.membership_level, k.individual_id, k.status_now,
+			k.status_if_leaves, k.lapses_on_now, k.lapses_on_if_leaves, k.competencies,
+			(SELECT string_agg(coalesce(n.competency_name, c), '; ' ORDER BY c) FROM unnest(string_split(k.competencies, ';')) u(c)
+			 LEFT JOIN competency_names n ON n.competency_id = c) AS competency_names
+			FROM ` + tables["key_people"] + ` k ORDER BY ` + sql.TableOrder("key_people"), false},
 		{"Alerts", "alerts", all("alerts"), true},
-		{"Expiring", "expiring", all("expiring"), true},
+		{"Expiring", "expiring", `SELECT x.as_of, x.org_id, o.org_name, x.individual_id, x.competency_id, n.competency_name,
+			x.kind, x.code, x.ends_on, x.days_left
+			FROM ` + tables["expiring"] + ` x LEFT JOIN org_names o USING (org_id) LEFT JOIN competency_names n USING (competency_id)
+			ORDER BY ` + prefixed("x", sql.TableOrder("expiring")), false},
 		{"Attainment", "attainment", all("attainment"), true},
 		{"Requirements", "requirements", "", false},
-		{"Profile", "profile", all("profile"), true},
+		{"Profile", "profile", `SELECT p.as_of, p.org_id, o.org_name, p.competency_id, n.competency_name, p.displayed_level
+			FROM ` + tables["profile"] + ` p LEFT JOIN org_names o USING (org_id) LEFT JOIN competency_names n USING (competency_id)
+			ORDER BY ` + prefixed("p", sql.TableOrder("profile")), false},
 	}
 	requirements := func() error {
 		// Requirements is by far the largest table (every requirement of every
@@ -207,9 +221,12 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		}
 		var sheetQueries, csvQueries []string
 		for i, where := range sql.Ranged("q.org_id", bounds) {
-			sheetQueries = append(sheetQueries, `SELECT q.* FROM `+tables["requirements"]+` q
-				SEMI JOIN `+tables["renewal_risk"]+` r ON r.org_id = q.org_id AND q.level = coalesce(r.membership_level, r.eligible_level)
-				WHERE `+where+` ORDER BY `+sql.TableOrder("requirements"))
+			sheetQueries = append(sheetQueries, `SELECT q.as_of, q.org_id, r.org_name, q.competency_id, n.competency_name,
+				q.level, q.path, q.metric, q.value, q.min, q.met, q.lapses_on
+				FROM `+tables["requirements"]+` q
+				JOIN `+tables["renewal_risk"]+` r ON r.org_id = q.org_id AND q.level = coalesce(r.membership_level, r.eligible_level)
+				LEFT JOIN competency_names n ON n.competency_id = q.competency_id
+				WHERE `+where+` ORDER BY `+prefixed("q", sql.TableOrder("requirements")))
 			csvQueries = append(csvQueries, `SELECT * FROM `+tables["requirements"]+` WHERE `+sql.Ranged("org_id", bounds)[i]+
 				` ORDER BY `+sql.TableOrder("requirements"))
 		}
@@ -291,6 +308,64 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 		return fmt.Errorf("%s.csv: %w", table, err)
 	}
 	return nil
+}
+
+// writeCSV writes a table's CSV file from a query.
+func writeCSV(ctx context.Context, eng *sql.Engine, path, query string) error {
+	rows, err := eng.ReadTable(ctx, query)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	defer rows.Close()
+	if err := writeAtomic(path, func(w io.Writer) error {
+		_, err := reports.WriteCSV(w, rows)
+		return err
+	}); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// prefixed qualifies each column of an ORDER BY list with a table alias.
+func prefixed(alias, order string) string {
+	cols := strings.Split(order, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// names makes the tables org_names and competency_names the sheets join for
+// the names beside the ids: organizations from the date's renewal_risk and
+// attainment, competencies from the catalog version the date was computed with
+// (from attainment when that version is not in the catalog any more).
+func names(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) error {
+	if err := eng.Exec(ctx, `CREATE OR REPLACE TEMP TABLE org_names AS
+		SELECT org_id, any_value(org_name) AS org_name FROM (
+			SELECT org_id, org_name FROM `+tables["renewal_risk"]+`
+			UNION ALL SELECT org_id, org_name FROM `+tables["attainment"]+`) GROUP BY org_id`); err != nil {
+		return err
+	}
+	if err := eng.Exec(ctx, `CREATE OR REPLACE TEMP TABLE catalog_names (competency_id VARCHAR, competency_name VARCHAR)`); err != nil {
+		return err
+	}
+	if cat, err := pipeline.LoadCatalog(e.cfg.Catalog); err == nil {
+		for _, v := range cat.Versions {
+			if v.Version != m.CatalogVersion {
+				continue
+			}
+			for _, c := range v.Competencies {
+				if err := eng.Exec(ctx, `INSERT INTO catalog_names VALUES (?, ?)`, c.ID, c.Name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return eng.Exec(ctx, `CREATE OR REPLACE TEMP TABLE competency_names AS
+		SELECT * FROM catalog_names
+		UNION ALL
+		SELECT competency_id, any_value(competency_name) FROM `+tables["attainment"]+`
+		WHERE competency_id NOT IN (SELECT competency_id FROM catalog_names) GROUP BY ALL`)
 }
 
 // reportMeta gathers the Summary and About sheets' facts.

@@ -268,7 +268,7 @@ func TestBackfillEqualsNightlyRuns(t *testing.T) {
 		t.Fatalf("backfill: exit %d: %s", code, stderr)
 	}
 	want, got := csvFiles(t, filepath.Join(nightly, "rep")), csvFiles(t, filepath.Join(backfill, "rep"))
-	if len(want) != 6*len(dates) || !reflect.DeepEqual(got, want) {
+	if len(want) != len(csvTables)*len(dates) || !reflect.DeepEqual(got, want) {
 		t.Errorf("backfill gave %d CSV files, nightly %d; equal: %v", len(got), len(want), reflect.DeepEqual(got, want))
 		for k := range want {
 			if got[k] != want[k] {
