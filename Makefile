@@ -13,9 +13,18 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/attain
 
 # The main job on bundled demo data: a synthetic inbox is generated once into
-# demo/inbox (deterministic, seed 1), then the job runs on it.
+# demo/inbox (deterministic, seed 1). A new demo warehouse first gets the
+# program's history: the nightly run of the day before, and the month ends of
+# the year before as each was known then (for the Trend); then the job runs as
+# of AS_OF, as it would tonight, and its alerts are what changed since yesterday.
+DAY_BEFORE := 2026-10-30
+YEAR_BEFORE := 2025-10-31
 run: build
 	@test -d $(DEMO)/inbox || $(BIN) gen --out $(DEMO)/inbox --orgs 200 --to $(AS_OF) --log-format text
+	@test -d $(DEMO)/warehouse || { \
+		$(BIN) run --inbox $(DEMO)/inbox --warehouse $(DEMO)/warehouse --reports $(DEMO)/reports --as-of $(DAY_BEFORE) --log-format text && \
+		$(BIN) backfill --warehouse $(DEMO)/warehouse --reports $(DEMO)/reports --from $(YEAR_BEFORE) --to $(DAY_BEFORE) \
+			--every month --report-every none --as-known --log-format text; }
 	$(BIN) run --inbox $(DEMO)/inbox --warehouse $(DEMO)/warehouse --reports $(DEMO)/reports --as-of $(AS_OF) \
 		--metrics-file $(DEMO)/metrics.prom --log-format text
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,20 +35,30 @@ const (
 	pDyn     = "DYN365"
 )
 
-// focus is a line of business; an organization has one or two.
+// focus is a line of business; an organization has one or two. qualify are
+// the codes one person holds to count for the focus's competency at Silver
+// (gold: also at Gold), and silver, gold the people its paths need.
 type focus struct {
-	products    []string
-	exams       []string
-	assessments []string
+	products     []string
+	exams        []string
+	assessments  []string
+	qualify      [2][]string
+	silver, gold int
 }
 
 var foci = []focus{
-	{[]string{pAzure}, []string{"70-532", "70-533", "70-534", "70-535", "70-473", "70-475", "MCSA-LINUX-AZURE"}, []string{"AZ-TECH-ASSESS"}},
-	{[]string{pO365}, []string{"70-346", "70-347", "MCSA-O365"}, nil},
-	{[]string{pEMS}, []string{"70-697", "70-398"}, []string{"EMS-OVERVIEW", "EMS-INTUNE", "EMS-AAD", "EMS-AIP", "EMS-ATA"}},
-	{[]string{pPowerBI}, []string{"70-767", "70-768", "70-773", "70-774", "70-775"}, []string{"DA-FOUNDATIONAL", "DA-BI", "DA-AA", "DA-BD"}},
-	{[]string{pAzure, pDyn}, []string{"70-480", "70-483", "70-486", "70-357", "70-354", "70-355", "70-487", "MCSD-APP-BUILDER"}, nil},
-	{[]string{pAzure}, []string{"74-409", "70-410", "70-411", "70-412", "70-413", "70-740", "70-741", "70-742", "MCSA-WS2016"}, nil},
+	{[]string{pAzure}, []string{"70-532", "70-533", "70-534", "70-535", "70-473", "70-475", "MCSA-LINUX-AZURE"}, []string{"AZ-TECH-ASSESS"},
+		[2][]string{{"70-533"}, {"70-533"}}, 1, 2},
+	{[]string{pO365}, []string{"70-346", "70-347", "MCSA-O365"}, nil,
+		[2][]string{{"70-346", "70-347"}, {"70-346", "70-347"}}, 1, 2},
+	{[]string{pEMS}, []string{"70-697", "70-398"}, []string{"EMS-OVERVIEW", "EMS-INTUNE", "EMS-AAD", "EMS-AIP", "EMS-ATA"},
+		[2][]string{{"EMS-OVERVIEW", "EMS-INTUNE"}, {"EMS-OVERVIEW", "EMS-INTUNE"}}, 2, 4},
+	{[]string{pPowerBI}, []string{"70-767", "70-768", "70-773", "70-774", "70-775"}, []string{"DA-FOUNDATIONAL", "DA-BI", "DA-AA", "DA-BD"},
+		[2][]string{{"70-767", "70-768", "DA-FOUNDATIONAL"}, {"70-767", "70-768", "DA-FOUNDATIONAL"}}, 1, 2},
+	{[]string{pAzure, pDyn}, []string{"70-480", "70-483", "70-486", "70-357", "70-354", "70-355", "70-487", "MCSD-APP-BUILDER"}, nil,
+		[2][]string{{"70-480"}, {"70-480", "MCSD-APP-BUILDER"}}, 2, 4},
+	{[]string{pAzure}, []string{"74-409", "70-410", "70-411", "70-412", "70-413", "70-740", "70-741", "70-742", "MCSA-WS2016"}, nil,
+		[2][]string{{"70-410"}, {"70-410", "MCSA-WS2016"}}, 2, 4},
 }
 
 var countries = []struct {
@@ -77,9 +88,11 @@ type customer struct {
 }
 
 type person struct {
-	id    string
-	org   int // index, -1 when not associated
-	since pipeline.Date
+	id      string
+	org     int // index, -1 when not associated
+	since   pipeline.Date
+	leaveOn pipeline.Date // a departure planned for the last days (0: none)
+	stays   bool          // moves only on leaveOn (a thin member's qualified people)
 }
 
 type org struct {
@@ -91,6 +104,8 @@ type org struct {
 	rng                   *rand.Rand
 	txn                   int
 	anniversary           pipeline.Date
+	level                 string // of its membership, "" when it has none
+	thin                  bool   // a member with no qualified person to spare
 }
 
 type gen struct {
@@ -215,10 +230,28 @@ func (g *gen) orgDay(d pipeline.Date, i int, o *org, first bool) {
 	rng := o.rng
 	span := int(g.opt.To - g.opt.From + 1)
 	if first {
-		// Memberships with anniversaries all year round; renewals come as new rows.
+		// Memberships with anniversaries all year round; renewals come as new
+		// rows. A member is a partner that meets its level: bigger, and with
+		// the qualified people its focus needs, some with none to spare.
 		if rng.IntN(10) < 7 {
-			bought := d.AddDays(-rng.IntN(330))
-			g.membership(d, o, bought, rng)
+			o.level = "silver"
+			if rng.IntN(5) == 0 {
+				o.level = "gold"
+			}
+			o.size = max(o.size, map[string]float64{"silver": 4, "gold": 8}[o.level])
+			g.membership(d, o, d.AddDays(-rng.IntN(330)))
+			f := foci[o.foci[0]]
+			need, qualify := f.silver, f.qualify[0]
+			if o.level == "gold" {
+				need, qualify = f.gold, f.qualify[1]
+			}
+			o.thin = rng.IntN(3) == 0 // two in three have two to spare
+			if !o.thin {
+				need += 2
+			}
+			for k := 0; k < need; k++ {
+				g.hireQualified(d, o, i, qualify, span, rng)
+			}
 		}
 		for k := 0; k < 1+int(o.size*1.5) && k < 40; k++ {
 			g.hire(d, o, i, d, rng)
@@ -231,7 +264,9 @@ func (g *gen) orgDay(d pipeline.Date, i int, o *org, first bool) {
 	// Memberships renew on their anniversary (most do).
 	if o.membershipDue(d) {
 		if rng.IntN(10) < 8 {
-			g.membership(d, o, d, rng)
+			g.membership(d, o, d)
+		} else {
+			o.level = ""
 		}
 	}
 	if rng.Float64() < 0.004*o.size {
@@ -290,7 +325,7 @@ func (g *gen) orgDay(d pipeline.Date, i int, o *org, first bool) {
 		if p.org != i {
 			continue
 		}
-		if rng.Float64() < 0.006 {
+		if rng.Float64() < 0.006 && !o.thin { // a thin member's people study no more
 			f := foci[o.foci[rng.IntN(len(o.foci))]]
 			exam := rng.IntN(3) > 0 || len(f.assessments) == 0
 			feed, codes := "exams", f.exams
@@ -303,7 +338,12 @@ func (g *gen) orgDay(d pipeline.Date, i int, o *org, first bool) {
 			}
 			g.emit(feed, d, p.id, codes[rng.IntN(len(codes))], d.AddDays(-rng.IntN(3)).String(), expires)
 		}
-		if rng.Float64() < 0.0002 && span > 0 {
+		if p.leaveOn == d {
+			g.emit("associations", d, p.id, "", "disassociate", timestamp(d, rng))
+			p.org = -1
+			continue
+		}
+		if rng.Float64() < 0.0002 && span > 0 && !p.stays {
 			at := timestamp(d, rng)
 			if rng.IntN(2) == 0 {
 				g.emit("associations", d, p.id, "", "disassociate", at)
@@ -333,13 +373,52 @@ var competencyIDs = []string{"cloud-platform", "cloud-productivity", "small-midm
 // membershipDue reports whether o's latest membership has its anniversary on d.
 func (o *org) membershipDue(d pipeline.Date) bool { return o.anniversary == d }
 
-func (g *gen) membership(d pipeline.Date, o *org, bought pipeline.Date, rng *rand.Rand) {
-	level := "silver"
-	if rng.Float64() < 0.08*o.size {
-		level = "gold"
-	}
+func (g *gen) membership(d pipeline.Date, o *org, bought pipeline.Date) {
 	o.anniversary = bought.AddMonths(12)
-	g.emit("memberships", d, o.id, level, bought.String(), o.anniversary.String())
+	g.emit("memberships", d, o.id, o.level, bought.String(), o.anniversary.String())
+}
+
+// hireQualified adds a person who holds the codes qualify. At a thin member
+// one in four holds them until a date from 45 days before the last delivery
+// to 285 after it (a few have lapsed, more are about to: at risk), and one in
+// four leaves on the last delivery's date, unannounced: what the demo's alerts
+// are made of. Elsewhere one in eight expires, and one in forty leaves
+// in the last five days. A thin member's qualified people do not move
+// otherwise.
+func (g *gen) hireQualified(d pipeline.Date, o *org, i int, qualify []string, span int, rng *rand.Rand) {
+	p := &person{id: fmt.Sprintf("IND-%07d", len(g.people)+1), org: i, since: d, stays: o.thin}
+	g.people = append(g.people, p)
+	o.people = append(o.people, len(g.people)-1)
+	g.emit("associations", d, p.id, o.id, "associate", timestamp(d, rng))
+	expires := ""
+	if rng.IntN(map[bool]int{true: 4, false: 8}[o.thin]) == 0 {
+		expires = g.opt.To.AddDays(-45 + rng.IntN(330)).String()
+	}
+	switch {
+	case span <= 10:
+	case o.thin && rng.IntN(4) == 0:
+		p.leaveOn = g.opt.To
+	case !o.thin && rng.IntN(40) == 0:
+		p.leaveOn = g.opt.To.AddDays(-rng.IntN(5))
+	}
+	passed := d.AddDays(-1 - rng.IntN(400))
+	for _, code := range qualify {
+		feed := "exams"
+		if isAssessment(code) {
+			feed = "assessments"
+		}
+		g.emit(feed, d, p.id, code, passed.String(), expires)
+	}
+}
+
+// isAssessment tells an assessment code from an exam code.
+func isAssessment(code string) bool {
+	for _, f := range foci {
+		if slices.Contains(f.assessments, code) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gen) hire(d pipeline.Date, o *org, i int, since pipeline.Date, rng *rand.Rand) {
@@ -347,7 +426,11 @@ func (g *gen) hire(d pipeline.Date, o *org, i int, since pipeline.Date, rng *ran
 	g.people = append(g.people, p)
 	o.people = append(o.people, len(g.people)-1)
 	g.emit("associations", d, p.id, o.id, "associate", timestamp(d, rng))
-	// Most arrive already holding something of their organization's focus.
+	// Most arrive already holding something of their organization's focus;
+	// at a thin member, nothing yet.
+	if o.thin {
+		return
+	}
 	f := foci[o.foci[0]]
 	held := map[string]bool{} // an exam row's key is (individual, code, passed_on)
 	for k := rng.IntN(3); k > 0; k-- {
