@@ -67,7 +67,12 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 		FilesLanded: 3, FilesRejected: 1, RowsQuarantined: 2,
 		Inputs:       []Input{{File: "revenue_2026-11-23.csv", SHA256: strings.Repeat("ab", 32), Rows: 10}},
 		Members:      []LevelStatus{{"silver", "ok", 3}, {"gold", "at_risk", 1}, {"", "not_member", 2}},
-		ByCompetency: []CompetencyRisk{{"cloud-platform", 1, 0}, {"datacenter", 0, 2}}}
+		ByCompetency: []CompetencyRisk{{"cloud-platform", "Cloud Platform", 1, 0}, {"datacenter", "Datacenter", 0, 2}},
+		Rejected:     []Rejection{{"seats_2026-11-23.csv", "seats_2026-11-23.csv: header lacks deployed_seats"}},
+		Trend: []TrendPoint{{pipeline.MustDate("2026-10-31"), "silver", "ok", 2}, {pipeline.MustDate("2026-10-31"), "gold", "ok", 1},
+			{pipeline.MustDate("2026-11-23"), "silver", "ok", 3}, {pipeline.MustDate("2026-11-23"), "gold", "at_risk", 1}},
+		Previous: func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
+		Changes:  []StatusChange{{"o-9", "Nine", "gold", "ok", "at_risk", "comp gold, path p: people falls to 1 (needs 2) on 2027-01-15"}}}
 	w, err := NewWorkbook(meta)
 	if err != nil {
 		t.Fatal(err)
@@ -75,9 +80,17 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 	defer w.Close()
 	w.MaxRows = maxRows
 	d := pipeline.MustDate("2026-11-23")
-	risk := &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "status", "cause"},
-		Data: [][]any{{d, "o-1", "lapsed", "=HYPERLINK(\"x\")"}, {d, "o-2", "ok", nil}}}
+	risk := &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "status", "cause", "in_grace"},
+		Data: [][]any{{d, "o-1", "lapsed", "=HYPERLINK(\"x\")", true}, {d, "o-2", "ok", nil, false},
+			{d, "o-3", "at_risk", longCause, false}}}
 	if _, err := w.AddSheet("Renewal risk", risk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AddSheet("Key people", &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "individual_id", "status_now", "status_if_leaves"},
+		Data: [][]any{{d, "o-2", "i-1", "ok", "lapsed"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddTrend(); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"Alerts", "Expiring", "Attainment"} {
@@ -98,6 +111,9 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 	}
 	return b.Bytes()
 }
+
+const longCause = "cloud-platform gold, path azure-consumption: revenue_12m falls to 63765.66 (needs 100000.00) on 2027-01-03 " +
+	"when transaction T-000123-000456 (12000.50 USD) leaves the 12-month window"
 
 // reqRows generates Requirements rows without holding them.
 type reqRows struct {
@@ -134,7 +150,7 @@ func TestWorkbookReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := []string{"Summary", "Renewal risk", "Alerts", "Expiring", "Attainment",
+	want := []string{"Summary", "Renewal risk", "Key people", "Trend", "Alerts", "Expiring", "Attainment",
 		"Requirements", "Requirements (2)", "Requirements (3)", "Profile", "About"}
 	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("sheets %v, want %v", got, want)
@@ -224,6 +240,72 @@ func TestWorkbookReadsBack(t *testing.T) {
 			t.Error("no link to About on the Summary")
 		}
 	})
+	t.Run("print setup", func(t *testing.T) {
+		names := map[string]string{}
+		for _, n := range f.GetDefinedName() {
+			if n.Name == "_xlnm.Print_Titles" {
+				names[n.Scope] = n.RefersTo
+			}
+		}
+		for _, sheet := range f.GetSheetList() {
+			lay, err := f.GetPageLayout(sheet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			props, _ := f.GetSheetProps(sheet)
+			if lay.Orientation == nil || *lay.Orientation != "landscape" || lay.FitToWidth == nil || *lay.FitToWidth != 1 ||
+				props.FitToPage == nil || !*props.FitToPage {
+				t.Errorf("%s: not printed landscape, one page wide", sheet)
+			}
+			switch sheet {
+			case "Summary":
+				if lay.FitToHeight == nil || *lay.FitToHeight != 1 {
+					t.Errorf("Summary is not one page tall")
+				}
+			case "About":
+			default:
+				if names[sheet] != "'"+sheet+"'!$1:$1" {
+					t.Errorf("%s: print titles %q, want its header row", sheet, names[sheet])
+				}
+			}
+		}
+	})
+	t.Run("causes wrapped and readable", func(t *testing.T) {
+		style, _ := f.GetCellStyle("Renewal risk", "D4")
+		st, _ := f.GetStyle(style)
+		if st == nil || st.Alignment == nil || !st.Alignment.WrapText {
+			t.Error("the cause cell does not wrap")
+		}
+		if h, _ := f.GetRowHeight("Renewal risk", 4); h < 30 {
+			t.Errorf("a long cause's row is %v points tall, want its lines", h)
+		}
+		v, _ := f.GetCellValue("Renewal risk", "D4")
+		if !strings.Contains(v, "63,765.66 USD (needs 100,000.00 USD)") || !strings.Contains(v, "(12,000.50 USD)") {
+			t.Errorf("cause shown as %q", v)
+		}
+	})
+	t.Run("true and false as words", func(t *testing.T) {
+		for cell, want := range map[string]string{"E2": "true", "E3": "false"} {
+			typ, _ := f.GetCellType("Renewal risk", cell)
+			v, _ := f.GetCellValue("Renewal risk", cell)
+			if v != want || (typ != excelize.CellTypeSharedString && typ != excelize.CellTypeInlineString) {
+				t.Errorf("%s: %q of type %v, want the text %q", cell, v, typ, want)
+			}
+		}
+	})
+	t.Run("Trend", func(t *testing.T) {
+		rows, _ := f.GetRows("Trend")
+		if len(rows) < 3 || rows[0][0] != "date" || rows[2][0] != "2026-11-23" || rows[2][1] != "0" || rows[2][3] != "3" || rows[2][5] != "1" {
+			t.Errorf("Trend counts %v", rows[:min(3, len(rows))])
+		}
+		var changed bool
+		for _, r := range rows {
+			changed = changed || (len(r) > 4 && r[0] == "o-9" && r[3] == "ok" && r[4] == "at_risk")
+		}
+		if !changed {
+			t.Error("Trend does not list o-9's change from ok to at_risk")
+		}
+	})
 	t.Run("document dates are the as-of date", func(t *testing.T) {
 		p, _ := f.GetDocProps()
 		if p.Created != "2026-11-23T00:00:00Z" || p.Modified != "2026-11-23T00:00:00Z" {
@@ -282,9 +364,9 @@ func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "book.xlsx")
 	os.WriteFile(path, sampleWorkbook(t, 40, ExcelMaxRows), 0o644)
-	// Sheet 6 is Requirements; 44,34,76 = comma, quote, UTF-8.
+	// Sheet 8 is Requirements; 44,34,76 = comma, quote, UTF-8.
 	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,6", "--outdir", dir, path)
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,8", "--outdir", dir, path)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("soffice: %v\n%s", err, out)
@@ -297,6 +379,60 @@ func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != 41 || !strings.HasPrefix(lines[0], "as_of,org_id") || !strings.HasPrefix(lines[1], "2026-11-23,") {
 		t.Errorf("LibreOffice read %d lines, first %q", len(lines), lines[:min(2, len(lines))])
+	}
+}
+
+// TestReadableCause: amounts in a cause get separators and their currency,
+// counts separators; the rest is left as it is.
+func TestReadableCause(t *testing.T) {
+	for in, want := range map[string]string{
+		longCause: "cloud-platform gold, path azure-consumption: revenue_12m falls to 63,765.66 USD (needs 100,000.00 USD) on 2027-01-03 " +
+			"when transaction T-000123-000456 (12,000.50 USD) leaves the 12-month window",
+		"x silver, path p: revenue_12m is -1234567.00 (needs 15000.00), below since 2025-01-01": "x silver, path p: revenue_12m is -1,234,567.00 USD (needs 15,000.00 USD), below since 2025-01-01",
+		"x gold, path m: active_users fell to 2562 (needs 4000) on 2018-12-31 when …":          "x gold, path m: active_users fell to 2,562 (needs 4,000) on 2018-12-31 when …",
+		"x silver, path p: people is 0 (needs 2), below since 2025-06-01":                       "x silver, path p: people is 0 (needs 2), below since 2025-06-01",
+		"comp silver: its override ends on 2027-03-01":                                          "comp silver: its override ends on 2027-03-01",
+	} {
+		if got := ReadableCause(in); got != want {
+			t.Errorf("ReadableCause(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+// TestLibreOfficePrintsTheSummaryOnOnePage renders the workbook to PDF with
+// LibreOffice: the Summary is page 1 alone (its title and its last link on it,
+// the next sheet's header on page 2), and Renewal risk fits one page wide (its
+// last column on page 2).
+func TestLibreOfficePrintsTheSummaryOnOnePage(t *testing.T) {
+	soffice, err1 := exec.LookPath("soffice")
+	pdftotext, err2 := exec.LookPath("pdftotext")
+	if err1 != nil || err2 != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must have LibreOffice and poppler-utils; .ci/run installs them")
+		}
+		t.Skip("LibreOffice (soffice) or pdftotext is not installed")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "book.xlsx")
+	os.WriteFile(path, sampleWorkbook(t, 40, ExcelMaxRows), 0o644)
+	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--convert-to", "pdf", "--outdir", dir, path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("soffice: %v\n%s", err, out)
+	}
+	page := func(n int) string {
+		out, err := exec.Command(pdftotext, "-layout", "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), filepath.Join(dir, "book.pdf"), "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext page %d: %v", n, err)
+		}
+		return string(out)
+	}
+	one, two := page(1), page(2)
+	if !strings.Contains(one, "Renewal risk as of 2026-11-23") || !strings.Contains(one, "About") || !strings.Contains(one, "Data quality") {
+		t.Errorf("page 1 is not the whole Summary:\n%s", one)
+	}
+	if !strings.Contains(two, "as_of") || !strings.Contains(two, "in_grace") || strings.Contains(two, "Key figures") {
+		t.Errorf("page 2 is not Renewal risk, one page wide:\n%s", two)
 	}
 }
 

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,12 +24,51 @@ type Meta struct {
 	CatalogVersion             string
 	ProgramVersion             string
 	FilesLanded, FilesRejected int
-	RowsQuarantined            int64 // at ingest, over the files in force
-	RowsLeftOut                int64 // at compute (no FX rate)
-	UnknownOrgRows             int64 // rows naming an organization the feed lacks
+	Rejected                   []Rejection // the files in force that were rejected, with why
+	QuarantinedByFeed          []FeedRows  // rows quarantined at ingest, over the files in force
+	RowsQuarantined            int64       // their sum
+	RowsLeftOut                int64       // at compute (no FX rate)
+	UnknownOrgRows             int64       // rows naming an organization the feed lacks
 	Inputs                     []Input
 	Members                    []LevelStatus
 	ByCompetency               []CompetencyRisk
+	Figures                    Figures
+	Trend                      []TrendPoint    // members by level × status at stored dates, D last
+	TrendMissing               []pipeline.Date // month ends of the 13 months up to D with no stored result
+	Previous                   *pipeline.Date  // the latest stored result before D
+	Changes                    []StatusChange  // members whose status differs from Previous's
+}
+
+// StatusChange is a member whose status differs from the previous stored result.
+type StatusChange struct {
+	OrgID, OrgName, Level, Previous, Status, Cause string
+}
+
+// Figures are the Summary's key figures (SPEC §6.3).
+type Figures struct {
+	Alerts, UpgradeEligible, EligibleNonMembers int64
+	// anniversaries in the next 30 and 90 days, and how many of those members
+	// are at risk or lapsed
+	Anniversaries30, AtRisk30, Anniversaries90, AtRisk90 int64
+	// members with a key person (one departure makes them worse), and with
+	// exactly one
+	WithKeyPeople, OneKeyPerson int64
+}
+
+// Rejection is a rejected file and its reason.
+type Rejection struct{ File, Reason string }
+
+// FeedRows counts rows of a feed.
+type FeedRows struct {
+	Feed string
+	Rows int64
+}
+
+// TrendPoint counts members of one level in one status at a stored date.
+type TrendPoint struct {
+	Date          pipeline.Date
+	Level, Status string
+	Members       int64
 }
 
 // Input is one landed file.
@@ -43,10 +83,11 @@ type LevelStatus struct {
 	Members       int64
 }
 
-// CompetencyRisk counts the at-risk and lapsed members a competency's causes name.
+// CompetencyRisk counts the at-risk and lapsed members a competency's causes
+// name; Name is the catalog's.
 type CompetencyRisk struct {
-	Competency     string
-	AtRisk, Lapsed int64
+	Competency, Name string
+	AtRisk, Lapsed   int64
 }
 
 // Workbook is the renewal-risk workbook. Data sheets are streamed, so a
@@ -61,8 +102,8 @@ type Workbook struct {
 }
 
 type styles struct {
-	header, date, money, count, text, title, link int
-	status                                        map[string]int
+	header, date, money, count, text, title, link, wrap, percent, subtitle, big int
+	status                                                                      map[string]int
 }
 
 // NewWorkbook starts a workbook with its Summary sheet.
@@ -94,7 +135,12 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 		text:   mk(&excelize.Style{NumFmt: 49}), // "@": stored and shown as text
 		title:  mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}),
 		link:   mk(&excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}),
-		status: map[string]int{},
+		// wrapped text, top-aligned, for causes
+		wrap:     mk(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}),
+		percent:  mk(&excelize.Style{NumFmt: 10}), // 0.00%
+		subtitle: mk(&excelize.Style{Font: &excelize.Font{Color: "404040"}}),
+		big:      mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 12}, CustomNumFmt: &countFmt}),
+		status:   map[string]int{},
 	}
 	for _, sc := range [][2]string{{"lapsed", "F8CBAD"}, {"at_risk", "FFE699"}, {"ok", "C6EFCE"}, {"not_member", "EDEDED"}} {
 		status, color := sc[0], sc[1]
@@ -131,6 +177,12 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 	for i := range widths {
 		widths[i] = min(widths[i], 80)
 	}
+	// Causes are read in full: a wide column, wrapped, each row as tall as its
+	// lines (excelize writes no height of its own, and Excel does not fit one).
+	wrapCol := indexOf(cols, "cause")
+	if wrapCol >= 0 {
+		widths[wrapCol] = causeWidth
+	}
 	// A column of dates, counts or text (a DuckDB column has one type) takes its
 	// style as the column's, so its cells are written as bare values: a styled
 	// cell costs excelize an allocation per cell, a seventh of a large sheet.
@@ -157,6 +209,12 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 			return err
 		}
 		w.sheets = append(w.sheets, sheet)
+		// before the stream writer, which writes the worksheet's settings as
+		// they are now (set after its Flush, excelize would read the whole
+		// sheet back in)
+		if err := w.printSetup(sheet, false); err != nil {
+			return err
+		}
 		var err error
 		if sw, err = w.f.NewStreamWriter(sheet); err != nil {
 			return err
@@ -164,6 +222,9 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 		for i, wd := range widths {
 			if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
 				return err
+			}
+			if i == wrapCol {
+				colStyle[i] = w.style.wrap
 			}
 			if colStyle[i] != 0 {
 				if err := sw.SetColStyle(i+1, i+1, colStyle[i]); err != nil {
@@ -205,12 +266,22 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 			}
 		}
 		money := metric >= 0 && vals[metric] == pipeline.MetricRevenue
+		lines := 1
 		for i, v := range vals {
+			if i == wrapCol {
+				if c, ok := v.(string); ok {
+					v = ReadableCause(c)
+					lines = linesOf(v.(string), causeWidth)
+				}
+			}
 			cells[i] = w.cell(cols[i], v, money, colStyle[i])
 		}
 		rowNo++
 		cell, _ := excelize.CoordinatesToCellName(1, rowNo)
 		total++
+		if lines > 1 {
+			return sw.SetRow(cell, cells, excelize.RowOpts{Height: float64(lines) * lineHeight})
+		}
 		return sw.SetRow(cell, cells)
 	}
 	for _, r := range sample {
@@ -234,8 +305,13 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 func (w *Workbook) cell(col string, v any, money bool, colStyle int) any {
 	val := v
 	switch x := v.(type) {
-	case nil, bool:
+	case nil:
 		return v
+	case bool:
+		// as text: Excel shows a boolean cell TRUE/FALSE, LibreOffice 1/0 or
+		// TRUE/FALSE by the cell's format; "true"/"false" reads alike in both
+		// and as the CSV files write it
+		val = strconv.FormatBool(x)
 	case pipeline.Date:
 		val = excelDate(x)
 	case int64, float64, string:
@@ -263,9 +339,14 @@ func (w *Workbook) styleOf(col string, v any, money bool) int {
 		}
 		return w.style.count
 	case string:
-		if id, ok := w.style.status[x]; ok && col == "status" {
+		if id, ok := w.style.status[x]; ok && strings.Contains(col, "status") {
 			return id
 		}
+		if col == "cause" {
+			return w.style.wrap
+		}
+		return w.style.text
+	case bool:
 		return w.style.text
 	}
 	return 0
@@ -274,7 +355,7 @@ func (w *Workbook) styleOf(col string, v any, money bool) int {
 // typeStyle is the style every value of a column of v's type takes, or 0 when
 // the style depends on the value (status, and amounts in money or counts).
 func (w *Workbook) typeStyle(col string, v any) int {
-	if _, amount := v.(float64); amount || col == "status" {
+	if _, amount := v.(float64); amount || strings.Contains(col, "status") {
 		return 0
 	}
 	return w.styleOf(col, v, false)
@@ -352,109 +433,6 @@ func (c *cells) put(col, row int, v any, style int) {
 	}
 }
 
-func (w *Workbook) summary() error {
-	const s = "Summary"
-	m := w.meta
-	c := &cells{f: w.f, sheet: s}
-	put := c.put
-	put(1, 1, "Renewal risk", w.style.title)
-	put(1, 3, "As of", w.style.header)
-	put(2, 3, m.AsOf.Time(), w.style.date)
-	put(1, 4, "Run", w.style.header)
-	put(2, 4, m.RunID, w.style.text)
-	put(1, 5, "Catalog version", w.style.header)
-	put(2, 5, m.CatalogVersion, w.style.text)
-
-	// Members by level × status.
-	row := 7
-	put(1, row, "Members by level and status", w.style.title)
-	row++
-	statuses := []string{"lapsed", "at_risk", "ok"}
-	put(1, row, "level", w.style.header)
-	for i, st := range statuses {
-		put(2+i, row, st, w.style.header)
-	}
-	put(2+len(statuses), row, "total", w.style.header)
-	for _, level := range pipeline.Levels {
-		row++
-		put(1, row, level, w.style.text)
-		var total int64
-		for i, st := range statuses {
-			n := count(m.Members, level, st)
-			total += n
-			put(2+i, row, n, w.style.count)
-		}
-		put(2+len(statuses), row, total, w.style.count)
-	}
-	row++
-	put(1, row, "eligible non-members", w.style.text)
-	put(2+len(statuses), row, count(m.Members, "", "not_member"), w.style.count)
-
-	// At-risk and lapsed members by competency, with a bar chart.
-	row += 2
-	put(1, row, "At-risk and lapsed members by competency", w.style.title)
-	row++
-	put(1, row, "competency", w.style.header)
-	put(2, row, "at_risk", w.style.header)
-	put(3, row, "lapsed", w.style.header)
-	first := row + 1
-	for _, c := range m.ByCompetency {
-		row++
-		put(1, row, c.Competency, w.style.text)
-		put(2, row, c.AtRisk, w.style.count)
-		put(3, row, c.Lapsed, w.style.count)
-	}
-	if c.err == nil && len(m.ByCompetency) > 0 {
-		cats := fmt.Sprintf("Summary!$A$%d:$A$%d", first, row)
-		c.err = w.f.AddChart(s, "F7", &excelize.Chart{
-			Type: excelize.Bar,
-			Series: []excelize.ChartSeries{
-				{Name: fmt.Sprintf("Summary!$B$%d", first-1), Categories: cats, Values: fmt.Sprintf("Summary!$B$%d:$B$%d", first, row)},
-				{Name: fmt.Sprintf("Summary!$C$%d", first-1), Categories: cats, Values: fmt.Sprintf("Summary!$C$%d:$C$%d", first, row)},
-			},
-			Title:  excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "At-risk and lapsed members by competency"}}},
-			Legend: excelize.ChartLegend{Position: "bottom"},
-		})
-	}
-
-	// Data quality.
-	row += 2
-	put(1, row, "Data quality", w.style.title)
-	for _, dq := range []struct {
-		label string
-		n     int64
-	}{
-		{"files landed", int64(m.FilesLanded)},
-		{"files rejected", int64(m.FilesRejected)},
-		{"rows quarantined at ingest", m.RowsQuarantined},
-		{"revenue rows left out (no FX rate)", m.RowsLeftOut},
-		{"rows naming an unknown organization", m.UnknownOrgRows},
-	} {
-		row++
-		put(1, row, dq.label, w.style.text)
-		put(2, row, dq.n, w.style.count)
-	}
-
-	// Links to the other sheets.
-	row += 2
-	put(1, row, "Sheets", w.style.title)
-	for _, sh := range append(w.sheets[1:], "About") {
-		row++
-		put(1, row, sh, w.style.link)
-		if c.err == nil {
-			cell, _ := excelize.CoordinatesToCellName(1, row)
-			c.err = w.f.SetCellHyperLink(s, cell, fmt.Sprintf("'%s'!A1", sh), "Location")
-		}
-	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "A", "A", 40)
-	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "B", "E", 16)
-	}
-	return c.err
-}
-
 func count(ms []LevelStatus, level, status string) int64 {
 	for _, m := range ms {
 		if m.Level == level && m.Status == status {
@@ -466,12 +444,14 @@ func count(ms []LevelStatus, level, status string) int64 {
 
 // sheetNotes and columnNotes are the About sheet's text.
 var sheetNotes = [][2]string{
-	{"Summary", "As-of date, run, catalog version; members by level and status; at-risk and lapsed members by the competency their cause names; data quality; links."},
-	{"Renewal risk", "One row per member (and per non-member that attains a level), worst first: lapsed, at_risk, ok, then by anniversary."},
+	{"Summary", "One page: key figures (members by level and status, alerts today, upgrade-eligible members, eligible non-members, anniversaries coming up, members resting on key people); members by level and status; at-risk and lapsed members by the competency their cause names, with a chart; members by status over time from the stored results; data quality; links."},
+	{"Renewal risk", "One row per member (and per non-member that attains a level), worst first: lapsed, at_risk, ok, then by anniversary. The cause is shown with thousands separators and currency; renewal_risk.csv keeps it as computed. key_people counts the member's key people."},
+	{"Key people", "For each member, the individuals whose leaving today (not counting from today on) would make its status worse: its status and lapses_on now and without them, and the supporting competencies they alone keep at the member's level."},
+	{"Trend", "Members by level and status at each stored month end of the 13 months up to the as-of date, and at it, read from the stored results (attain backfill --every month fills the months that are missing, named under the table); then the members whose status differs from the latest stored result before the as-of date, worst first."},
 	{"Alerts", "Members whose status became at_risk or lapsed since the latest earlier result (or D − 1)."},
 	{"Expiring", "For members: exams, assessments and overrides that count now and stop counting within 90 days, one row per competency they serve."},
 	{"Attainment", "Each organization's level in each competency it attains, what carries it and when it lapses if nothing new arrives."},
-	{"Requirements", "Every requirement of every path of the organizations on Renewal risk, at their own level (a member's level, an eligible non-member's eligible level): value, minimum for its market, met, and when its value falls below the minimum. requirements.csv holds every organization's rows at every level."},
+	{"Requirements", "Only the organizations on Renewal risk, at their own level (a member's level, an eligible non-member's eligible level): every requirement of every path, its value, the minimum for its market, met, and when its value falls below the minimum. requirements.csv holds every organization's rows at every level."},
 	{"Profile", "The competencies each member's marketing profile shows, and at which level."},
 }
 
@@ -494,11 +474,19 @@ var columnNotes = [][2]string{
 	{"alert, previous_status, message", "Whether the status turned at_risk or lapsed since the previous result, what it was, and the program's alert text."},
 	{"individual_id, kind, code, ends_on, days_left", "The item that stops counting (an override's code is its level), the first date it no longer counts, and days until then."},
 	{"displayed_level", "min(membership level, max(level at D, level at purchased_on))."},
+	{"key_people", "On Renewal risk: how many individuals the member rests on (Key people)."},
+	{"status_now, status_if_leaves", "The member's status, and what it would be if the individual no longer counted from the as-of date on."},
+	{"lapses_on_now, lapses_on_if_leaves", "The member's lapses_on, now and without the individual (empty when it does not lapse within 400 days, or is lapsed)."},
+	{"competencies, competency_names", "The supporting competencies that attain the member's level with the individual and not without."},
+	{"true / false", "Yes/no columns are written as the words true and false, alike in Excel and LibreOffice."},
 }
 
 func (w *Workbook) about() error {
 	const s = "About"
 	if _, err := w.f.NewSheet(s); err != nil {
+		return err
+	}
+	if err := w.printSetup(s, false); err != nil {
 		return err
 	}
 	m := w.meta

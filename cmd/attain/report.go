@@ -154,6 +154,9 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		}
 		tables[t.Name] = sql.ReadFiles(files)
 	}
+	if err := names(ctx, e, eng, marker, tables); err != nil {
+		return none, err
+	}
 	meta, err := reportMeta(ctx, e, eng, marker, tables)
 	if err != nil {
 		return none, err
@@ -169,9 +172,6 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	// number of shards that wrote them.
 	all := func(table string) string {
 		return fmt.Sprintf("SELECT * FROM %s ORDER BY %s", tables[table], sql.TableOrder(table))
-	}
-	if err := names(ctx, e, eng, marker, tables); err != nil {
-		return none, err
 	}
 	// The CSV files hold the tables as they are; the sheets add names beside the
 	// ids (SPEC §6.3), so a sheet that adds columns reads its table again.
@@ -196,6 +196,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 			(SELECT string_agg(coalesce(n.competency_name, c), '; ' ORDER BY c) FROM unnest(string_split(k.competencies, ';')) u(c)
 			 LEFT JOIN competency_names n ON n.competency_id = c) AS competency_names
 			FROM ` + tables["key_people"] + ` k ORDER BY ` + sql.TableOrder("key_people"), false},
+		{"Trend", "", "", false},
 		{"Alerts", "alerts", all("alerts"), true},
 		{"Expiring", "expiring", `SELECT x.as_of, x.org_id, o.org_name, x.individual_id, x.competency_id, n.competency_name,
 			x.kind, x.code, x.ends_on, x.days_left
@@ -253,6 +254,12 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		return nil
 	}
 	for _, s := range sheets {
+		if s.name == "Trend" {
+			if err := wb.AddTrend(); err != nil {
+				return none, fmt.Errorf("sheet Trend: %w", err)
+			}
+			continue
+		}
 		if s.table == "requirements" {
 			if err := requirements(); err != nil {
 				return none, err
@@ -306,6 +313,87 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 	})
 	if err != nil {
 		return fmt.Errorf("%s.csv: %w", table, err)
+	}
+	return nil
+}
+
+// trend reads the stored results the Trend sheet and the Summary's line chart
+// show (SPEC §6.3): members by level × status at each stored month end of the 13
+// months up to D, and at D; the month ends not stored; and the members whose
+// status differs from the latest stored result before D.
+func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tables map[string]string, meta *reports.Meta) error {
+	stored, err := sql.CompleteDates(e.cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	have := map[pipeline.Date]bool{}
+	var prev *pipeline.Date
+	for _, d := range stored {
+		have[d] = true
+		if d < asOf {
+			p := d
+			prev = &p
+		}
+	}
+	var dates []pipeline.Date
+	first := asOf.AddMonths(-13)
+	for ms := first.MonthStart(); ; ms = ms.AddMonths(1) {
+		m := ms.AddMonths(1).AddDays(-1) // the month's end
+		if m >= asOf {
+			break
+		}
+		if m <= first {
+			continue
+		}
+		if have[m] {
+			dates = append(dates, m)
+		} else {
+			meta.TrendMissing = append(meta.TrendMissing, m)
+		}
+	}
+	counts := func(d pipeline.Date, from string) error {
+		rows, err := eng.Query(ctx, `SELECT membership_level, status, count(*) FROM `+from+`
+			WHERE membership_level IS NOT NULL GROUP BY ALL ORDER BY ALL`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			meta.Trend = append(meta.Trend, reports.TrendPoint{Date: d, Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
+		}
+		return nil
+	}
+	for _, d := range dates {
+		files, err := sql.ResultFiles(e.cfg.Warehouse, "renewal_risk", d)
+		if err != nil {
+			return err
+		}
+		if err := counts(d, sql.ReadFiles(files)); err != nil {
+			return fmt.Errorf("trend %s: %w", d, err)
+		}
+	}
+	if err := counts(asOf, tables["renewal_risk"]); err != nil {
+		return err
+	}
+	if prev == nil {
+		return nil
+	}
+	meta.Previous = prev
+	files, err := sql.ResultFiles(e.cfg.Warehouse, "renewal_risk", *prev)
+	if err != nil {
+		return err
+	}
+	rows, err := eng.Query(ctx, `SELECT r.org_id, r.org_name, coalesce(r.membership_level, ''),
+		CASE WHEN p.membership_level IS NULL THEN 'not_member' ELSE p.status END, r.status, coalesce(r.cause, '')
+		FROM `+tables["renewal_risk"]+` r LEFT JOIN `+sql.ReadFiles(files)+` p USING (org_id)
+		WHERE r.membership_level IS NOT NULL
+		  AND r.status IS DISTINCT FROM CASE WHEN p.membership_level IS NULL THEN 'not_member' ELSE p.status END
+		ORDER BY CASE r.status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1 ELSE 2 END, r.org_id`)
+	if err != nil {
+		return fmt.Errorf("changes since %s: %w", prev, err)
+	}
+	for _, r := range rows {
+		meta.Changes = append(meta.Changes, reports.StatusChange{OrgID: r[0].(string), OrgName: r[1].(string), Level: r[2].(string),
+			Previous: r[3].(string), Status: r[4].(string), Cause: r[5].(string)})
 	}
 	return nil
 }
@@ -371,6 +459,7 @@ func names(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables m
 // reportMeta gathers the Summary and About sheets' facts.
 func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) (reports.Meta, error) {
 	asOf := pipeline.MustDate(m.AsOf)
+	var err error
 	meta := reports.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
 	log, err := ingest.ReadLog(e.cfg.Warehouse)
 	if err != nil {
@@ -378,9 +467,19 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 	}
 	landed, rejected := ingest.Current(log)
 	meta.FilesLanded, meta.FilesRejected = len(landed), len(rejected)
+	for _, r := range rejected {
+		meta.Rejected = append(meta.Rejected, reports.Rejection{File: r.File, Reason: r.Reason})
+	}
+	byFeed := map[string]int64{}
 	for _, l := range landed {
 		meta.RowsQuarantined += l.RowsQuarantined
+		byFeed[l.Feed] += l.RowsQuarantined
 		meta.Inputs = append(meta.Inputs, reports.Input{File: l.File, SHA256: l.SHA256, Rows: l.RowsLanded})
+	}
+	for _, f := range pipeline.Feeds {
+		if n := byFeed[f.Name]; n > 0 {
+			meta.QuarantinedByFeed = append(meta.QuarantinedByFeed, reports.FeedRows{Feed: f.Name, Rows: n})
+		}
 	}
 	rows, err := eng.Query(ctx, `SELECT coalesce(membership_level, ''), status, count(*) FROM `+tables["renewal_risk"]+` GROUP BY ALL ORDER BY ALL`)
 	if err != nil {
@@ -389,13 +488,39 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 	for _, r := range rows {
 		meta.Members = append(meta.Members, reports.LevelStatus{Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
 	}
-	rows, err = eng.Query(ctx, `SELECT split_part(cause, ' ', 1) AS competency, count(*) FILTER (WHERE status = 'at_risk'),
-		count(*) FILTER (WHERE status = 'lapsed') FROM `+tables["renewal_risk"]+` WHERE cause IS NOT NULL GROUP BY ALL ORDER BY 1`)
+	// by the competency the cause names, worst first (the chart's order too)
+	rows, err = eng.Query(ctx, `SELECT c.competency, coalesce(any_value(n.competency_name), c.competency),
+		count(*) FILTER (WHERE status = 'at_risk'), count(*) FILTER (WHERE status = 'lapsed')
+		FROM (SELECT split_part(cause, ' ', 1) AS competency, status FROM `+tables["renewal_risk"]+` WHERE cause IS NOT NULL) c
+		LEFT JOIN competency_names n ON n.competency_id = c.competency
+		GROUP BY c.competency ORDER BY count(*) DESC, 2`)
 	if err != nil {
 		return meta, err
 	}
 	for _, r := range rows {
-		meta.ByCompetency = append(meta.ByCompetency, reports.CompetencyRisk{Competency: r[0].(string), AtRisk: r[1].(int64), Lapsed: r[2].(int64)})
+		meta.ByCompetency = append(meta.ByCompetency, reports.CompetencyRisk{Competency: r[0].(string), Name: r[1].(string),
+			AtRisk: r[2].(int64), Lapsed: r[3].(int64)})
+	}
+	rows, err = eng.Query(ctx, `SELECT
+		count(*) FILTER (WHERE alert),
+		count(*) FILTER (WHERE upgrade_eligible),
+		count(*) FILTER (WHERE status = 'not_member'),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 30),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 30 AND status IN ('at_risk', 'lapsed')),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 90),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 90 AND status IN ('at_risk', 'lapsed')),
+		(SELECT count(DISTINCT org_id) FROM `+tables["key_people"]+`),
+		(SELECT count(*) FROM (SELECT org_id FROM `+tables["key_people"]+` GROUP BY org_id HAVING count(*) = 1))
+		FROM `+tables["renewal_risk"])
+	if err != nil {
+		return meta, err
+	}
+	f := rows[0]
+	meta.Figures = reports.Figures{Alerts: f[0].(int64), UpgradeEligible: f[1].(int64), EligibleNonMembers: f[2].(int64),
+		Anniversaries30: f[3].(int64), AtRisk30: f[4].(int64), Anniversaries90: f[5].(int64), AtRisk90: f[6].(int64),
+		WithKeyPeople: f[7].(int64), OneKeyPerson: f[8].(int64)}
+	if err := trend(ctx, e, eng, asOf, tables, &meta); err != nil {
+		return meta, err
 	}
 	rows, err = eng.Query(ctx, `SELECT check_name, sum(rows)::BIGINT FROM `+tables["data_quality"]+` GROUP BY ALL`)
 	if err != nil {

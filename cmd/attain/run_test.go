@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -384,5 +385,60 @@ func TestSIGTERMStopsQuickly(t *testing.T) {
 				t.Errorf("left %s", name)
 			}
 		}
+	}
+}
+
+// TestDemoTellsAStory: make run's demo (attain gen --orgs 200, the nightly run of
+// the day before, then tonight's) shows a believable program (issue: the demo a
+// newcomer sees first): most members ok, some at risk and some lapsed, alerts
+// tonight, items expiring within 90 days and members that rest on key people.
+func TestDemoTellsAStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and runs the 200-organization demo")
+	}
+	dir := t.TempDir()
+	in, wh, rep := filepath.Join(dir, "inbox"), filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+	mustAttain(t, "gen", "--out", in, "--orgs", "200", "--to", "2026-10-31", "--log-format", "json")
+	for _, d := range []string{"2026-10-30", "2026-10-31"} {
+		mustAttain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", d, "--log-format", "json")
+	}
+	read := func(name string) []map[string]string {
+		f, err := os.Open(filepath.Join(rep, "2026-10-31", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]string
+		for _, r := range recs[1:] {
+			m := map[string]string{}
+			for i, h := range recs[0] {
+				m[h] = r[i]
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	status := map[string]int{}
+	members := 0
+	for _, r := range read("renewal_risk.csv") {
+		if r["membership_level"] != "" {
+			members++
+			status[r["status"]]++
+		}
+	}
+	share := func(s string) float64 { return float64(status[s]) / float64(max(members, 1)) }
+	t.Logf("%d members: %v; %d alerts", members, status, len(read("alerts.csv")))
+	if members < 50 || share("ok") < 0.6 || share("ok") > 0.95 || status["at_risk"] < 3 || status["lapsed"] < 3 || share("lapsed") > 0.25 {
+		t.Errorf("%d members %v: want most ok (60-95%%), at least 3 at risk and 3 lapsed, at most a quarter lapsed", members, status)
+	}
+	if n := len(read("alerts.csv")); n < 3 {
+		t.Errorf("%d alerts tonight, want several", n)
+	}
+	if len(read("expiring.csv")) == 0 || len(read("key_people.csv")) == 0 {
+		t.Error("no expiring items or no key people in the demo")
 	}
 }
