@@ -238,7 +238,7 @@ func (g *gen) orgDay(d pipeline.Date, i int, o *org, first bool) {
 			if rng.IntN(5) == 0 {
 				o.level = "gold"
 			}
-			o.size = max(o.size, map[string]float64{"silver": 4, "gold": 8}[o.level])
+			o.size = max(o.size, map[string]float64{"silver": 2.5, "gold": 5}[o.level])
 			g.membership(d, o, d.AddDays(-rng.IntN(330)))
 			f := foci[o.foci[0]]
 			need, qualify := f.silver, f.qualify[0]
