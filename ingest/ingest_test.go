@@ -330,6 +330,9 @@ func TestHashCollisionFallsBackToExactKeys(t *testing.T) {
 			if err := l.land(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			if err := pipeline.CommitRenames(wh, l.renames); err != nil { // as Run does
+				t.Fatal(err)
+			}
 			if l.read != 4 || l.landed != 2 || l.quarantined != 2 {
 				t.Errorf("read/landed/quarantined %d/%d/%d, want 4/2/2", l.read, l.landed, l.quarantined)
 			}

@@ -57,7 +57,8 @@ type landing struct {
 	sha                       string
 	read, landed, quarantined int64
 	warnings                  []string
-	opened                    os.FileInfo // the file as its last pass opened it
+	renames                   []pipeline.Rename // the files written, for Run to put in place with others
+	opened                    os.FileInfo       // the file as its last pass opened it
 }
 
 // land parses the file, writes its good rows to the landed Parquet and its bad
@@ -70,7 +71,7 @@ func (l *landing) land(ctx context.Context) error {
 	// again, exactly, comparing the keys of those hashes only.
 	keys := l.keys
 	if keys == nil {
-		keys = func() keyChecker { return newHashLog(l.tmpDir()) }
+		keys = func() keyChecker { return newHashLog(pipeline.TmpDir(l.warehouse)) }
 	}
 	err := l.pass(ctx, "", keys())
 	var rep *errRepeats
@@ -93,16 +94,6 @@ func (l *landing) land(ctx context.Context) error {
 		return rej
 	}
 	return err
-}
-
-// tmpDir is where a landing's scratch files go: the warehouse's tmp/, whose
-// leftovers (*.tmp) the next ingest removes.
-func (l *landing) tmpDir() string {
-	dir := pipeline.TmpDir(l.warehouse)
-	if os.MkdirAll(dir, 0o755) != nil {
-		return ""
-	}
-	return dir
 }
 
 // errRepeats: the one pass found a key hash twice; exact lands the file again.
@@ -223,7 +214,13 @@ func (l *landing) open(hashed bool) (*source, error) {
 		}
 		src = s.gz
 	}
-	s.rr = newRecordReader(sourceReader{src})
+	// a buffer the file's size, up to 1 MiB: a small file needs no more, and
+	// allocating (and clearing) 1 MiB for each was a visible share of a cold start
+	size := st.Size() + 1
+	if l.d.Gzip {
+		size *= 8
+	}
+	s.rr = newRecordReaderSize(sourceReader{src}, int(min(max(size, 4096), 1<<20)))
 	if s.cols, err = l.header(s); err != nil {
 		s.Close()
 		return nil, err
@@ -242,7 +239,7 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 	}
 	defer s.Close()
 	defer func() { l.sha = s.sha() }()
-	keys := newHashLog(l.tmpDir())
+	keys := newHashLog(pipeline.TmpDir(l.warehouse))
 	p := newRowParser(l.d, s.cols, s.nfields, nil, keys)
 	n := 0
 	for {
@@ -268,7 +265,7 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 // otherwise every row goes to quarantine, the good ones with reject as the
 // reason.
 func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) error {
-	l.read, l.landed, l.quarantined, l.warnings = 0, 0, 0, nil
+	l.read, l.landed, l.quarantined, l.warnings, l.renames = 0, 0, 0, nil, nil
 	s, err := l.open(true)
 	if err != nil {
 		if l.sha == "" {
@@ -295,16 +292,9 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	if reject != "" {
 		qPath = pipeline.RejectedPath(l.warehouse, l.d)
 	}
-	qFile, err := pipeline.CreateAtomic(qPath)
-	if err != nil {
-		return err
-	}
-	defer qFile.Abort()
-	qt := newTable(qFile, quarantineSchema)
-	defer qt.Close()
-	q := quarantiner{t: qt, file: l.d.File,
-		iFile: qt.col("file"), iLine: qt.col("line"), iRaw: qt.col("raw"), iCol: qt.col("column"), iReason: qt.col("reason")}
-
+	// The quarantine file is made at the first bad row: most files have none.
+	q := quarantiner{path: qPath, file: l.d.File}
+	defer q.abort()
 	rows := newRowParser(l.d, s.cols, s.nfields, lt, dups)
 	for {
 		if l.read%4096 == 0 && ctx.Err() != nil {
@@ -364,15 +354,14 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 		if err := lt.Close(); err != nil {
 			return fmt.Errorf("write %s: %w", landedFile.Name(), err)
 		}
-		if err := landedFile.Commit(); err != nil {
+		r, err := landedFile.Unsynced()
+		if err != nil {
 			return err
 		}
+		l.renames = append(l.renames, r)
 		if err := l.crash("landed"); err != nil {
 			return err
 		}
-	}
-	if err := qt.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", qFile.Name(), err)
 	}
 	if reject == "" {
 		// landed: an earlier rejection of this name is superseded
@@ -380,14 +369,19 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 			return err
 		}
 	}
-	if l.quarantined == 0 {
-		qFile.Abort()
+	if q.t == nil {
+		// nothing quarantined: an earlier landing's quarantine goes
 		if err := os.Remove(qPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		return nil
 	}
-	return qFile.Commit()
+	r, err := q.commit()
+	if err != nil {
+		return err
+	}
+	l.renames = append(l.renames, r)
+	return nil
 }
 
 // header reads the header row and maps the file's columns onto the feed's.
@@ -438,8 +432,9 @@ func (l *landing) header(s *source) ([]int, error) {
 
 // quarantiner writes bad rows with the reason a person reads.
 type quarantiner struct {
-	t                                 *table
-	file                              string
+	path, file                        string
+	f                                 *pipeline.AtomicFile
+	t                                 *table // nil until the first bad row
 	iFile, iLine, iRaw, iCol, iReason int
 }
 
@@ -448,6 +443,14 @@ func (q *quarantiner) add(rr *recordReader, col, why string) error {
 }
 
 func (q *quarantiner) addRaw(line int, raw []byte, col, why string) error {
+	if q.t == nil {
+		f, err := pipeline.CreateAtomic(q.path)
+		if err != nil {
+			return err
+		}
+		q.f, q.t = f, newTable(f, quarantineSchema)
+		q.iFile, q.iLine, q.iRaw, q.iCol, q.iReason = q.t.col("file"), q.t.col("line"), q.t.col("raw"), q.t.col("column"), q.t.col("reason")
+	}
 	q.t.setString(q.iFile, q.file)
 	q.t.setInt64(q.iLine, int64(line))
 	q.t.setBytes(q.iRaw, raw)
@@ -462,6 +465,22 @@ func (q *quarantiner) addRaw(line int, raw []byte, col, why string) error {
 	}
 	q.t.setString(q.iReason, reason)
 	return q.t.endRow()
+}
+
+// commit writes the quarantine file out, to be put in place (Run).
+func (q *quarantiner) commit() (pipeline.Rename, error) {
+	if err := q.t.Close(); err != nil {
+		return pipeline.Rename{}, fmt.Errorf("write %s: %w", q.f.Name(), err)
+	}
+	return q.f.Unsynced()
+}
+
+// abort drops an unfinished quarantine file (after commit, nothing).
+func (q *quarantiner) abort() {
+	if q.t != nil {
+		q.t.Close()
+		q.f.Abort()
+	}
 }
 
 // rowParser validates records of one feed and writes the good ones.
@@ -717,6 +736,10 @@ func (x *hashLog) spill() {
 	if x.err != nil {
 		x.buckets = [256][]uint64{}
 		return
+	}
+	if x.dir != "" {
+		// made at the first spill: most files never spill
+		os.MkdirAll(x.dir, 0o755)
 	}
 	f, err := os.CreateTemp(x.dir, "attain-keys-*"+pipeline.TempSuffix)
 	if err != nil {

@@ -79,7 +79,10 @@ func ReadLog(warehouse string) ([]Entry, error) {
 }
 
 // logWriter appends entries to the ingest log.
-type logWriter struct{ f *os.File }
+type logWriter struct {
+	f        *os.File
+	unsynced int // entries appended since the last Sync
+}
 
 // openLog opens the log for appending, first cutting a line torn by a crash.
 func openLog(warehouse string) (*logWriter, error) {
@@ -106,6 +109,7 @@ func openLog(warehouse string) (*logWriter, error) {
 	return &logWriter{f: f}, nil
 }
 
+// append writes an entry; it is durable once Sync returns.
 func (l *logWriter) append(e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -114,6 +118,16 @@ func (l *logWriter) append(e Entry) error {
 	if _, err := l.f.Write(append(b, '\n')); err != nil {
 		return err
 	}
+	l.unsynced++
+	return nil
+}
+
+// Sync makes the entries appended so far durable.
+func (l *logWriter) Sync() error {
+	if l.unsynced == 0 {
+		return nil
+	}
+	l.unsynced = 0
 	return l.f.Sync()
 }
 

@@ -99,10 +99,14 @@ type table struct {
 	index map[string]int // column name → leaf index
 	opt   []bool         // leaf is optional
 
-	cur  *batch
-	free chan *batch
-	cols []chan *batch // one per column goroutine
-	wg   sync.WaitGroup
+	writers []*parquet.ColumnWriter
+	kinds   []parquet.Kind
+
+	cur     *batch
+	started bool // the column goroutines run (start)
+	free    chan *batch
+	cols    []chan *batch // one per column goroutine
+	wg      sync.WaitGroup
 	// At a row group's end: how many columns have compressed their last
 	// page, and the channel on which the last of them, having written the
 	// group out, releases the others.
@@ -142,25 +146,56 @@ func newTable(w io.Writer, schema *parquet.Schema) *table {
 			parquet.CreatedBy("attain", "", ""),
 			parquet.SkipPageBounds(colSourceFile)), // one value a file: no reader prunes by it
 		index: map[string]int{},
-		free:  make(chan *batch, batchesInFlight),
-		rg:    make(chan struct{}),
 	}
 	leaves := schema.Columns()
-	writers := t.w.ColumnWriters()
+	t.writers = t.w.ColumnWriters()
 	for i, path := range leaves {
 		leaf, _ := schema.Lookup(path...)
 		t.index[path[0]] = i
 		t.opt = append(t.opt, leaf.MaxDefinitionLevel > 0)
+		t.kinds = append(t.kinds, leaf.Node.Type().Kind())
+	}
+	t.cur = getBatch(len(leaves))
+	return t
+}
+
+// start starts the column goroutines, at a file's first full batch: a file of
+// fewer rows is written by Close on the calling goroutine, with no goroutine
+// or batch beyond its one (most delivered files are small).
+func (t *table) start() {
+	t.started = true
+	t.free = make(chan *batch, batchesInFlight)
+	t.rg = make(chan struct{})
+	for i := range t.writers {
 		in := make(chan *batch, batchesInFlight)
 		t.cols = append(t.cols, in)
 		t.wg.Add(1)
-		go t.column(i, in, writers[i], leaf.Node.Type().Kind())
+		go t.column(i, in, t.writers[i], t.kinds[i])
 	}
-	for range batchesInFlight {
-		t.free <- &batch{cols: make([]column, len(leaves))}
+	for range batchesInFlight - 1 {
+		t.free <- getBatch(len(t.writers))
 	}
-	t.cur = <-t.free
-	return t
+}
+
+// batches are reused across the files of a run: a batch's columns keep what
+// they grew to.
+var batches sync.Pool
+
+func getBatch(leaves int) *batch {
+	b, _ := batches.Get().(*batch)
+	if b == nil {
+		b = &batch{}
+	}
+	if cap(b.cols) < leaves {
+		b.cols = make([]column, leaves)
+	}
+	b.cols = b.cols[:leaves]
+	for i := range b.cols {
+		c := &b.cols[i]
+		c.nums, c.ends, c.arena, c.nulls = c.nums[:0], c.ends[:0], c.arena[:0], c.nulls[:0]
+	}
+	b.rows, b.flush = 0, false
+	return b
 }
 
 // column is the goroutine that writes leaf i of every batch. At a row group's
@@ -313,6 +348,9 @@ func (t *table) send() error {
 	if t.cur.rows == 0 {
 		return nil
 	}
+	if !t.started {
+		t.start()
+	}
 	b := t.cur
 	if t.rowsInRG += b.rows; t.rowsInRG >= rowGroupRows {
 		b.flush, t.rowsInRG = true, 0
@@ -332,11 +370,29 @@ func (t *table) Close() error {
 		return t.failed()
 	}
 	t.closed = true
-	err := t.send()
-	for _, in := range t.cols {
-		close(in)
+	var err error
+	if t.started {
+		err = t.send()
+		for _, in := range t.cols {
+			close(in)
+		}
+		t.wg.Wait()
+		for range len(t.free) {
+			batches.Put(<-t.free)
+		}
+	} else if t.failed() == nil {
+		// fewer rows than a batch: written here, a column after another
+		var vals []parquet.Value
+		for i, w := range t.writers {
+			if vals, err = writeColumn(w, &t.cur.cols[i], t.cur.rows, t.kinds[i], t.opt[i], i, vals[:0]); err != nil {
+				break
+			}
+		}
 	}
-	t.wg.Wait()
+	if t.cur != nil {
+		batches.Put(t.cur)
+		t.cur = nil
+	}
 	if err == nil {
 		err = t.failed()
 	}

@@ -12,44 +12,49 @@ import (
 
 // TestTableRowGroups: rows written across several row groups by the column
 // goroutines come back from DuckDB in order, nulls included.
+// TestTableRowGroups writes tables of one row, fewer rows than a batch (written
+// on the caller's goroutine), exactly a batch, one more (the column goroutines)
+// and three row groups, the last one short, and reads them back with DuckDB.
+// Tables of one run share their batches, so the sizes run one after another.
 func TestTableRowGroups(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "t.parquet")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb := newTable(f, quarantineSchema)
-	const n = 2*rowGroupRows + 1234 // three row groups, the last one short
-	for i := 0; i < n; i++ {
-		tb.setString(tb.col("file"), "f.csv")
-		tb.setInt64(tb.col("line"), int64(i))
-		tb.setString(tb.col("raw"), fmt.Sprint("raw ", i))
-		if i%3 == 0 {
-			tb.setNull(tb.col("column"))
-		} else {
-			tb.setString(tb.col("column"), fmt.Sprint("c", i%7))
-		}
-		tb.setString(tb.col("reason"), "why")
-		if err := tb.endRow(); err != nil {
+	for _, n := range []int{1, 100, batchRows, batchRows + 1, 2*rowGroupRows + 1234, 7} {
+		path := filepath.Join(t.TempDir(), "t.parquet")
+		f, err := os.Create(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := tb.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	got := query(t, fmt.Sprintf(`SELECT count(*), count(DISTINCT line), min(line), max(line),
-		count(*) FILTER (WHERE "column" IS NULL),
-		count(*) FILTER (WHERE raw <> 'raw ' || line OR "column" <> 'c' || (line %% 7)),
-		bool_and(line = row_number - 1)
-		FROM (SELECT *, row_number() OVER () AS row_number FROM read_parquet('%s'))`, path))
-	want := [][]string{{fmt.Sprint(n), fmt.Sprint(n), "0", fmt.Sprint(n - 1), fmt.Sprint((n + 2) / 3), "0", "true"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("read back %v, want %v", got, want)
-	}
-	groups := query(t, fmt.Sprintf("SELECT count(DISTINCT row_group_id) FROM parquet_metadata('%s')", path))
-	if groups[0][0] != "3" {
-		t.Errorf("%s row groups, want 3", groups[0][0])
+		tb := newTable(f, quarantineSchema)
+		for i := 0; i < n; i++ {
+			tb.setString(tb.col("file"), "f.csv")
+			tb.setInt64(tb.col("line"), int64(i))
+			tb.setString(tb.col("raw"), fmt.Sprint("raw ", i))
+			if i%3 == 0 {
+				tb.setNull(tb.col("column"))
+			} else {
+				tb.setString(tb.col("column"), fmt.Sprint("c", i%7))
+			}
+			tb.setString(tb.col("reason"), "why")
+			if err := tb.endRow(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got := query(t, fmt.Sprintf(`SELECT count(*), count(DISTINCT line), min(line), max(line),
+			count(*) FILTER (WHERE "column" IS NULL),
+			count(*) FILTER (WHERE raw <> 'raw ' || line OR "column" <> 'c' || (line %% 7)),
+			bool_and(line = row_number - 1)
+			FROM (SELECT *, row_number() OVER () AS row_number FROM read_parquet('%s'))`, path))
+		want := [][]string{{fmt.Sprint(n), fmt.Sprint(n), "0", fmt.Sprint(n - 1), fmt.Sprint((n + 2) / 3), "0", "true"}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d rows: read back %v, want %v", n, got, want)
+		}
+		groups := query(t, fmt.Sprintf("SELECT count(DISTINCT row_group_id) FROM parquet_metadata('%s')", path))
+		if want := fmt.Sprint((n + rowGroupRows - 1) / rowGroupRows); groups[0][0] != want {
+			t.Errorf("%d rows: %s row groups, want %s", n, groups[0][0], want)
+		}
 	}
 }
 

@@ -33,8 +33,11 @@ func (e errNotUTF8) Error() string { return fmt.Sprintf("line %d: not valid UTF-
 
 var bom = []byte("\xef\xbb\xbf")
 
-func newRecordReader(r io.Reader) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 1<<20), after: 1, first: true}
+func newRecordReader(r io.Reader) *recordReader { return newRecordReaderSize(r, 1<<20) }
+
+// newRecordReaderSize reads through a buffer of size bytes.
+func newRecordReaderSize(r io.Reader, size int) *recordReader {
+	return &recordReader{r: bufio.NewReaderSize(r, size), after: 1, first: true}
 }
 
 // next reads the following record and returns io.EOF after the last one.

@@ -35,6 +35,16 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 
 // Commit syncs the file, renames it to its final name and syncs the directory.
 func (a *AtomicFile) Commit() error {
+	if err := a.CommitNoDirSync(); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(a.path))
+}
+
+// CommitNoDirSync is Commit but for the directory's sync, which the caller
+// does (SyncDir) before it records the file as written: ingest syncs the
+// directories of a batch of landed files once, then its log.
+func (a *AtomicFile) CommitNoDirSync() error {
 	if a.done {
 		return errors.New("atomic file already committed or aborted")
 	}
@@ -52,7 +62,7 @@ func (a *AtomicFile) Commit() error {
 		os.Remove(a.File.Name())
 		return err
 	}
-	return SyncDir(filepath.Dir(a.path))
+	return nil
 }
 
 // Abort closes and removes the temporary file. It is a no-op after Commit,
@@ -110,4 +120,43 @@ func RemoveTemps(dir string) error {
 		return nil
 	}
 	return err
+}
+
+// Path is the file's final name.
+func (a *AtomicFile) Path() string { return a.path }
+
+// Rename is a closed temporary file (From) waiting to be put in place (To).
+type Rename struct{ From, To string }
+
+// Unsynced closes the file without syncing or renaming it, for CommitRenames
+// to make durable together with others: one sync of the file system for a
+// batch of small files costs what one file's fsync does.
+func (a *AtomicFile) Unsynced() (Rename, error) {
+	if a.done {
+		return Rename{}, errors.New("atomic file already committed or aborted")
+	}
+	a.done = true
+	if err := a.File.Close(); err != nil {
+		os.Remove(a.File.Name())
+		return Rename{}, err
+	}
+	return Rename{From: a.File.Name(), To: a.path}, nil
+}
+
+// CommitRenames puts a batch of Unsynced files in place, each only after its
+// bytes are durable: the file system under dir is synced, the files renamed in
+// order, and it is synced again for the renames.
+func CommitRenames(dir string, rs []Rename) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := syncFiles(dir, rs); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if err := os.Rename(r.From, r.To); err != nil {
+			return err
+		}
+	}
+	return syncDirs(dir, rs)
 }

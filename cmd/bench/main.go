@@ -59,7 +59,7 @@ func main() {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	attain := fs.String("attain", "bin/attain", "attain binary")
 	dir := fs.String("dir", "bench-data", "scratch directory")
-	what := fs.String("what", "ingest", "what to measure: ingest")
+	what := fs.String("what", "ingest", "what to measure: ingest, run, report, compute, scale, scaleout or cold")
 	orgs := fs.Int("orgs", 11500, "organizations to generate (11,500 ≈ 5 million revenue rows)")
 	reps := fs.Int("reps", 3, "repetitions; the table shows medians")
 	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute and run benchmarks")
@@ -82,6 +82,8 @@ func main() {
 		err = benchScale(*attain, *dir, *scaleOrgs)
 	case "scaleout":
 		err = benchScaleout(*attain, *dir, 100000, 4)
+	case "cold":
+		err = benchCold(*attain, *dir, *reps)
 	default:
 		err = fmt.Errorf("unknown --what %q", *what)
 	}
