@@ -389,7 +389,7 @@ func TestReadableCause(t *testing.T) {
 		longCause: "cloud-platform gold, path azure-consumption: revenue_12m falls to 63,765.66 USD (needs 100,000.00 USD) on 2027-01-03 " +
 			"when transaction T-000123-000456 (12,000.50 USD) leaves the 12-month window",
 		"x silver, path p: revenue_12m is -1234567.00 (needs 15000.00), below since 2025-01-01": "x silver, path p: revenue_12m is -1,234,567.00 USD (needs 15,000.00 USD), below since 2025-01-01",
-		"x gold, path m: active_users fell to 2562 (needs 4000) on 2018-12-31 when …":          "x gold, path m: active_users fell to 2,562 (needs 4,000) on 2018-12-31 when …",
+		"x gold, path m: active_users fell to 2562 (needs 4000) on 2018-12-31 when …":           "x gold, path m: active_users fell to 2,562 (needs 4,000) on 2018-12-31 when …",
 		"x silver, path p: people is 0 (needs 2), below since 2025-06-01":                       "x silver, path p: people is 0 (needs 2), below since 2025-06-01",
 		"comp silver: its override ends on 2027-03-01":                                          "comp silver: its override ends on 2027-03-01",
 	} {

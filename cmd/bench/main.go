@@ -48,6 +48,14 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "child-merge" {
+		// A child process that merges an inbox's files into one a feed.
+		if err := mergeFeeds(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "child-sql" {
 		// A child process that runs one SQL statement in DuckDB.
 		if err := runSQL(os.Args[2], os.Args[3], os.Args[4]); err != nil {
