@@ -354,23 +354,8 @@ func parts(t testing.TB, book []byte) map[string]string {
 // headless: it must convert without error and the Requirements sheet must hold
 // the rows. CI installs LibreOffice; elsewhere the test is skipped without it.
 func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
-	soffice, err := exec.LookPath("soffice")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must have LibreOffice (soffice); .ci/run installs it")
-		}
-		t.Skip("LibreOffice (soffice) is not installed")
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "book.xlsx")
-	os.WriteFile(path, sampleWorkbook(t, 40, ExcelMaxRows), 0o644)
 	// Sheet 8 is Requirements; 44,34,76 = comma, quote, UTF-8.
-	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,8", "--outdir", dir, path)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("soffice: %v\n%s", err, out)
-	}
+	dir, out := convertSample(t, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,8")
 	matches, _ := filepath.Glob(filepath.Join(dir, "book*.csv"))
 	if len(matches) != 1 {
 		t.Fatalf("converted files %v\n%s", matches, out)
@@ -380,6 +365,37 @@ func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
 	if len(lines) != 41 || !strings.HasPrefix(lines[0], "as_of,org_id") || !strings.HasPrefix(lines[1], "2026-11-23,") {
 		t.Errorf("LibreOffice read %d lines, first %q", len(lines), lines[:min(2, len(lines))])
 	}
+}
+
+// tool is the path of a program the test needs; CI must have it (.ci/run
+// installs its package), elsewhere the test is skipped without it.
+func tool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must have %s (%s); .ci/run installs it", name, pkg)
+		}
+		t.Skipf("%s (%s) is not installed", name, pkg)
+	}
+	return path
+}
+
+// convertSample converts the sample workbook with LibreOffice, headless, to
+// format, in a directory of its own; it returns the directory and what soffice said.
+func convertSample(t *testing.T, format string) (string, []byte) {
+	t.Helper()
+	soffice := tool(t, "soffice", "libreoffice-calc-nogui")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "book.xlsx")
+	os.WriteFile(path, sampleWorkbook(t, 40, ExcelMaxRows), 0o644)
+	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--convert-to", format, "--outdir", dir, path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("soffice: %v\n%s", err, out)
+	}
+	return dir, out
 }
 
 // TestReadableCause: amounts in a cause get separators and their currency,
@@ -404,22 +420,8 @@ func TestReadableCause(t *testing.T) {
 // the next sheet's header on page 2), and Renewal risk fits one page wide (its
 // last column on page 2).
 func TestLibreOfficePrintsTheSummaryOnOnePage(t *testing.T) {
-	soffice, err1 := exec.LookPath("soffice")
-	pdftotext, err2 := exec.LookPath("pdftotext")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must have LibreOffice and poppler-utils; .ci/run installs them")
-		}
-		t.Skip("LibreOffice (soffice) or pdftotext is not installed")
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "book.xlsx")
-	os.WriteFile(path, sampleWorkbook(t, 40, ExcelMaxRows), 0o644)
-	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "pdf", "--outdir", dir, path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("soffice: %v\n%s", err, out)
-	}
+	pdftotext := tool(t, "pdftotext", "poppler-utils")
+	dir, _ := convertSample(t, "pdf")
 	page := func(n int) string {
 		out, err := exec.Command(pdftotext, "-layout", "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), filepath.Join(dir, "book.pdf"), "-").Output()
 		if err != nil {
