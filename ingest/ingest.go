@@ -346,7 +346,22 @@ func landInOrder(ctx context.Context, todo []pipeline.Delivery, workers int,
 		slots[i] = make(chan landed, 1)
 	}
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		// Stopped early: the landings that finished but were not emitted
+		// leave no temporary files.
+		wg.Wait()
+		for _, slot := range slots {
+			select {
+			case r := <-slot:
+				if r.l != nil {
+					for _, rn := range r.l.renames {
+						os.Remove(rn.From)
+					}
+				}
+			default:
+			}
+		}
+	}()
 	sem := make(chan struct{}, workers)
 	wg.Add(1)
 	go func() {
