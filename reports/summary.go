@@ -15,8 +15,9 @@ import (
 // causeWidth is the width of a cause column, and lineHeight the height of one
 // of its wrapped lines (points, Calibri 11).
 const (
-	causeWidth = 70.0
-	lineHeight = 15.0
+	causeWidth      = 70.0
+	trendCauseWidth = 6 * 12.0 // F:K on the Trend sheet
+	lineHeight      = 15.0
 )
 
 // linesOf estimates the lines a text takes wrapped in a column of width
@@ -371,6 +372,9 @@ func (w *Workbook) AddTrend() error {
 		for i, h := range []string{"org_id", "org_name", "membership_level", "previous_status", "status", "cause"} {
 			put(1+i, row, h, w.style.header)
 		}
+		if c.err == nil {
+			c.err = w.f.MergeCell(s, fmt.Sprintf("F%d", row), fmt.Sprintf("K%d", row))
+		}
 		for _, x := range m.Changes {
 			row++
 			cause := ReadableCause(x.Cause)
@@ -384,22 +388,22 @@ func (w *Workbook) AddTrend() error {
 				}
 				put(1+i, row, v, style)
 			}
-			if lines := linesOf(cause, causeWidth); lines > 1 && c.err == nil {
+			// the cause spans F:K, beside the counts' narrow columns
+			if c.err == nil {
+				c.err = w.f.MergeCell(s, fmt.Sprintf("F%d", row), fmt.Sprintf("K%d", row))
+			}
+			if lines := linesOf(cause, trendCauseWidth); lines > 1 && c.err == nil {
 				c.err = w.f.SetRowHeight(s, row, float64(lines)*lineHeight)
 			}
 		}
 	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "A", "A", 16)
-	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "B", "E", 16)
-	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "F", "F", causeWidth)
-	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "G", "H", 12)
+	for _, cw := range []struct {
+		cols  string
+		width float64
+	}{{"A", 16}, {"B", 26}, {"C", 16}, {"D", 14}, {"E", 12}, {"F", 12}, {"G", 12}, {"H", 12}, {"I", 12}, {"J", 12}, {"K", 12}} {
+		if c.err == nil {
+			c.err = w.f.SetColWidth(s, cw.cols, cw.cols, cw.width)
+		}
 	}
 	return c.err
 }
