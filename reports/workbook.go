@@ -3,6 +3,8 @@ package reports
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,9 +144,8 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 		big:      mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 12}, CustomNumFmt: &countFmt}),
 		status:   map[string]int{},
 	}
-	for _, sc := range [][2]string{{"lapsed", "F8CBAD"}, {"at_risk", "FFE699"}, {"ok", "C6EFCE"}, {"not_member", "EDEDED"}} {
-		status, color := sc[0], sc[1]
-		w.style.status[status] = mk(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{color}}, NumFmt: 49})
+	for _, status := range slices.Sorted(maps.Keys(statusColor)) { // in order: the same style ids every time
+		w.style.status[status] = mk(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{statusColor[status]}}, NumFmt: 49})
 	}
 	if err != nil {
 		return nil, err
