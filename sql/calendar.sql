@@ -43,3 +43,23 @@ WITH x AS (
 SELECT k, t_from, t_until FROM x ANTI JOIN several USING (k)
 UNION ALL
 SELECT k, t, t_next FROM edges WHERE starts;
+
+-- The segments where all of a key's members hold at once: table oks holds
+-- (k, t_from, t_until), the intervals of the members of key k, each member's
+-- maximal (none overlaps or touches another of its own); table counts holds
+-- (k, n), how many members k has. A running count of +1/−1 at the dates where
+-- the changes do not cancel is n exactly where all hold, so the segments are
+-- maximal too. (A key of no members holds always; the caller says so.)
+CREATE OR REPLACE TEMP MACRO all_hold(oks, counts) AS TABLE
+WITH ev AS (
+    SELECT k, t, sum(delta) AS delta FROM (
+        SELECT k, t_from AS t, 1 AS delta FROM query_table(oks)
+        UNION ALL SELECT k, t_until, -1 FROM query_table(oks)
+    ) GROUP BY ALL HAVING sum(delta) <> 0
+), run AS (
+    SELECT k, t, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
+    FROM ev WINDOW w AS (PARTITION BY k ORDER BY t)
+)
+SELECT r.k, r.t AS t_from, r.t_next AS t_until
+FROM run r JOIN query_table(counts) c ON c.k = r.k
+WHERE r.n = c.n AND r.t < r.t_next;

@@ -141,26 +141,19 @@ JOIN frozen_ok o ON o.d = r.d AND o.org_no = r.org_no AND o.measure = r.measure 
 WHERE r.frozen AND r.min_value > 0;
 
 -- When each path was met: where all of its requirements with a minimum above 0 were
--- at once (a path without one would be met at D, which a lapsed member's are not).
--- A requirement's intervals neither overlap nor touch, so the running count changes
--- at each date with a non-zero sum of ±1 and the segments where it is full are maximal.
+-- at once (all_hold; a path without one would be met at D, which a lapsed member's
+-- are not).
+CREATE OR REPLACE TEMP TABLE lapsed_path_oks AS
+SELECT {d: d, org_no: org_no, competency_id: competency_id, level: level, path: path} AS k, t_from, t_until FROM lapsed_ok;
+CREATE OR REPLACE TEMP TABLE lapsed_path_counts AS
+SELECT {d: d, org_no: org_no, competency_id: competency_id, level: level, path: path} AS k,
+       count(*) FILTER (WHERE min_value > 0) AS n
+FROM lapsed_reqs GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE lapsed_paths AS
-WITH k AS (
-    SELECT d, org_no, rank, comp_ord, competency_id, level, level_rank, path_ord, path,
-           count(*) FILTER (WHERE min_value > 0) AS k
-    FROM lapsed_reqs GROUP BY ALL
-), ev AS (
-    SELECT d, org_no, competency_id, level, path, t, sum(delta) AS delta FROM (
-        SELECT d, org_no, competency_id, level, path, t_from AS t, 1 AS delta FROM lapsed_ok
-        UNION ALL SELECT d, org_no, competency_id, level, path, t_until, -1 FROM lapsed_ok
-    ) GROUP BY ALL HAVING sum(delta) <> 0
-), run AS (
-    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
-    FROM ev WINDOW w AS (PARTITION BY d, org_no, competency_id, level, path ORDER BY t)
-)
-SELECT k.*, run.t AS t_from, run.t_next AS t_until
-FROM run JOIN k USING (d, org_no, competency_id, level, path)
-WHERE run.n = k.k AND run.t < run.t_next;
+SELECT p.*, s.t_from, s.t_until
+FROM (SELECT unnest(k), t_from, t_until FROM all_hold('lapsed_path_oks', 'lapsed_path_counts')) s
+JOIN (SELECT DISTINCT d, org_no, rank, comp_ord, competency_id, level, level_rank, path_ord, path FROM lapsed_reqs) p
+     USING (d, org_no, competency_id, level, path);
 
 -- When each competency attained L: a met path of L or higher, or an override at L
 -- or higher (SPEC §5.3), as maximal segments.

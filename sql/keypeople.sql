@@ -90,49 +90,45 @@ JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
      ON r.d = p.d AND r.org_no = p.org_no AND r.measure = q.measure;
 
 -- When each changed path is met in the scenario, from D: all of its requirements that
--- change with time at once (the scenario's intervals for the measures it changes,
--- ok_intervals for the others), counted as for path_islands.
-CREATE OR REPLACE TEMP TABLE kp_islands AS
-WITH reqs AS (
-    SELECT c.*, m.version, q.measure,
-           CASE WHEN v.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
-           r.measure IS NOT NULL AS removed
-    FROM kp_changed c
-    JOIN kp_members m USING (d, org_no)
-    JOIN org_versions v ON v.org_no = m.org_no AND v.version = m.version
-    JOIN cat_reqs q ON q.version = m.version AND q.competency_id = c.competency_id AND q.level = c.level AND q.path = c.path
-    LEFT JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
-         ON r.d = c.d AND r.org_no = c.org_no AND r.individual_id = c.individual_id AND r.measure = q.measure
-    WHERE q.metric NOT IN ('active_users', 'deployed_seats')
-), k AS (
-    SELECT d, org_no, individual_id, competency_id, level, path, count(*) FILTER (WHERE min_value > 0) AS k
-    FROM reqs GROUP BY ALL
-), ok AS (
+-- change with time at once (all_hold), the scenario's intervals for the measures it
+-- changes, ok_intervals for the others.
+CREATE OR REPLACE TEMP TABLE kp_reqs AS
+SELECT c.*, m.version, q.measure,
+       CASE WHEN v.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
+       r.measure IS NOT NULL AS removed
+FROM kp_changed c
+JOIN kp_members m USING (d, org_no)
+JOIN org_versions v ON v.org_no = m.org_no AND v.version = m.version
+JOIN cat_reqs q ON q.version = m.version AND q.competency_id = c.competency_id AND q.level = c.level AND q.path = c.path
+LEFT JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
+     ON r.d = c.d AND r.org_no = c.org_no AND r.individual_id = c.individual_id AND r.measure = q.measure
+WHERE q.metric NOT IN ('active_users', 'deployed_seats');
+
+CREATE OR REPLACE TEMP TABLE kp_path_oks AS
+WITH ok AS (
     SELECT r.d, r.org_no, r.individual_id, r.competency_id, r.level, r.path, o.t_from, o.t_until
-    FROM reqs r JOIN kp_ok o ON o.d = r.d AND o.org_no = r.org_no AND o.individual_id = r.individual_id
+    FROM kp_reqs r JOIN kp_ok o ON o.d = r.d AND o.org_no = r.org_no AND o.individual_id = r.individual_id
          AND o.measure = r.measure AND o.min_value = r.min_value
     WHERE r.removed AND r.min_value > 0
     UNION ALL
     SELECT r.d, r.org_no, r.individual_id, r.competency_id, r.level, r.path, greatest(o.t_from, r.d), o.t_until
-    FROM reqs r JOIN ok_intervals o ON o.version = r.version AND o.measure = r.measure AND o.org_no = r.org_no
+    FROM kp_reqs r JOIN ok_intervals o ON o.version = r.version AND o.measure = r.measure AND o.org_no = r.org_no
          AND o.min_value = r.min_value AND o.t_until > r.d
     WHERE NOT r.removed AND r.min_value > 0
-), ev AS (
-    SELECT d, org_no, individual_id, competency_id, level, path, t, sum(delta) AS delta FROM (
-        SELECT d, org_no, individual_id, competency_id, level, path, t_from AS t, 1 AS delta FROM ok
-        UNION ALL SELECT d, org_no, individual_id, competency_id, level, path, t_until, -1 FROM ok
-    ) GROUP BY ALL HAVING sum(delta) <> 0
-), run AS (
-    SELECT *, sum(delta) OVER w AS n, lead(t, 1, forever()) OVER w AS t_next
-    FROM ev WINDOW w AS (PARTITION BY d, org_no, individual_id, competency_id, level, path ORDER BY t)
 )
+SELECT {d: d, org_no: org_no, individual_id: individual_id, competency_id: competency_id, level: level, path: path} AS k,
+       t_from, t_until
+FROM ok;
+CREATE OR REPLACE TEMP TABLE kp_path_counts AS
+SELECT {d: d, org_no: org_no, individual_id: individual_id, competency_id: competency_id, level: level, path: path} AS k,
+       count(*) FILTER (WHERE min_value > 0) AS n
+FROM kp_reqs GROUP BY ALL;
 -- (a changed path has a people requirement; with a minimum of 0 or less it is met
--- always, k = 0)
-SELECT run.d, run.org_no, run.individual_id, run.competency_id, run.level, run.path, run.t AS t_from, run.t_next AS t_until
-FROM run JOIN k USING (d, org_no, individual_id, competency_id, level, path)
-WHERE run.n = k.k AND run.t < run.t_next
+-- always, n = 0)
+CREATE OR REPLACE TEMP TABLE kp_islands AS
+SELECT unnest(k), t_from, t_until FROM all_hold('kp_path_oks', 'kp_path_counts')
 UNION ALL
-SELECT d, org_no, individual_id, competency_id, level, path, since_always(), forever() FROM k WHERE k = 0;
+SELECT unnest(k), since_always(), forever() FROM kp_path_counts WHERE n = 0;
 
 -- Each supporting competency's level L in each scenario (SPEC §5.3, §5.4): the union
 -- of the met intervals of its included paths of L or higher (the scenario's for the
