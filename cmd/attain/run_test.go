@@ -403,15 +403,7 @@ func TestDemoTellsAStory(t *testing.T) {
 		mustAttain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", d, "--log-format", "json")
 	}
 	read := func(name string) []map[string]string {
-		f, err := os.Open(filepath.Join(rep, "2026-10-31", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		recs, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := readCSV(t, filepath.Join(rep, "2026-10-31", name))
 		var out []map[string]string
 		for _, r := range recs[1:] {
 			m := map[string]string{}
@@ -441,4 +433,19 @@ func TestDemoTellsAStory(t *testing.T) {
 	if len(read("expiring.csv")) == 0 || len(read("key_people.csv")) == 0 {
 		t.Error("no expiring items or no key people in the demo")
 	}
+}
+
+// readCSV reads a report's CSV file, header row first.
+func readCSV(t testing.TB, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -302,18 +301,7 @@ func TestRequirementsSheetIsScoped(t *testing.T) {
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "rep")
 	mustAttain(t, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", rep, "--as-of", last, "--log-format", "json")
-	read := func(name string) [][]string {
-		f, err := os.Open(filepath.Join(rep, last, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		rows, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rows
-	}
+	read := func(name string) [][]string { return readCSV(t, filepath.Join(rep, last, name)) }
 	levelOf := map[string]string{} // org_id -> its level on Renewal risk
 	risk := read("renewal_risk.csv")
 	for _, r := range risk[1:] {
