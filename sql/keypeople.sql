@@ -16,12 +16,17 @@ FROM renewal r JOIN orgs o USING (org_no)
 SEMI JOIN out_dates x ON x.d = r.d
 WHERE r.membership_level IS NOT NULL AND r.status IN ('ok', 'at_risk');
 
--- The supporting competencies (SPEC §5.5) and their paths of level L or higher.
-CREATE OR REPLACE TEMP TABLE kp_paths AS
-SELECT DISTINCT m.d, m.org_no, m.rank, q.competency_id, q.level, q.level_rank, q.path
+-- The supporting competencies (SPEC §5.5), their paths of level L or higher, and
+-- those paths' requirements with the member's minimum.
+CREATE OR REPLACE TEMP TABLE kp_path_reqs AS
+SELECT m.d, m.org_no, m.version, q.competency_id, q.level, q.path, q.measure, q.metric,
+       CASE WHEN v.developing THEN q.min_developing ELSE q.min_developed END AS min_value
 FROM kp_members m
+JOIN org_versions v ON v.org_no = m.org_no AND v.version = m.version
 JOIN level_eval l ON l.org_no = m.org_no AND l.d = m.d AND l.version = m.version AND l.rank = m.rank
 JOIN cat_reqs q ON q.version = m.version AND q.competency_id = l.competency_id AND q.level_rank >= m.rank;
+CREATE OR REPLACE TEMP TABLE kp_paths AS
+SELECT DISTINCT d, org_no, competency_id, level, path FROM kp_path_reqs;
 
 -- Scenarios: an individual who counts for the member at D (SPEC §5.1) and is in one
 -- of its people measures at D or later, with the segments removed, clipped to D.
@@ -31,11 +36,7 @@ FROM kp_members m
 JOIN association_intervals a ON a.org_id = m.org_id AND a.t_from <= m.d AND m.d < a.t_until
 JOIN people_segments s ON s.version = m.version AND s.org_no = m.org_no AND s.individual_id = a.individual_id
      AND s.t_until > m.d
-SEMI JOIN (SELECT DISTINCT p.d, p.org_no, q.measure FROM kp_paths p
-           JOIN kp_members m USING (d, org_no)
-           JOIN cat_reqs q ON q.version = m.version AND q.competency_id = p.competency_id AND q.level = p.level
-                AND q.path = p.path AND q.metric = 'people') u
-     ON u.d = m.d AND u.org_no = m.org_no AND u.measure = s.measure;
+SEMI JOIN kp_path_reqs u ON u.d = m.d AND u.org_no = m.org_no AND u.measure = s.measure AND u.metric = 'people';
 
 -- The scenario's step function of each measure it changes, from D: the value at D,
 -- the organization's changes after D, and −1/+1 where the individual's segments
@@ -63,13 +64,7 @@ WINDOW w AS (PARTITION BY d, org_no, individual_id, measure ORDER BY t);
 -- (from D: the first segment starts at D, "up" when it is at or above the minimum).
 CREATE OR REPLACE TEMP TABLE kp_ok AS
 WITH mins AS (
-    SELECT DISTINCT p.d, p.org_no, q.measure,
-           CASE WHEN v.developing THEN q.min_developing ELSE q.min_developed END AS min_value
-    FROM kp_paths p
-    JOIN kp_members m USING (d, org_no)
-    JOIN org_versions v ON v.org_no = m.org_no AND v.version = m.version
-    JOIN cat_reqs q ON q.version = m.version AND q.competency_id = p.competency_id AND q.level = p.level
-         AND q.path = p.path AND q.metric = 'people'
+    SELECT DISTINCT d, org_no, measure, min_value FROM kp_path_reqs WHERE metric = 'people'
 ), crossings AS (
     SELECT t.d, t.org_no, t.individual_id, t.measure, n.min_value, t.t_from AS t, t.value >= n.min_value AS up
     FROM kp_timelines t JOIN mins n USING (d, org_no, measure)
@@ -83,23 +78,17 @@ ASOF LEFT JOIN (FROM crossings WHERE NOT up) x ON x.d = u.d AND x.org_no = u.org
 -- The paths a scenario changes: those with a requirement on a measure it changes.
 CREATE OR REPLACE TEMP TABLE kp_changed AS
 SELECT DISTINCT p.d, p.org_no, r.individual_id, p.competency_id, p.level, p.path
-FROM kp_paths p
-JOIN kp_members m USING (d, org_no)
-JOIN cat_reqs q ON q.version = m.version AND q.competency_id = p.competency_id AND q.level = p.level AND q.path = p.path
+FROM kp_path_reqs p
 JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
-     ON r.d = p.d AND r.org_no = p.org_no AND r.measure = q.measure;
+     ON r.d = p.d AND r.org_no = p.org_no AND r.measure = p.measure;
 
 -- When each changed path is met in the scenario, from D: all of its requirements that
 -- change with time at once (all_hold), the scenario's intervals for the measures it
 -- changes, ok_intervals for the others.
 CREATE OR REPLACE TEMP TABLE kp_reqs AS
-SELECT c.*, m.version, q.measure,
-       CASE WHEN v.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
-       r.measure IS NOT NULL AS removed
+SELECT c.*, q.version, q.measure, q.min_value, r.measure IS NOT NULL AS removed
 FROM kp_changed c
-JOIN kp_members m USING (d, org_no)
-JOIN org_versions v ON v.org_no = m.org_no AND v.version = m.version
-JOIN cat_reqs q ON q.version = m.version AND q.competency_id = c.competency_id AND q.level = c.level AND q.path = c.path
+JOIN kp_path_reqs q USING (d, org_no, competency_id, level, path)
 LEFT JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
      ON r.d = c.d AND r.org_no = c.org_no AND r.individual_id = c.individual_id AND r.measure = q.measure
 WHERE q.metric NOT IN ('active_users', 'deployed_seats');
