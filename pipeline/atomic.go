@@ -35,16 +35,6 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 
 // Commit syncs the file, renames it to its final name and syncs the directory.
 func (a *AtomicFile) Commit() error {
-	if err := a.CommitNoDirSync(); err != nil {
-		return err
-	}
-	return SyncDir(filepath.Dir(a.path))
-}
-
-// CommitNoDirSync is Commit but for the directory's sync, which the caller
-// does (SyncDir) before it records the file as written: ingest syncs the
-// directories of a batch of landed files once, then its log.
-func (a *AtomicFile) CommitNoDirSync() error {
 	if a.done {
 		return errors.New("atomic file already committed or aborted")
 	}
@@ -62,7 +52,7 @@ func (a *AtomicFile) CommitNoDirSync() error {
 		os.Remove(a.File.Name())
 		return err
 	}
-	return nil
+	return SyncDir(filepath.Dir(a.path))
 }
 
 // Abort closes and removes the temporary file. It is a no-op after Commit,
@@ -121,9 +111,6 @@ func RemoveTemps(dir string) error {
 	}
 	return err
 }
-
-// Path is the file's final name.
-func (a *AtomicFile) Path() string { return a.path }
 
 // Rename is a closed temporary file (From) waiting to be put in place (To).
 type Rename struct{ From, To string }
