@@ -168,7 +168,8 @@ func (e *Engine) compactMonth(ctx context.Context, dir, month string, files []so
 	path = filepath.Join(dir, month+".parquet")
 	start := time.Now()
 	fresh, err = keptCopy(filepath.Join(dir, month+".json"), path, files, func() error {
-		return e.CopyTo(ctx, readParquet(absPaths(files), true), path)
+		_, err := e.CopyTo(ctx, readParquet(absPaths(files), true), path)
+		return err
 	})
 	if err != nil {
 		return "", false, err

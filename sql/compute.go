@@ -157,9 +157,18 @@ type ComputeOptions struct {
 	// Shard, when set (--shard i/N), computes that one shard of Shard.Count
 	// only; Shards is then ignored.
 	Shard pipeline.Shard
-	RunID string
-	Now   func() time.Time
-	Log   *slog.Logger
+	// Pass is how many of the dates one pass of the rules evaluates at once
+	// (0: all); what every date shares is computed once for all passes.
+	Pass int
+	// OnComplete, when set, is told each date whose results this compute
+	// completed, as it does.
+	OnComplete func(pipeline.Date)
+	// EveryPoint evaluates every organization at every date, change point or
+	// not (points.sql): the same results, slower; for the tests.
+	EveryPoint bool
+	RunID      string
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Computed is what a compute did: the rows of each date its shards wrote, and
@@ -230,7 +239,35 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 	}
 	for _, s := range shards {
 		start := time.Now()
-		rows, dataID, err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
+		// Each date is recorded as its part is written: a compute stopped
+		// half-way keeps the dates it finished.
+		written := func(d pipeline.Date, rows map[string]int64, dataID string) error {
+			if out.Rows[d] == nil {
+				out.Rows[d] = map[string]int64{}
+			}
+			for t, n := range rows {
+				out.Rows[d][t] += n // this process's shards
+			}
+			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, KnownBy: knownBy,
+				Rows: rows, At: opt.Now().UTC()}
+			if err := writePartMarker(opt.Warehouse, pm); err != nil {
+				return err
+			}
+			v, _ := opt.Catalog.InForce(d)
+			done, err := completeDate(opt.Warehouse, d, s.Count, dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
+				CatalogVersion: v.Version, KnownBy: knownBy, Shards: s.Count, At: opt.Now().UTC()})
+			if err != nil {
+				return err
+			}
+			if done {
+				out.Complete = append(out.Complete, d)
+				if opt.OnComplete != nil {
+					opt.OnComplete(d)
+				}
+			}
+			return nil
+		}
+		err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
 			if n == 1 {
 				// one shard reads the landed data where it lies
 				return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
@@ -239,33 +276,11 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 				return err
 			}
 			return e.LoadCatalog(ctx, opt.Catalog)
-		})
+		}, written)
 		if err != nil {
 			return none, fmt.Errorf("shard %s: %w", s, err)
 		}
 		opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
-		for _, d := range dates {
-			if out.Rows[d] == nil {
-				out.Rows[d] = map[string]int64{}
-			}
-			for t, n := range rows[d] {
-				out.Rows[d][t] += n // this process's shards
-			}
-			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, KnownBy: knownBy,
-				Rows: rows[d], At: opt.Now().UTC()}
-			if err := writePartMarker(opt.Warehouse, pm); err != nil {
-				return none, err
-			}
-			v, _ := opt.Catalog.InForce(d)
-			done, err := completeDate(opt.Warehouse, d, s.Count, dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
-				CatalogVersion: v.Version, KnownBy: knownBy, Shards: s.Count, At: opt.Now().UTC()})
-			if err != nil {
-				return none, err
-			}
-			if done {
-				out.Complete = append(out.Complete, d)
-			}
-		}
 	}
 	return out, nil
 }
@@ -299,10 +314,12 @@ type datePlan struct {
 }
 
 // prevSource is where the statuses an alert at d compares with come from: the
-// stored result of prev, or prev evaluated in this compute.
+// stored result of prev, or prev evaluated in this compute (an earlier date, or
+// D − 1 when a catalog version is in force then; otherwise there are none).
 type prevSource struct {
-	d, prev pipeline.Date
-	stored  bool
+	d, prev   pipeline.Date
+	stored    bool
+	evaluated bool
 }
 
 // planDates finds, for each date, the statuses its alerts compare with (SPEC
@@ -324,12 +341,13 @@ func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (da
 		}
 		switch {
 		case i > 0 && (prev == nil || dates[i-1] > *prev):
-			p.prevs = append(p.prevs, prevSource{d: d, prev: dates[i-1]})
+			p.prevs = append(p.prevs, prevSource{d: d, prev: dates[i-1], evaluated: true})
 		case prev != nil:
 			p.prevs = append(p.prevs, prevSource{d: d, prev: *prev, stored: true})
 		default:
-			p.prevs = append(p.prevs, prevSource{d: d, prev: d - 1})
-			if _, ok := c.InForce(d - 1); ok {
+			_, ok := c.InForce(d - 1)
+			p.prevs = append(p.prevs, prevSource{d: d, prev: d - 1, evaluated: ok})
+			if ok {
 				p.eval = append(p.eval, d-1)
 			}
 		}
@@ -338,64 +356,114 @@ func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (da
 	return p, nil
 }
 
+// passes splits the plan into passes of at most size dates (0: one pass). A
+// pass evaluates its dates and the computed dates their alerts compare with.
+func (p datePlan) passes(size int) []datePlan {
+	if size <= 0 {
+		size = len(p.dates)
+	}
+	var out []datePlan
+	for i := 0; i < len(p.dates); i += size {
+		j := min(i+size, len(p.dates))
+		q := datePlan{dates: p.dates[i:j], prevs: p.prevs[i:j], eval: slices.Clone(p.dates[i:j])}
+		for _, pr := range q.prevs {
+			if pr.evaluated {
+				q.eval = append(q.eval, pr.prev)
+			}
+		}
+		q.eval = slices.Compact(slices.Sorted(slices.Values(q.eval)))
+		out = append(out, q)
+	}
+	return out
+}
+
 // computeShard evaluates one shard's organizations at the plan's dates in a
-// DuckDB session of its own (load makes the feed tables it reads), writes its
-// part of each result table, and returns the rows written and what the loaded
-// data is (its manifest's SHA-256).
+// DuckDB session of its own (load makes the feed tables it reads): what the
+// dates share once, then the dates a pass at a time. It writes its part of
+// each result table of each date, and tells written the rows and what the
+// loaded data is (its manifest's SHA-256).
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
-	load func(*Engine) error) (map[pipeline.Date]map[string]int64, string, error) {
+	load func(*Engine) error, written func(pipeline.Date, map[string]int64, string) error) error {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	defer e.Close()
 	e.Log = opt.Log
 	if err := load(e); err != nil {
-		return nil, "", err
+		return err
 	}
-	if err := e.Evaluate(ctx, opt.Catalog, plan.eval); err != nil {
-		return nil, "", err
+	if err := e.EvaluateRange(ctx, opt.Catalog, plan.eval); err != nil {
+		return err
 	}
+	if err := e.SetVar(ctx, "shard_index", s.Index); err != nil {
+		return err
+	}
+	if err := e.SetVar(ctx, "every_point", opt.EveryPoint); err != nil {
+		return err
+	}
+	for _, pass := range plan.passes(opt.Pass) {
+		if err := e.EvaluatePass(ctx, opt.Catalog, pass.eval); err != nil {
+			return err
+		}
+		if err := e.previousStatuses(ctx, opt.Warehouse, pass); err != nil {
+			return err
+		}
+		for _, f := range []string{"keypeople.sql", "results.sql"} {
+			if err := e.Run(ctx, f); err != nil {
+				return err
+			}
+		}
+		for _, d := range pass.dates {
+			var rows map[string]int64
+			if err := e.timed("write", func() (err error) {
+				rows, err = e.WriteResults(ctx, opt.Warehouse, d, s)
+				return err
+			}); err != nil {
+				return err
+			}
+			if err := written(d, rows, e.dataID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// previousStatuses makes the tables results.sql reads for a pass's dates
+// (out_dates, and the evaluated points they read, out_points) and the
+// statuses their alerts compare with (prev_renewal).
+func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass datePlan) error {
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
 		CREATE OR REPLACE TEMP TABLE out_dates (d DATE);`); err != nil {
-		return nil, "", err
+		return err
 	}
-	for _, p := range plan.prevs {
+	for _, p := range pass.prevs {
 		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
-			return nil, "", err
+			return err
 		}
-		q := `INSERT INTO prev_renewal SELECT ?, o.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
-			FROM renewal r JOIN orgs o USING (org_no) WHERE r.d = ?`
+		q := `INSERT INTO prev_renewal SELECT ?, m.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
+			FROM eval_map m JOIN renewal r ON r.org_no = m.org_no AND r.d = m.p WHERE m.d = ?`
 		args := []any{p.d.Time(), p.prev.Time()}
-		if p.stored {
-			files, err := ResultFiles(opt.Warehouse, "renewal_risk", p.prev)
+		switch {
+		case p.stored:
+			files, err := ResultFiles(warehouse, "renewal_risk", p.prev)
 			if err != nil {
-				return nil, "", err
+				return err
 			}
 			// only this shard's organizations are looked up
 			q = `INSERT INTO prev_renewal SELECT ?, r.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
 				FROM ` + ReadFiles(files) + ` r SEMI JOIN orgs o ON o.org_id = r.org_id`
 			args = args[:1]
+		case !p.evaluated:
+			continue // no version in force the day before: no statuses
 		}
 		if err := e.Exec(ctx, q, args...); err != nil {
-			return nil, "", fmt.Errorf("previous statuses: %w", err)
+			return fmt.Errorf("previous statuses: %w", err)
 		}
 	}
-	for _, f := range []string{"keypeople.sql", "results.sql"} {
-		if err := e.Run(ctx, f); err != nil {
-			return nil, "", err
-		}
-	}
-	out := map[pipeline.Date]map[string]int64{}
-	for _, d := range plan.dates {
-		if err := e.timed("write", func() (err error) {
-			out[d], err = e.WriteResults(ctx, opt.Warehouse, d, s)
-			return err
-		}); err != nil {
-			return nil, "", err
-		}
-	}
-	return out, e.dataID, nil
+	return e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE out_points AS
+		SELECT DISTINCT m.p AS d, m.org_no FROM eval_map m SEMI JOIN out_dates x ON x.d = m.d`)
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.
@@ -431,10 +499,53 @@ func (e *Engine) restate(ctx context.Context) error {
 	return nil
 }
 
-// Evaluate runs the rules for the as-of dates, many at a time: levels, lapses,
+// The rule files: what the dates of a compute share (rangeSteps, once), then
+// what one pass evaluates at its dates (passSteps).
+var (
+	rangeSteps = []string{"range.sql", "people.sql", "timelines.sql", "intervals.sql", "changes.sql"}
+	passSteps  = []string{"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql"}
+)
+
+// Evaluate runs the rules for the as-of dates in one pass: levels, lapses,
 // memberships and causes for every organization at every date.
 func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, dates []pipeline.Date) error {
-	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE eval_dates (d DATE, version VARCHAR)"); err != nil {
+	if err := e.EvaluateRange(ctx, c, dates); err != nil {
+		return err
+	}
+	return e.EvaluatePass(ctx, c, dates)
+}
+
+// EvaluateRange computes what every date of a compute shares, for the dates
+// given: who counts, metric timelines, the intervals where requirements, paths
+// and overrides hold, and each organization's change points.
+func (e *Engine) EvaluateRange(ctx context.Context, c *pipeline.Catalog, dates []pipeline.Date) error {
+	if err := e.datesTable(ctx, c, "range_dates", dates); err != nil {
+		return err
+	}
+	return e.runAll(ctx, rangeSteps)
+}
+
+// EvaluatePass evaluates the rules at some of the range's dates.
+func (e *Engine) EvaluatePass(ctx context.Context, c *pipeline.Catalog, dates []pipeline.Date) error {
+	if err := e.datesTable(ctx, c, "eval_dates", dates); err != nil {
+		return err
+	}
+	if err := e.runAll(ctx, passSteps); err != nil {
+		return err
+	}
+	if e.Log != nil && e.Log.Enabled(ctx, slog.LevelDebug) {
+		r, err := e.Query(ctx, "SELECT (SELECT count(*) FROM eval_points), (SELECT count(*) FROM eval_map)")
+		if err != nil {
+			return err
+		}
+		e.Log.Debug("pass evaluated", "dates", len(dates), "points", r[0][0], "organization_dates", r[0][1])
+	}
+	return nil
+}
+
+// datesTable makes a table (d, version) of the dates a catalog version is in force at.
+func (e *Engine) datesTable(ctx context.Context, c *pipeline.Catalog, name string, dates []pipeline.Date) error {
+	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" (d DATE, version VARCHAR)"); err != nil {
 		return err
 	}
 	for _, d := range dates {
@@ -442,11 +553,15 @@ func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, dates []pipe
 		if !ok {
 			continue
 		}
-		if err := e.Exec(ctx, "INSERT INTO eval_dates VALUES (?, ?)", d.Time(), v.Version); err != nil {
+		if err := e.Exec(ctx, "INSERT INTO "+name+" VALUES (?, ?)", d.Time(), v.Version); err != nil {
 			return err
 		}
 	}
-	for _, f := range []string{"points.sql", "people.sql", "timelines.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql"} {
+	return nil
+}
+
+func (e *Engine) runAll(ctx context.Context, steps []string) error {
+	for _, f := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -461,17 +576,6 @@ func (e *Engine) Evaluate(ctx context.Context, c *pipeline.Catalog, dates []pipe
 // the rows written per table. The table's other files are removed first, but
 // those of the other shards of s.Count (SPEC §6.1: readers read every file).
 func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date, s pipeline.Shard) (map[string]int64, error) {
-	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE res_compute_quarantine AS
-		SELECT CAST(? AS DATE) AS as_of, feed, file, line, "column", reason FROM compute_quarantine`, asOf.Time()); err != nil {
-		return nil, err
-	}
-	// The counts are of all organizations, in the first shard's part.
-	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE res_data_quality AS
-		SELECT CAST(? AS DATE) AS as_of, 'unknown_org' AS check_name, feed, rows FROM dq_unknown_orgs
-		UNION ALL SELECT CAST(? AS DATE), 'fx_rate_missing', 'revenue', count(*) FROM compute_quarantine
-		HAVING CAST(? AS INTEGER) = 0`, asOf.Time(), asOf.Time(), s.Index); err != nil {
-		return nil, err
-	}
 	rows := map[string]int64{}
 	for _, t := range Tables {
 		if err := ctx.Err(); err != nil {
@@ -480,17 +584,12 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 		if err := removeOtherParts(warehouse, t.Name, asOf, s.Count); err != nil {
 			return nil, err
 		}
-		cols := strings.ReplaceAll(t.Columns, "supporting_competencies", "supporting AS supporting_competencies")
-		where := fmt.Sprintf("as_of = DATE '%s'", asOf)
-		q := fmt.Sprintf("SELECT %s FROM res_%s WHERE %s ORDER BY %s", cols, t.Name, where, t.OrderBy)
-		if err := e.CopyTo(ctx, q, pipeline.ResultPart(warehouse, t.Name, asOf, s)); err != nil {
+		q := fmt.Sprintf("SELECT * FROM %s_on(DATE '%s') ORDER BY %s", t.Name, asOf, t.OrderBy)
+		n, err := e.CopyTo(ctx, q, pipeline.ResultPart(warehouse, t.Name, asOf, s))
+		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)
 		}
-		r, err := e.Query(ctx, "SELECT count(*) FROM res_"+t.Name+" WHERE "+where)
-		if err != nil {
-			return nil, err
-		}
-		rows[t.Name] = r[0][0].(int64)
+		rows[t.Name] = n
 	}
 	return rows, nil
 }

@@ -23,8 +23,8 @@ var files embed.FS
 
 // Steps are the rule files in the order they run.
 var Steps = []string{
-	"calendar.sql", "restate.sql", "fx.sql", "points.sql", "people.sql",
-	"timelines.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "keypeople.sql",
+	"calendar.sql", "restate.sql", "fx.sql", "range.sql", "people.sql", "timelines.sql", "intervals.sql", "changes.sql",
+	"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "keypeople.sql",
 }
 
 // Engine is one DuckDB session: temporary tables live on its one connection.
@@ -235,30 +235,36 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 // quote makes a SQL string literal.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// CopyTo writes a query's rows to a Parquet file atomically.
-func (e *Engine) CopyTo(ctx context.Context, query, path string) error {
+// CopyTo writes a query's rows to a Parquet file atomically and returns how many.
+func (e *Engine) CopyTo(ctx context.Context, query, path string) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return 0, err
 	}
 	tmp := path + pipeline.TempSuffix
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, quote(tmp))
-	if err := e.Exec(ctx, q); err != nil {
+	res, err := e.conn.ExecContext(ctx, q)
+	if err != nil {
 		os.Remove(tmp)
-		return err
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		os.Remove(tmp)
+		return 0, err
 	}
 	f, err := os.Open(tmp)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	serr := f.Sync()
 	f.Close()
 	if serr != nil {
-		return serr
+		return 0, serr
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return err
+		return 0, err
 	}
-	return pipeline.SyncDir(filepath.Dir(path))
+	return n, pipeline.SyncDir(filepath.Dir(path))
 }
 
 var errNoVersion = errors.New("no catalog version is in force")

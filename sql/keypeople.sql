@@ -13,7 +13,7 @@
 CREATE OR REPLACE TEMP TABLE kp_members AS
 SELECT r.d, r.org_no, o.org_id, r.version, r.rank, r.status, r.lapses_on, r.target, r.supporting
 FROM renewal r JOIN orgs o USING (org_no)
-SEMI JOIN out_dates x ON x.d = r.d
+SEMI JOIN out_points x ON x.d = r.d AND x.org_no = r.org_no
 WHERE r.membership_level IS NOT NULL AND r.status IN ('ok', 'at_risk');
 
 -- The supporting competencies (SPEC §5.5), their paths of level L or higher, and

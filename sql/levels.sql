@@ -24,19 +24,10 @@ WITH ids AS (
 SELECT p.*, h.t_until AS lapses_on
 FROM p LEFT JOIN holding h USING (org_no, d, version, competency_id, level, path);
 
--- Overrides (SPEC §5.3): active on granted_on <= D < expires_on; no expires_on means
--- granted_on + 90 days. An override at a level counts for every level up to it.
-CREATE OR REPLACE TEMP TABLE override_intervals AS
-SELECT g.org_no, o.competency_id, o.level, CASE o.level WHEN 'gold' THEN 2 ELSE 1 END AS level_rank,
-       o.granted_on AS t_from, coalesce(o.expires_on, o.granted_on + 90) AS t_until, o.granted_on, o.expires_on
-FROM overrides o JOIN orgs g USING (org_id);
-
 -- A level at a point is attained while a met path of that level or higher, or an
 -- override at that level or higher, holds; it lapses at the end of the island of such
 -- intervals that contains D, whatever comes after (SPEC §5.4): the segment of their
 -- union (interval_union, maximal) that holds D.
-CREATE OR REPLACE TEMP TABLE level_ranks AS SELECT * FROM (VALUES (1, 'silver'), (2, 'gold')) t(rank, level);
-
 CREATE OR REPLACE TEMP TABLE level_keyed AS
 SELECT {org_no: org_no, d: d, version: version, competency_id: competency_id, rank: rank} AS k, t_from, t_until FROM (
     SELECT e.org_no, e.d, e.version, e.competency_id, k.rank, i.t_from, i.t_until

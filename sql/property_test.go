@@ -1,12 +1,18 @@
 package sql
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,10 +162,106 @@ func diffTables(a, b map[string][]string) string {
 	var out []string
 	for k := range a {
 		if !reflect.DeepEqual(a[k], b[k]) {
-			out = append(out, fmt.Sprintf("%s: %d rows vs %d", k, len(a[k]), len(b[k])))
+			first := ""
+			for i := range max(len(a[k]), len(b[k])) {
+				if i >= len(a[k]) || i >= len(b[k]) || a[k][i] != b[k][i] {
+					first = fmt.Sprintf(", first difference at row %d: %q vs %q", i, at(a[k], i), at(b[k], i))
+					break
+				}
+			}
+			out = append(out, fmt.Sprintf("%s: %d rows vs %d%s", k, len(a[k]), len(b[k]), first))
 		}
 	}
 	return "tables differ: " + strings.Join(out, "; ")
+}
+
+func at(rows []string, i int) string {
+	if i < len(rows) {
+		return rows[i]
+	}
+	return "(none)"
+}
+
+// TestChangePointsGiveEveryDatesResults: an organization is evaluated only on
+// the dates a change point of its own or of every organization reaches
+// (changes.sql); every other date reads its latest evaluated one (SPEC §8:
+// every input of the rules is a step function of time). Over five months of
+// daily dates of the generated data (month ends, a catalog version taking
+// effect, memberships renewing, ending their grace and lapsing, people moving,
+// revenue leaving the window), in passes of 17 dates, every result table of
+// every date equals evaluating every organization at every date in one pass.
+func TestChangePointsGiveEveryDatesResults(t *testing.T) {
+	cat := twoVersions(t, pipeline.MustDate("2026-09-15"))
+	var dates []pipeline.Date
+	for d := pipeline.MustDate("2026-06-01"); d <= propAsOf; d++ {
+		dates = append(dates, d)
+	}
+	var log bytes.Buffer
+	skipping, every := landedGen(t), landedGen(t)
+	for _, c := range []struct {
+		wh    string
+		every bool
+		pass  int
+		log   io.Writer
+	}{{skipping, false, 17, &log}, {every, true, 0, io.Discard}} {
+		_, err := Compute(context.Background(), ComputeOptions{Warehouse: c.wh, Dates: dates, Catalog: cat, Settings: testSettings,
+			Pass: c.pass, EveryPoint: c.every, RunID: "prop", Now: func() time.Time { return propAsOf.End() },
+			Log: slog.New(slog.NewJSONHandler(c.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the skipping compute did skip: fewer points than organizations × dates
+	var points, orgDates int64
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var rec struct {
+			Msg               string `json:"msg"`
+			Points            int64  `json:"points"`
+			OrganizationDates int64  `json:"organization_dates"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err == nil && rec.Msg == "pass evaluated" {
+			points += rec.Points
+			orgDates += rec.OrganizationDates
+		}
+	}
+	if points == 0 || points*2 > orgDates {
+		t.Errorf("%d points evaluated for %d organization-dates: change points skip too little", points, orgDates)
+	}
+	for _, d := range dates {
+		if a, b := rowsOf(t, skipping, d), rowsOf(t, every, d); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: %s", d, diffTables(a, b))
+		}
+	}
+}
+
+// twoVersions is the default catalog and a second version in force from
+// effective, its minimums one higher.
+func twoVersions(t *testing.T, effective pipeline.Date) *pipeline.Catalog {
+	t.Helper()
+	b, err := os.ReadFile("../pipeline/catalog/fy2018.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(string(b), "version: FY2018", "version: FY2027", 1)
+	next = strings.Replace(next, "effective_from: 2017-07-01", "effective_from: "+effective.String(), 1)
+	next = regexp.MustCompile(`min: (\d+)`).ReplaceAllStringFunc(next, func(m string) string {
+		n, _ := strconv.Atoi(strings.TrimPrefix(m, "min: "))
+		return fmt.Sprintf("min: %d", n+1)
+	})
+	dir := t.TempDir()
+	for name, body := range map[string]string{"fy2018.yaml": string(b), "fy2027.yaml": next} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat, err := pipeline.LoadCatalog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := cat.InForce(effective); v.Version != "FY2027" {
+		t.Fatalf("in force at %s: %s", effective, v.Version)
+	}
+	return cat
 }
 
 // TestAlertsCompareWithTheLatestStoredResult: once a result is stored, the next

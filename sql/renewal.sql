@@ -1,4 +1,4 @@
--- Memberships and renewal risk (SPEC §5.5) at each as-of date, with the cause.
+-- Memberships and renewal risk (SPEC §5.5) at each evaluated point of an as-of date.
 
 -- Members: supporting competencies attain the member's level L or higher at D; the
 -- member's lapses_on is the latest of theirs at level L (empty when one does not lapse
@@ -37,5 +37,6 @@ UNION ALL
 SELECT c.d, c.org_no, NULL, NULL, c.version, NULL, NULL, NULL, NULL, NULL, 'not_member', NULL, NULL, false,
        arg_max(c.level, c.rank)
 FROM competency_level c SEMI JOIN eval_dates e ON e.d = c.d AND e.version = c.version
+SEMI JOIN eval_points p ON p.org_no = c.org_no AND p.d = c.d
 ANTI JOIN member_at a ON a.org_no = c.org_no AND a.d = c.d
 GROUP BY c.d, c.org_no, c.version;

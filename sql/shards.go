@@ -153,7 +153,7 @@ func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, n int) e
 			if err := pipeline.WriteFileAtomic(filepath.Join(dir, "revenue-months.json"), append(b, '\n')); err != nil {
 				return err
 			}
-			if err := e.CopyTo(ctx, "SELECT * FROM superseded_revenue", filepath.Join(dir, "_global", "superseded_revenue.parquet")); err != nil {
+			if _, err := e.CopyTo(ctx, "SELECT * FROM superseded_revenue", filepath.Join(dir, "_global", "superseded_revenue.parquet")); err != nil {
 				return fmt.Errorf("split revenue: %w", err)
 			}
 			continue
@@ -165,7 +165,7 @@ func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, n int) e
 		}
 	}
 	for _, t := range globalTables {
-		if err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
+		if _, err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
 			return fmt.Errorf("split %s: %w", t, err)
 		}
 	}

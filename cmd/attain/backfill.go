@@ -31,7 +31,7 @@ func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	shardFlags(fs, cfg)
 	fs.BoolVar(&c.force, "force", false, "recompute dates whose results are already complete")
 	fs.BoolVar(&c.asKnown, "as-known", false, "use for each date only deliveries dated on or before it")
-	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass")
+	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass of the rules")
 }
 
 // reportDates are the spine's dates that get reports (SPEC §8): every one
@@ -166,27 +166,35 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	if err := reportAll(report); err != nil {
 		return err
 	}
-	// With --as-known each date has its own data, so each is a pass of its own;
-	// otherwise dates go through in batches over one load of the landed data.
-	// A batch's reports are written after its compute has closed its DuckDB
-	// session, so that the two never hold memory at once.
-	size := c.batch
+	// Without --as-known every date reads the same landed data: one compute
+	// evaluates them all, what they share once and the dates --batch at a time,
+	// and the report dates get their reports once it has closed its DuckDB
+	// session, so that the two never hold memory at once (a date stopped
+	// between the two gets its reports on the next run). With --as-known each
+	// date has its own data, so each is a compute of its own, its reports
+	// right after it.
+	passes := [][]pipeline.Date{compute}
 	if c.asKnown {
-		size = 1
+		passes = nil
+		for _, d := range compute {
+			passes = append(passes, []pipeline.Date{d})
+		}
 	}
-	for i := 0; i < len(compute); i += size {
-		batch := compute[i:min(i+size, len(compute))]
+	for _, dates := range passes {
+		if len(dates) == 0 {
+			continue
+		}
 		var knownBy *pipeline.Date
 		if c.asKnown {
-			knownBy = &batch[0]
+			knownBy = &dates[0]
 		}
-		done, err := runCompute(ctx, e, cat, batch, knownBy, runID)
+		done, err := runCompute(ctx, e, cat, dates, knownBy, runID, computeHooks{pass: c.batch, completed: func(pipeline.Date) { bar.add() }})
 		if err != nil {
 			return err
 		}
-		bar.addN(len(batch))
-		// the report dates of the batch (with --shard, those whose last part
-		// this process wrote)
+		// a date done by another process's part is a step of this one too
+		bar.addN(len(dates) - len(done.Complete))
+		// the report dates (with --shard, those whose last part this process wrote)
 		var toReport []pipeline.Date
 		for _, d := range done.Complete {
 			if reportOn[d] {

@@ -32,7 +32,7 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	_, err = runCompute(ctx, e, cat, []pipeline.Date{c.asOf.d}, nil, newRunID(e.cfg.Now()))
+	_, err = runCompute(ctx, e, cat, []pipeline.Date{c.asOf.d}, nil, newRunID(e.cfg.Now()), computeHooks{})
 	return err
 }
 
@@ -41,12 +41,19 @@ func settings(cfg pipeline.Config) sql.Settings {
 	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse)}
 }
 
+// computeHooks are a backfill's: dates a pass (0: all at once), and what to
+// tell as each date completes.
+type computeHooks struct {
+	pass      int
+	completed func(pipeline.Date)
+}
+
 // runCompute is the compute stage, shared by compute, run and backfill: the
 // dates are evaluated together. Without --shard each date's results are
 // complete (marker written) when it returns; with it, those of the dates it
 // says it completed.
 func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date,
-	runID string) (sql.Computed, error) {
+	runID string, hooks computeHooks) (sql.Computed, error) {
 	start := time.Now()
 	span := dates[0].String()
 	if len(dates) > 1 {
@@ -61,7 +68,8 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 		return sql.Computed{}, fmt.Errorf("compute %s: %w", span, err)
 	}
 	c, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
-		Settings: settings(e.cfg), Shards: e.cfg.Shards, Shard: e.cfg.Shard, RunID: runID, Now: e.cfg.Now, Log: e.log})
+		Settings: settings(e.cfg), Shards: e.cfg.Shards, Shard: e.cfg.Shard, Pass: hooks.pass, OnComplete: hooks.completed,
+		RunID: runID, Now: e.cfg.Now, Log: e.log})
 	if err != nil {
 		return c, fmt.Errorf("compute %s: %w", span, err)
 	}

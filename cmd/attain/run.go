@@ -180,7 +180,7 @@ func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.D
 	}
 	var completed bool
 	if err := stage("compute", func() error {
-		c, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID)
+		c, err := runCompute(ctx, e, cat, []pipeline.Date{asOf}, nil, runID, computeHooks{})
 		completed = len(c.Complete) > 0
 		return err
 	}); err != nil {

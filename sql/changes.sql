@@ -1,0 +1,49 @@
+-- Change points (SPEC §8): the dates t on which an organization's results can differ
+-- from its results on t − 1 other than by the days they count to a date
+-- (days_to_lapse, days_to_anniversary, days_left, which results.sql counts from each
+-- date). Every input of the rules is a step function of time, so between two change
+-- points an organization's results are the same; points.sql evaluates it only on the
+-- dates a change point reaches. A superset costs only time: each step below is a date
+-- where something the rules read starts or ends, or where a date they show comes
+-- within a horizon (a lapse within 400 days, an item's end within 90).
+
+-- Of every organization: a catalog version takes effect; a usage month takes effect
+-- on its last day (SPEC §4: the latest month that ends on or before D).
+CREATE OR REPLACE TEMP TABLE global_change_points AS
+SELECT DISTINCT t FROM (
+    SELECT effective_from AS t FROM cat_versions
+    UNION ALL SELECT last_day(month) FROM usage_months
+);
+
+CREATE OR REPLACE TEMP TABLE change_points AS
+WITH span AS (
+    SELECT min(d) AS lo, max(d) AS hi FROM range_dates
+), people AS (
+    SELECT DISTINCT t.org_no, t.t_from AS t FROM timelines t
+    SEMI JOIN cat_measures m ON m.version = t.version AND m.measure = t.measure AND m.metric = 'people'
+    UNION SELECT org_no, unnest([t_from, t_until]) FROM people_segments
+), x AS (
+    -- a metric's value changes; a requirement, a path or an override ends (their
+    -- lapse comes within the horizon 400 days before)
+    SELECT org_no, t_from AS t FROM timelines
+    UNION ALL SELECT org_no, t FROM people
+    UNION ALL SELECT org_no, t_until - 400 FROM ok_intervals
+    UNION ALL SELECT org_no, t_until - 400 FROM path_islands
+    -- a person's departure re-runs the people measures from D on (SPEC §5.8): a
+    -- lapse without them ends where one of the organization's people steps does
+    UNION ALL SELECT org_no, t - 400 FROM people
+    -- overrides start and end, and come within expiring's 90 days
+    UNION ALL SELECT org_no, unnest([t_from, t_until, t_until - 90, t_until - 400]) FROM override_intervals
+    -- a membership starts, enters its grace, ends
+    UNION ALL SELECT o.org_no, unnest([m.purchased_on, m.anniversary_on, m.anniversary_on + 30])
+    FROM memberships m JOIN orgs o USING (org_id)
+    -- a seat snapshot takes effect
+    UNION ALL SELECT o.org_no, s.snapshot_on FROM seats s JOIN orgs o USING (org_id)
+    -- an individual associates or leaves; a skill item of one becomes valid, comes
+    -- within expiring's 90 days, ends
+    UNION ALL SELECT o.org_no, unnest([a.t_from, a.t_until]) FROM association_intervals a JOIN orgs o USING (org_id)
+    UNION ALL SELECT o.org_no, unnest([i.t_from, i.t_until, i.t_until - 90])
+    FROM association_intervals a JOIN orgs o USING (org_id)
+    JOIN skill_items i ON i.individual_id = a.individual_id AND i.t_from < a.t_until AND a.t_from < i.t_until
+)
+SELECT DISTINCT x.org_no, x.t FROM x, span WHERE span.lo < x.t AND x.t <= span.hi;
