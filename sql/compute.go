@@ -409,10 +409,15 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 		if err := e.previousStatuses(ctx, opt.Warehouse, pass); err != nil {
 			return err
 		}
-		for _, f := range []string{"keypeople.sql", "results.sql"} {
-			if err := e.Run(ctx, f); err != nil {
-				return err
-			}
+		if err := e.Run(ctx, "keypeople.sql"); err != nil {
+			return err
+		}
+		// results.sql sorts each table once; its dates' rows keep that order
+		if err := e.Exec(ctx, "SET preserve_insertion_order = true"); err != nil {
+			return err
+		}
+		if err := e.Run(ctx, "results.sql"); err != nil {
+			return err
 		}
 		for _, d := range pass.dates {
 			var rows map[string]int64
@@ -425,6 +430,9 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			if err := written(d, rows, e.dataID); err != nil {
 				return err
 			}
+		}
+		if err := e.Exec(ctx, "SET preserve_insertion_order = ?", opt.Settings.KeepOrder); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -584,7 +592,7 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 		if err := removeOtherParts(warehouse, t.Name, asOf, s.Count); err != nil {
 			return nil, err
 		}
-		q := fmt.Sprintf("SELECT * FROM %s_on(DATE '%s') ORDER BY %s", t.Name, asOf, t.OrderBy)
+		q := fmt.Sprintf("SELECT * FROM %s_on(DATE '%s')", t.Name, asOf)
 		n, err := e.CopyTo(ctx, q, pipeline.ResultPart(warehouse, t.Name, asOf, s))
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)

@@ -86,6 +86,21 @@ func rowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// each file's rows are in the order of the table's key (ties in any order)
+		for _, f := range files {
+			q := fmt.Sprintf(`WITH r AS (
+				SELECT file_row_number AS n, dense_rank() OVER (ORDER BY %s) AS k
+				FROM read_parquet(%s, file_row_number = true, hive_partitioning = false))
+				SELECT count(*) FROM (SELECT k, lag(k) OVER (ORDER BY n) AS before FROM r) WHERE k < before`,
+				table.OrderBy, quote(globEscaped([]string{f})[0]))
+			out, err := e.Query(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := out[0][0].(int64); n > 0 {
+				t.Errorf("%s: %d rows out of the order of %s", f, n, table.OrderBy)
+			}
+		}
 		for _, r := range rows {
 			out[table.Name] = append(out[table.Name], fmt.Sprint(r...))
 		}
