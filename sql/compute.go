@@ -530,8 +530,27 @@ func (e *Engine) EvaluateRange(ctx context.Context, c *pipeline.Catalog, dates [
 	if err := e.datesTable(ctx, c, "range_dates", dates); err != nil {
 		return err
 	}
-	return e.runAll(ctx, rangeSteps)
+	if err := e.runAll(ctx, rangeSteps); err != nil {
+		return err
+	}
+	// what only the range steps read is dropped, so that the passes have its
+	// memory (a feed that is a view, as in a shard, holds none)
+	rows, err := e.Query(ctx, "SELECT table_name FROM duckdb_tables() WHERE temporary AND list_contains(?, table_name)", rangeOnly)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := e.Exec(ctx, "DROP TABLE "+r[0].(string)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// rangeOnly are the tables the passes do not read: feeds the range steps turn
+// into intervals, and the steps' own intermediate tables.
+var rangeOnly = []string{"exams", "assessments", "associations", "customers", "overrides",
+	"code_keyed", "code_segments", "qual_keyed", "qual_segments", "customer_keyed"}
 
 // EvaluatePass evaluates the rules at some of the range's dates.
 func (e *Engine) EvaluatePass(ctx context.Context, c *pipeline.Catalog, dates []pipeline.Date) error {

@@ -10,7 +10,7 @@ JOIN usage_months u ON last_day(u.month) <= d.d
 GROUP BY d.d;
 
 CREATE OR REPLACE TEMP TABLE frozen_values AS
-SELECT p.org_no, p.d, m.version, m.measure, CAST(sum(u.active_users) AS DOUBLE) AS value
+SELECT p.org_no, p.d, m.version, m.measure, CAST(sum(u.active_users) AS DOUBLE) AS value, value_text(CAST(sum(u.active_users) AS DOUBLE)) AS value_dec
 FROM points p
 JOIN usage_month um ON um.d = p.d
 JOIN usage u ON u.org_id = p.org_id AND u.month = um.month
@@ -21,7 +21,7 @@ UNION ALL
 -- deployed_seats: over each (customer, product) pair its own latest snapshot on or
 -- before D, among the rows of the listed products and attribution (kept first, so
 -- that each point meets only its organization's rows that count).
-SELECT org_no, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE) FROM (
+SELECT org_no, d, version, measure, CAST(sum(deployed_seats) AS DOUBLE), value_text(CAST(sum(deployed_seats) AS DOUBLE)) FROM (
     SELECT p.org_no, p.d, s.version, s.measure, s.customer_id, s.product,
            arg_max(s.deployed_seats, s.snapshot_on) AS deployed_seats
     FROM points p

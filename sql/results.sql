@@ -34,17 +34,18 @@ FROM res_attainment r WHERE r.as_of <= day AND day < r.until;
 
 CREATE OR REPLACE TEMP TABLE res_requirements AS
 SELECT r.*, u.until FROM (
-    SELECT e.d AS as_of, e.org_no, g.org_id, e.competency_id, e.level, e.path, e.metric,
-           -- DECIMAL(38, 4): a sum of amounts or seats that ingest accepts never overflows,
-           -- through its decimal text, since DuckDB's cast of a large DOUBLE scales it
-           -- in binary (199999999999998 would become ….0032)
-           CAST(printf('%.4f', e.value) AS DECIMAL(38, 4)) AS value, CAST(printf('%.4f', e.min_value) AS DECIMAL(38, 4)) AS min, e.met,
+    SELECT e.d AS as_of, e.org_no, g.org_id, q.competency_id, q.level, q.path, q.metric,
+           e.value_dec AS value, n.min_dec AS min, e.met,
            CASE WHEN e.fails_on <= e.d + 400 THEN e.fails_on END AS lapses_on
-    FROM req_eval e JOIN orgs g USING (org_no)
+    FROM req_values e
+    JOIN cat_reqs q USING (req_id)
+    JOIN req_mins n USING (req_id, developing)
+    JOIN orgs g USING (org_no)
     SEMI JOIN eval_dates x ON x.d = e.d AND x.version = e.version
     SEMI JOIN out_points o ON o.d = e.d AND o.org_no = e.org_no
 ) r JOIN point_until u ON u.org_no = r.org_no AND u.d = r.as_of
-ORDER BY org_id, competency_id, level, path, metric, min, value;
+-- org_no is in org_id order (range.sql), and sorts faster
+ORDER BY org_no, competency_id, level, path, metric, min, value;
 
 CREATE OR REPLACE TEMP MACRO requirements_on(day) AS TABLE
 SELECT day AS as_of, r.org_id, r.competency_id, r.level, r.path, r.metric, r.value, r.min, r.met, r.lapses_on

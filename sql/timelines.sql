@@ -20,6 +20,17 @@ CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
     CASE WHEN currency = 'USD' THEN amount
          ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(38, 4)) END;
 
+-- A value as the requirements table shows it (SPEC §6.2): DECIMAL(38, 4), which a
+-- sum of amounts or seats that ingest accepts never overflows, through its decimal
+-- text, since DuckDB's cast of a large DOUBLE scales it in binary (199999999999998
+-- would become ….0032). Made once a segment here, not once a requirement a date.
+CREATE OR REPLACE TEMP MACRO value_text(v) AS CAST(printf('%.4f', v) AS DECIMAL(38, 4));
+-- A timeline's value is a DOUBLE of an exact DECIMAL(38, 4) sum d. Below 2^36 the
+-- DOUBLE is within 2^-16 of d, so its text to 4 places is d itself: only larger
+-- values are formatted (formatting every segment's value costs seconds).
+CREATE OR REPLACE TEMP MACRO value_shown(d) AS
+    CASE WHEN abs(d) < 68719476736 THEN CAST(d AS DECIMAL(38, 4)) ELSE value_text(CAST(d AS DOUBLE)) END;
+
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
 SELECT m.version, m.measure, o.org_no, r.transaction_id,
@@ -65,6 +76,7 @@ SELECT version, measure, org_no, t AS t_from,
        CAST(sum(delta) OVER w AS DOUBLE) AS value,
        -- the value of the segment before (0 before the first): where a minimum
        -- is crossed is then a filter, not another pass in order (ok_intervals)
-       CAST(sum(delta) OVER w - delta AS DOUBLE) AS prev_value
+       CAST(sum(delta) OVER w - delta AS DOUBLE) AS prev_value,
+       value_shown(sum(delta) OVER w) AS value_dec
 FROM changes
 WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t);
