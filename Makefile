@@ -1,5 +1,5 @@
 # attain — see README.md. Every target is phony: make decides nothing by file dates.
-.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run bench-scale bench-scaleout bench-cold lint fuzz clean
+.PHONY: build run test bench bench-ingest bench-compute bench-report bench-run bench-scale bench-scaleout bench-cold bench-history lint fuzz clean
 
 GO    ?= go
 BIN   := bin/attain
@@ -68,6 +68,15 @@ bench-scale: build
 bench-scaleout: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what scaleout --attain $(BIN)
+
+# Backfills against one date's compute at 20,000 organizations (COMPUTE_ORGS
+# for another scale): a year of daily dates, --as-known over 52 weekly dates,
+# and with YEARS=3 three years of daily dates on data generated three years back.
+COMPUTE_ORGS ?= 20000
+YEARS ?= 2
+bench-history: build
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench --what history --attain $(BIN) --compute-orgs $(COMPUTE_ORGS) --history-years $(YEARS)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -86,8 +86,20 @@ func rowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// each file's rows are in the order of the table's key (ties in any order)
+		// each file has the table's columns, and its rows in the order of the
+		// table's key (ties in any order)
 		for _, f := range files {
+			cols, err := e.Query(context.Background(), "SELECT column_name FROM (DESCRIBE SELECT * FROM "+ReadFiles([]string{f})+")")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, c := range cols {
+				names = append(names, c[0].(string))
+			}
+			if got, want := strings.Join(names, ", "), strings.ReplaceAll(table.Columns, `"`, ""); got != want {
+				t.Errorf("%s: columns %s, want %s", f, got, want)
+			}
 			q := fmt.Sprintf(`WITH r AS (
 				SELECT file_row_number AS n, dense_rank() OVER (ORDER BY %s) AS k
 				FROM read_parquet(%s, file_row_number = true, hive_partitioning = false))

@@ -31,7 +31,7 @@ func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	shardFlags(fs, cfg)
 	fs.BoolVar(&c.force, "force", false, "recompute dates whose results are already complete")
 	fs.BoolVar(&c.asKnown, "as-known", false, "use for each date only deliveries dated on or before it")
-	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass of the rules")
+	fs.IntVar(&c.batch, "batch", 16, "dates evaluated together in one pass of the rules")
 }
 
 // reportDates are the spine's dates that get reports (SPEC §8): every one
@@ -205,7 +205,8 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 			return err
 		}
 	}
-	e.log.Info("backfill end", "run_id", runID, "dates", todo, "skipped", len(all)-todo,
+	e.log.Info("backfill end", "run_id", runID, "dates", len(all), "computed", len(compute),
+		"reports_only", len(report), "skipped", len(all)-len(compute)-len(report),
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }

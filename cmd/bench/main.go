@@ -67,7 +67,7 @@ func main() {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	attain := fs.String("attain", "bin/attain", "attain binary")
 	dir := fs.String("dir", "bench-data", "scratch directory")
-	what := fs.String("what", "ingest", "what to measure: ingest, run, report, compute, scale, scaleout or cold")
+	what := fs.String("what", "ingest", "what to measure: ingest, run, report, compute, scale, scaleout, cold or history")
 	orgs := fs.Int("orgs", 11500, "organizations to generate (11,500 ≈ 5 million revenue rows)")
 	reps := fs.Int("reps", 3, "repetitions; the table shows medians")
 	computeOrgs := fs.Int("compute-orgs", 20000, "organizations for the compute and run benchmarks")
@@ -75,6 +75,7 @@ func main() {
 	threads := fs.Int("threads", 2, "DuckDB threads")
 	scaleOrgs := fs.String("scale-orgs", "20000,100000", "organizations of each scale the scale benchmark measures, comma separated")
 	mem := fs.String("memory-limit", "1GiB", "DuckDB memory limit")
+	historyYears := fs.Int("history-years", 2, "years of generated data the history benchmark backfills from: 2, or 3 for the three-year backfill too")
 	fs.Parse(os.Args[1:])
 	var err error
 	switch *what {
@@ -92,6 +93,8 @@ func main() {
 		err = benchScaleout(*attain, *dir, 100000, 4)
 	case "cold":
 		err = benchCold(*attain, *dir, *reps)
+	case "history":
+		err = benchHistory(*attain, *dir, *computeOrgs, *historyYears)
 	default:
 		err = fmt.Errorf("unknown --what %q", *what)
 	}
