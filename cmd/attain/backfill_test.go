@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,14 +90,7 @@ func TestKilledBackfillResumes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for trial := range 6 {
 		dir := fresh()
-		cmd := backfill(dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := time.Duration(rng.Int64N(int64(full)))
-		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
-		cmd.Wait()
-		timer.Stop()
+		delay, _ := killAtRandom(t, backfill(dir), rng, full)
 		if out, err := backfill(dir).CombinedOutput(); err != nil {
 			t.Fatalf("trial %d (killed after %v): the backfill after it failed: %v\n%s", trial, delay, err, out)
 		}

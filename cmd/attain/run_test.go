@@ -229,14 +229,7 @@ func TestKilledRunsFinishTheSame(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := 0; trial < 20; trial++ {
 		dir := t.TempDir()
-		cmd := attainProc(dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := time.Duration(rng.Int64N(int64(full)))
-		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
-		cmd.Wait()
-		timer.Stop()
+		delay, _ := killAtRandom(t, attainProc(dir), rng, full)
 		if out, err := attainProc(dir).CombinedOutput(); err != nil {
 			t.Fatalf("trial %d (killed after %v): the run after it failed: %v\n%s", trial, delay, err, out)
 		}
@@ -244,6 +237,19 @@ func TestKilledRunsFinishTheSame(t *testing.T) {
 			t.Errorf("trial %d (killed after %v): CSV files differ from an uninterrupted run", trial, delay)
 		}
 	}
+}
+
+// killAtRandom starts cmd and kills it with SIGKILL after a random delay
+// under full (it may finish first); it returns the delay and how cmd ended.
+func killAtRandom(t testing.TB, cmd *exec.Cmd, rng *rand.Rand, full time.Duration) (time.Duration, error) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	delay := time.Duration(rng.Int64N(int64(full)))
+	timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+	defer timer.Stop()
+	return delay, cmd.Wait()
 }
 
 // TestBackfillEqualsNightlyRuns: backfilling a range with --as-known gives, byte

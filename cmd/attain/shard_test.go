@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,14 +146,7 @@ func TestKilledShardCompletesAlone(t *testing.T) {
 				}
 			}
 		}
-		cmd := compute(wh, killed)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := time.Duration(rng.Int64N(int64(full)))
-		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
-		err := cmd.Wait()
-		timer.Stop()
+		delay, err := killAtRandom(t, compute(wh, killed), rng, full)
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			// killed: the date may be complete only if the shard had written its
