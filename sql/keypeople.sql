@@ -1,5 +1,6 @@
--- Key people (SPEC §5.8): for each member at a result date D, the individuals who
--- count for it at D and whose not counting from D on would give it a worse status.
+-- Key people (SPEC §5.8): for each member at each evaluated point D that a result date
+-- reads (out_points), the individuals who count for it at D and whose not counting
+-- from D on would give it a worse status.
 -- The rules of §5 are evaluated again for each (member, individual) "scenario", from
 -- the same intervals as the rest, but only where the individual changes them:
 -- - only people measures change, and only from D on: the scenario's value is the
