@@ -450,8 +450,9 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 		if err := e.Exec(ctx, "INSERT INTO out_dates VALUES (?)", p.d.Time()); err != nil {
 			return err
 		}
-		q := `INSERT INTO prev_renewal SELECT ?, m.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
-			FROM eval_map m JOIN renewal r ON r.org_no = m.org_no AND r.d = m.p WHERE m.d = ?`
+		q := `INSERT INTO prev_renewal SELECT CAST($1 AS DATE), o.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
+			FROM point_until u JOIN renewal r ON r.org_no = u.org_no AND r.d = u.d JOIN orgs o ON o.org_no = u.org_no
+			WHERE u.d <= CAST($2 AS DATE) AND CAST($2 AS DATE) < u.until`
 		args := []any{p.d.Time(), p.prev.Time()}
 		switch {
 		case p.stored:
@@ -471,7 +472,7 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 		}
 	}
 	return e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE out_points AS
-		SELECT DISTINCT m.p AS d, m.org_no FROM eval_map m SEMI JOIN out_dates x ON x.d = m.d`)
+		SELECT u.d, u.org_no FROM point_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until`)
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.
@@ -561,7 +562,7 @@ func (e *Engine) EvaluatePass(ctx context.Context, c *pipeline.Catalog, dates []
 		return err
 	}
 	if e.Log != nil && e.Log.Enabled(ctx, slog.LevelDebug) {
-		r, err := e.Query(ctx, "SELECT (SELECT count(*) FROM eval_points), (SELECT count(*) FROM eval_map)")
+		r, err := e.Query(ctx, "SELECT (SELECT count(*) FROM eval_points), (SELECT count(*) FROM orgs) * (SELECT count(*) FROM eval_dates)")
 		if err != nil {
 			return err
 		}

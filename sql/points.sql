@@ -3,7 +3,7 @@
 -- eval_dates holds the pass's dates with their versions; an organization is evaluated
 -- on the first of them and then only on a date that a change point of its own, or of
 -- every organization, reaches (changes.sql): on the others its results are those of
--- its latest evaluated date, but for the days counted to a date (results.sql, eval_map).
+-- its latest evaluated date, but for the days counted to a date (point_until).
 -- The variable every_point evaluates every organization on every date instead (the
 -- tests compare the two).
 -- Each member at a point adds its purchased_on, evaluated with the version in force
@@ -19,13 +19,10 @@ WHERE s.prev_d IS NULL OR getvariable('every_point')
 UNION
 SELECT c.org_no, s.d FROM change_points c JOIN eval_steps s ON s.prev_d < c.t AND c.t <= s.d;
 
--- For each date of the pass and each organization, the date p its results are read
--- from: its latest evaluated date on or before it.
-CREATE OR REPLACE TEMP TABLE eval_map AS
-SELECT s.d, o.org_no, o.org_id, max(p.d) AS p
-FROM orgs o CROSS JOIN eval_steps s
-JOIN eval_points p ON p.org_no = o.org_no AND p.d <= s.d
-GROUP BY ALL;
+-- How long each point holds: from its date to its organization's next point, the
+-- first date whose results are not read from it (results.sql, the alerts' statuses).
+CREATE OR REPLACE TEMP TABLE point_until AS
+SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points;
 
 -- The membership of each organization at each point's date (SPEC §5.5): among its
 -- rows with purchased_on <= D < anniversary_on + 30 days, the latest purchased_on.

@@ -1,5 +1,5 @@
 -- The result tables of SPEC §6.2. The rows of each organization are made once per
--- evaluated point that an as-of date of out_dates reads (out_points, from eval_map),
+-- evaluated point that an as-of date of out_dates reads (out_points),
 -- one res_<table> each, with the first date the point no longer holds for (until,
 -- its organization's next point); the table macro <table>_on(day) gives a table's
 -- rows for as-of date day, with the columns in order: each organization's rows of
@@ -9,8 +9,6 @@
 -- is made in the order of the table's rows (sql.Tables), and a date's rows keep it
 -- (preserve_insertion_order, set by the caller): one sort a pass, not one a date.
 
-CREATE OR REPLACE TEMP TABLE point_until AS
-SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points;
 
 CREATE OR REPLACE TEMP TABLE res_attainment AS
 SELECT r.*, u.until FROM (
