@@ -149,3 +149,27 @@ func daysIn(y, m int) int {
 	}
 	return 31
 }
+
+// Spine lists the dates of [from, to] at a backfill's step (SPEC §8): every
+// day, the Sundays (week) or the month ends (month); another step is an
+// ErrUsage error.
+func Spine(from, to Date, every string) ([]Date, error) {
+	var out []Date
+	for d := from; d <= to; d++ {
+		switch every {
+		case "day":
+		case "week":
+			if d.Time().Weekday() != time.Sunday {
+				continue
+			}
+		case "month":
+			if (d + 1).Time().Day() != 1 {
+				continue
+			}
+		default:
+			return nil, fmt.Errorf("%w: --every must be day, week or month", ErrUsage)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

@@ -45,34 +45,12 @@ func reportDates(spineDates []pipeline.Date, from, to pipeline.Date, every strin
 			out[d] = true
 		}
 	case "week", "month":
-		ends, _ := spine(from, to, every)
+		ends, _ := pipeline.Spine(from, to, every)
 		for _, d := range append(ends, to) {
 			out[d] = true
 		}
 	default:
 		return nil, fmt.Errorf("%w: --report-every must be day, week, month or none", pipeline.ErrUsage)
-	}
-	return out, nil
-}
-
-// spine lists the dates of [from, to] at the given step.
-func spine(from, to pipeline.Date, every string) ([]pipeline.Date, error) {
-	var out []pipeline.Date
-	for d := from; d <= to; d++ {
-		switch every {
-		case "day":
-		case "week":
-			if d.Time().Weekday() != time.Sunday {
-				continue
-			}
-		case "month":
-			if (d + 1).Time().Day() != 1 {
-				continue
-			}
-		default:
-			return nil, fmt.Errorf("%w: --every must be day, week or month", pipeline.ErrUsage)
-		}
-		out = append(out, d)
 	}
 	return out, nil
 }
@@ -84,7 +62,7 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	if c.batch < 1 {
 		return fmt.Errorf("%w: --batch must be at least 1", pipeline.ErrUsage)
 	}
-	all, err := spine(c.from.d, c.to.d, c.every)
+	all, err := pipeline.Spine(c.from.d, c.to.d, c.every)
 	if err != nil {
 		return err
 	}

@@ -305,8 +305,8 @@ func TestBackfillEqualsNightlyRuns(t *testing.T) {
 
 func TestBackfillSpine(t *testing.T) {
 	d := pipeline.MustDate
-	week, _ := spine(d("2026-11-01"), d("2026-11-30"), "week")
-	month, _ := spine(d("2026-01-15"), d("2026-04-30"), "month")
+	week, _ := pipeline.Spine(d("2026-11-01"), d("2026-11-30"), "week")
+	month, _ := pipeline.Spine(d("2026-01-15"), d("2026-04-30"), "month")
 	if got := strings.Trim(strings.ReplaceAll(strings.Join(strs(week), " "), "2026-11-", ""), " "); got != "01 08 15 22 29" {
 		t.Errorf("week ends %s", got)
 	}

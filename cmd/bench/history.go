@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"attain/pipeline"
 )
@@ -145,7 +144,7 @@ func treeBytes(dir string) (int64, error) {
 	return n, err
 }
 
-// spineOf is the spine of a backfill's --from, --to and --every (day or week).
+// spineOf is the spine of a backfill's --from, --to and --every.
 func spineOf(args []string) []pipeline.Date {
 	var from, to pipeline.Date
 	every := "day"
@@ -159,11 +158,6 @@ func spineOf(args []string) []pipeline.Date {
 			every = args[i+1]
 		}
 	}
-	var out []pipeline.Date
-	for d := from; d <= to; d++ {
-		if every == "day" || d.Time().Weekday() == time.Sunday {
-			out = append(out, d)
-		}
-	}
+	out, _ := pipeline.Spine(from, to, every)
 	return out
 }
