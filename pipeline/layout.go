@@ -12,7 +12,7 @@ import (
 //	quarantine/<feed>/delivery_date=D/<name>.parquet    QuarantinePath (<name>.rejected.parquet: RejectedPath)
 //	ingest_log.jsonl                                     IngestLogFile
 //	compacted/<feed>/<YYYY-MM>.parquet and .json         CompactedDir
-//	shards/<N>/…, shards/revenue-months-<N>/…            SplitDir, RevenueMonthsDir (and <N>.lock)
+//	shards/<N>/…, shards/months-<N>/<feed>/…             SplitDir, MonthSplitDir (and <N>.lock)
 //	results/<table>/as_of=D/<table>-<i>-of-<N>.parquet   ResultPart
 //	results/_parts/D/<i>-of-<N>.json                     PartsDir
 //	results/_complete/D.json                             MarkerPath
@@ -54,9 +54,11 @@ func SplitDir(warehouse string, n int) string {
 	return filepath.Join(ShardsDir(warehouse), fmt.Sprint(n))
 }
 
-// RevenueMonthsDir holds revenue's month-by-month split into n shards.
-func RevenueMonthsDir(warehouse string, n int) string {
-	return filepath.Join(ShardsDir(warehouse), fmt.Sprintf("revenue-months-%d", n))
+// MonthSplitDir holds a feed's month-by-month split into n shards:
+// <YYYY-MM>/shard=<i>/ with its manifest <YYYY-MM>.json, and the rows that
+// month's deliveries supersede, <YYYY-MM>.superseded.parquet and .json.
+func MonthSplitDir(warehouse string, n int, feed string) string {
+	return filepath.Join(ShardsDir(warehouse), fmt.Sprintf("months-%d", n), feed)
 }
 
 // ResultDir holds a result table's files of a date: readers read every

@@ -4,6 +4,14 @@
 CREATE OR REPLACE TEMP MACRO forever() AS DATE '9999-12-31';
 CREATE OR REPLACE TEMP MACRO since_always() AS DATE '1900-01-01';
 
+-- The order of parts within one delivery date (SPEC §3.2), as text that sorts like
+-- them: no part first, then numeric parts by value, then other parts as text
+-- (restate.sql, and the month splits of shards.go).
+CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
+    WHEN p IS NULL THEN '0'
+    WHEN try_cast(p AS UBIGINT) IS NOT NULL THEN '1' || lpad(CAST(try_cast(p AS UBIGINT) AS VARCHAR), 20, '0')
+    ELSE '2' || p END;
+
 -- The first date whose trailing window (t − 12 months, t] no longer holds a row dated
 -- d: the least t with t − 12 months >= d. Usually d + 12 months; one day later when
 -- d + 12 months is clamped to a month's end (2024-02-29 leaves on 2025-03-01).

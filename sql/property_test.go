@@ -522,3 +522,55 @@ func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
 		})
 	}
 }
+
+// TestKeptMonthSplitsEqualAFreshSplit: a split whose earlier months are kept
+// from an earlier night (their month splits and the rows their deliveries
+// supersede) gives the rows of a split made from nothing. The earlier night
+// knows the data up to the end of February 2026; the later one's deliveries
+// restate transactions of February, to organizations of other shards.
+func TestKeptMonthSplitsEqualAFreshSplit(t *testing.T) {
+	e, err := Open(context.Background(), testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	wh := landedGen(t)
+	if _, err := e.LoadLanded(context.Background(), wh, nil); err != nil {
+		t.Fatal(err)
+	}
+	earlier := pipeline.MustDate("2026-02-28")
+	rows, err := e.Query(context.Background(), fmt.Sprintf(`SELECT count(*) FROM (
+		SELECT transaction_id FROM landed_revenue GROUP BY ALL
+		HAVING min(delivery_date) <= DATE '%[1]s' AND max(delivery_date) > DATE '%[1]s' AND count(DISTINCT hash(org_id) %% 3) > 1)`, earlier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0][0].(int64) == 0 {
+		t.Fatalf("the generated data restates no transaction of %s or before to another shard later", earlier)
+	}
+	run := func(wh string, shards int, knownBy *pipeline.Date, d pipeline.Date) {
+		t.Helper()
+		if _, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: []pipeline.Date{d}, Catalog: defaultCat, Settings: testSettings,
+			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(wh, 3, &earlier, earlier)
+	february := filepath.Join(pipeline.MonthSplitDir(wh, 3, "revenue"), "2026-02.superseded.parquet")
+	before, err := os.Stat(february)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(wh, 3, nil, propAsOf)
+	if after, err := os.Stat(february); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("February's superseded rows were not kept (%v)", err)
+	}
+	// the same two nights in one shard, which has no split (the alerts compare
+	// with the earlier night's stored result)
+	fresh := landedGen(t)
+	run(fresh, 1, &earlier, earlier)
+	run(fresh, 1, nil, propAsOf)
+	if got, want := rowsOf(t, wh, propAsOf), rowsOf(t, fresh, propAsOf); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept month splits: %s", diffTables(want, got))
+	}
+}

@@ -28,9 +28,12 @@ type restated struct {
 // pipeline.Feeds, so the two cannot disagree.
 var restateTemplate = template.Must(template.New("restate.sql").ParseFS(files, "restate.sql"))
 
-func restateFeeds(found map[string]bool, views bool) []restated {
+func restateFeeds(found map[string]bool, views bool, presplit map[string]bool) []restated {
 	var out []restated
 	for _, f := range pipeline.Feeds {
+		if presplit[f.Name] {
+			continue
+		}
 		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: views || f.Name == "revenue",
 			Placed: f.Name == "revenue", Found: found[f.Name]})
 	}
@@ -50,6 +53,9 @@ const keysPerPass = 10_000_000
 func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 	found := map[string]bool{}
 	for _, f := range pipeline.Feeds {
+		if e.presplit[f.Name] {
+			continue
+		}
 		rows, err := e.Query(ctx, "SELECT count(*) FROM landed_"+f.Name)
 		if err != nil {
 			return nil, err
@@ -96,11 +102,12 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 
 // source is an embedded .sql file as it runs: restate.sql rendered for the
 // feeds (found: those whose repeated keys repeatedKeys found; views: every
-// feed's rows in force a view, as the split reads each once).
-func source(file string, found map[string]bool, views bool) (string, error) {
+// feed's rows in force a view, as the split reads each once; presplit: feeds
+// left out, whose rows in force the split's month splits give).
+func source(file string, found map[string]bool, views bool, presplit map[string]bool) (string, error) {
 	if file == "restate.sql" {
 		var b strings.Builder
-		if err := restateTemplate.Execute(&b, restateFeeds(found, views)); err != nil {
+		if err := restateTemplate.Execute(&b, restateFeeds(found, views, presplit)); err != nil {
 			return "", err
 		}
 		return b.String(), nil

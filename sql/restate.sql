@@ -11,11 +11,7 @@
 -- their place (source_file and source_line name one landed row: a file lands once),
 -- and the rows in force are the landed rows but those.
 
--- The order of parts within one delivery date, as text that sorts like them.
-CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
-    WHEN p IS NULL THEN '0'
-    WHEN try_cast(p AS UBIGINT) IS NOT NULL THEN '1' || lpad(CAST(try_cast(p AS UBIGINT) AS VARCHAR), 20, '0')
-    ELSE '2' || p END;
+-- The order of parts within one delivery date is part_rank (calendar.sql).
 
 -- A feed of too many rows to group in one hash table has its repeated keys found
 -- before this file runs, in passes (restate.go, repeatedKeys).

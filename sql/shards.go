@@ -2,6 +2,8 @@ package sql
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,30 +18,36 @@ import (
 )
 
 // Shards of organizations (SPEC §7.1). A compute of N > 1 shards first splits
-// the data in force: the feeds are restated by key from all landed data once
-// (restate.sql, fx.sql: what crosses organizations, a transaction restated to
-// another organization, is resolved there), and each feed's rows in force are
-// written to shards/<N>/<feed>/shard=<i>/ by the shard of their organization,
-// hash(org_id) mod N. An individual's rows (associations, exams, assessments)
-// go to every shard of an organization they ever associate with, whole, so that
-// severing and moves between organizations are computed from all their events
-// in each. What is not per organization (FX rates, the months that have usage,
-// the data-quality counts and the revenue rows without a rate) is in _global/.
-// Revenue, most of the data, is split month by month instead, every landed row
-// with its place, under shards/revenue-months-<N>/ (splitMonths): a month's
-// split is kept while its landed files are unchanged, and the rows a later
-// delivery superseded are a global table each shard anti-joins.
-// Each shard is then evaluated by the same rules from its files alone, so its
-// time and memory are those of its share of the organizations.
+// the data by the shard of its organization, hash(org_id) mod N, so that each
+// shard reads its own rows only. Most of the data is in the feeds keyed by
+// organization (and revenue, by transaction): those are split month by month
+// under shards/months-<N>/<feed>/ (splitMonths), every landed row of a month's
+// deliveries with where it came from (source_file, source_line, …), and kept
+// while the month's landed files are unchanged, so a night's delivery splits
+// its own month again, not two years. What a restatement by key takes away
+// (SPEC §3.2) is found month by month too (supersede): the rows that the
+// deliveries of month m supersede, among those of months up to m, are kept with
+// m; the rows in force are the landed rows but those of every month. Closed
+// months keep theirs, so a night finds only what its own month restates, by one
+// scan of the key hashes of the history: a transaction restated to an
+// organization of another shard is found there too.
+// An individual's rows (associations, exams, assessments) go to every shard of
+// an organization they ever associate with, whole, so that severing and moves
+// between organizations are computed from all their events in each: they are
+// restated from all landed data (restate.sql) and written to shards/<N>/<feed>/
+// on every split. What is not per organization (FX rates, the months that have
+// usage, the data-quality counts and the revenue rows without a rate) is in
+// _global/. Each shard is then evaluated by the same rules from its files
+// alone, so its time and memory are those of its share of the organizations.
 //
 // The split is derived data, like the compacted months: its manifest names the
 // landed files it was made from, and a split whose manifest differs is made
 // again before it is read. It is written to a temporary directory and renamed
-// into place.
+// into place; the month splits, each with its own manifest, beside it.
 
 // splitFormat changes when the split's layout or contents change, so that a
 // split written by an older build is made again.
-const splitFormat = 2
+const splitFormat = 3
 
 // globalTables are the split's tables that are not per organization.
 var globalTables = []string{"fx_rates", "usage_months", "dq_unknown_orgs", "compute_quarantine"}
@@ -47,6 +55,12 @@ var globalTables = []string{"fx_rates", "usage_months", "dq_unknown_orgs", "comp
 // individualFeeds are keyed by individual: their rows go to the shards of the
 // organizations the individual associates with.
 var individualFeeds = []string{"associations", "exams", "assessments"}
+
+// byMonth says whether a feed is split month by month: every feed but the
+// global ones and those keyed by individual.
+func byMonth(f *pipeline.Feed) bool {
+	return !slices.Contains(globalTables, f.Name) && !slices.Contains(individualFeeds, f.Name)
+}
 
 // splitManifest says what a split was made from.
 type splitManifest struct {
@@ -94,6 +108,13 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	// Each feed's rows in force are read once, by its COPY: views, not copies
 	// held in memory (at 400,000 organizations some feeds have tens of millions).
 	e.views = true
+	var months map[string][]string
+	if err := e.timed("month splits", func() (err error) {
+		months, err = e.splitByMonth(ctx, warehouse, n)
+		return err
+	}); err != nil {
+		return "", err
+	}
 	if err := e.restate(ctx); err != nil {
 		return "", err
 	}
@@ -101,7 +122,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.timed("split", func() error { return e.writeSplit(ctx, warehouse, tmp, n) }); err != nil {
+	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, n, months) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -120,48 +141,30 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := pipeline.SyncDir(filepath.Dir(dir)); err != nil {
 		return "", err
 	}
+	// what builds before splitFormat 3 kept of revenue alone, now in months-<N>/
+	if err := os.RemoveAll(filepath.Join(pipeline.ShardsDir(warehouse), fmt.Sprintf("revenue-months-%d", n))); err != nil {
+		return "", err
+	}
 	if e.Log != nil {
 		e.Log.Info("landed data split into shards", "shards", n, "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return dir, nil
 }
 
-// writeSplit writes each feed's rows in force by shard, and the global tables.
-// Revenue, by far the largest feed, is split month by month (splitMonths) and
-// restated when a shard reads it: its rows that a later delivery superseded
-// are a global table.
-func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, n int) error {
+// writeSplit writes the feeds keyed by individual by shard, the global tables,
+// and months.json: the month splits each shard reads, by feed.
+func (e *Engine) writeSplit(ctx context.Context, dir string, n int, months map[string][]string) error {
 	if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE individual_shards AS
 		SELECT DISTINCT individual_id, %s AS shard FROM associations WHERE org_id IS NOT NULL`, shardOf("org_id", n))); err != nil {
 		return err
 	}
-	for _, f := range pipeline.Feeds {
+	for _, name := range individualFeeds {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if slices.Contains(globalTables, f.Name) {
-			continue
-		}
-		q := fmt.Sprintf("SELECT *, %s AS shard FROM %s", shardOf("org_id", n), f.Name)
-		switch {
-		case f.Name == "revenue":
-			months, err := e.splitMonths(ctx, pipeline.RevenueMonthsDir(warehouse, n), n)
-			if err != nil {
-				return fmt.Errorf("split revenue: %w", err)
-			}
-			b, _ := json.MarshalIndent(months, "", "  ")
-			if err := pipeline.WriteFileAtomic(filepath.Join(dir, "revenue-months.json"), append(b, '\n')); err != nil {
-				return err
-			}
-			if _, err := e.CopyTo(ctx, "SELECT * FROM superseded_revenue", filepath.Join(dir, "_global", "superseded_revenue.parquet")); err != nil {
-				return fmt.Errorf("split revenue: %w", err)
-			}
-			continue
-		case slices.Contains(individualFeeds, f.Name):
-			q = fmt.Sprintf("SELECT x.*, s.shard FROM %s x JOIN individual_shards s USING (individual_id)", f.Name)
-		}
-		if err := e.copyPartitioned(ctx, q, filepath.Join(dir, f.Name)); err != nil {
-			return fmt.Errorf("split %s: %w", f.Name, err)
+		q := fmt.Sprintf("SELECT x.*, s.shard FROM %s x JOIN individual_shards s USING (individual_id)", name)
+		if err := e.copyPartitioned(ctx, q, filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("split %s: %w", name, err)
 		}
 	}
 	for _, t := range globalTables {
@@ -169,10 +172,118 @@ func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, n int) e
 			return fmt.Errorf("split %s: %w", t, err)
 		}
 	}
+	b, _ := json.MarshalIndent(months, "", "  ")
+	return pipeline.WriteFileAtomic(filepath.Join(dir, "months.json"), append(b, '\n'))
+}
+
+// splitByMonth brings the month splits of every feed split by month up to
+// date (splitMonths, supersede) and makes, for the split's own statements
+// (restate.sql's data-quality counts, fx.sql), each such feed a view of its rows
+// in force with where they came from, and superseded_<feed>. It returns each
+// feed's month directories.
+func (e *Engine) splitByMonth(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
+	e.presplit = map[string]bool{}
+	out := map[string][]string{}
+	for _, f := range pipeline.Feeds {
+		if !byMonth(f) {
+			continue
+		}
+		months, err := e.splitMonths(ctx, pipeline.MonthSplitDir(warehouse, n, f.Name), n, f)
+		if err != nil {
+			return nil, fmt.Errorf("split %s: %w", f.Name, err)
+		}
+		if err := e.supersede(ctx, f, months); err != nil {
+			return nil, fmt.Errorf("split %s: %w", f.Name, err)
+		}
+		var dirs, rows []string
+		for _, m := range months {
+			dirs = append(dirs, m.path)
+			rows = append(rows, m.files...)
+		}
+		out[f.Name] = dirs
+		if err := e.loadSuperseded(ctx, f.Name, dirs); err != nil {
+			return nil, err
+		}
+		read := emptyFeed(f, true)
+		if len(rows) > 0 {
+			read = fmt.Sprintf("SELECT * EXCLUDE (h) FROM %s ANTI JOIN superseded_%s USING (source_file, source_line)", ReadFiles(rows), f.Name)
+		}
+		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", f.Name, read)); err != nil {
+			return nil, fmt.Errorf("split %s: %w", f.Name, err)
+		}
+		e.presplit[f.Name] = true
+	}
+	return out, nil
+}
+
+// loadSuperseded makes superseded_<feed>, the places of the rows of a feed's
+// month splits that a later delivery superseded: those of every month.
+func (e *Engine) loadSuperseded(ctx context.Context, feed string, months []string) error {
+	var paths []string
+	for _, m := range months {
+		paths = append(paths, supersededPath(m))
+	}
+	q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
+	if len(paths) > 0 {
+		q = "SELECT source_file, source_line FROM " + ReadFiles(paths)
+	}
+	return e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE superseded_%s AS %s", feed, q))
+}
+
+// supersededPath is where the rows a month's deliveries supersede are kept.
+func supersededPath(month string) string { return month + ".superseded.parquet" }
+
+// supersededManifest says what a month's superseded rows were found from: the
+// month splits of that month and every month before it.
+type supersededManifest struct {
+	Format int    `json:"format"`
+	Months string `json:"months"` // SHA-256 of the manifests of the months up to this one
+}
+
+// supersede finds, for each month of a feed's split, the rows that its
+// deliveries supersede (SPEC §3.2): among the rows of that month and the months
+// before, those whose key comes again in that month and that are not the
+// latest of their key. A key's latest row is in the last month that has the
+// key, so the rows of every month together are exactly the rows a later
+// delivery replaced. Only the key hashes of the month are looked for in the
+// earlier months (one scan of their hash column); the few rows with such a hash
+// are ranked by the key itself, so a hash collision costs a little ranking,
+// never a wrong row. A month's result is kept while it and the months before
+// are unchanged.
+func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, months []splitMonth) error {
+	chain := sha256.New()
+	var upTo []string
+	for _, m := range months {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chain.Write(m.manifest)
+		upTo = append(upTo, m.files...)
+		want := supersededManifest{Format: splitFormat, Months: hex.EncodeToString(chain.Sum(nil))}
+		path := supersededPath(m.path)
+		if _, err := keptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
+			q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
+			if len(m.files) > 0 {
+				if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE month_repeated AS
+					SELECT h FROM %s WHERE h IN (SELECT h FROM %s) GROUP BY h HAVING count(*) > 1`,
+					ReadFiles(upTo), ReadFiles(m.files))); err != nil {
+					return err
+				}
+				q = fmt.Sprintf(`SELECT source_file, source_line FROM %s SEMI JOIN month_repeated USING (h)
+					QUALIFY row_number() OVER (PARTITION BY %s
+					    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1`,
+					ReadFiles(upTo), strings.Join(f.Key, ", "))
+			}
+			_, err := e.CopyTo(ctx, q, path)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// monthSplit says what one month of revenue's split was made from.
+// monthSplit says what one month of a feed's split was made from.
 type monthSplit struct {
 	Format  int          `json:"format"`
 	Shards  int          `json:"shards"`
@@ -180,19 +291,26 @@ type monthSplit struct {
 	Sources []sourceFile `json:"sources"`
 }
 
-// splitMonths splits each month of landed revenue by shard into
+// splitMonth is one month of a feed's split as a compute reads it.
+type splitMonth struct {
+	path     string   // <dir>/<YYYY-MM>: shard=<i>/ below it
+	files    []string // its Parquet files, of every shard
+	manifest []byte   // its manifest's bytes
+}
+
+// splitMonths splits each month of a feed's landed rows by shard into
 // dir/<YYYY-MM>/shard=<i>/, every landed row with where it came from
-// (source_file, source_line), and returns the month directories. A month whose
-// manifest (dir/<YYYY-MM>.json) names its landed files as they are is kept from
-// an earlier split: a night's delivery splits its own month again, not two
-// years. Months no longer landed are removed.
-func (e *Engine) splitMonths(ctx context.Context, dir string, n int) ([]string, error) {
+// (source_file, source_line, source_part, delivery_date) and the hash of its
+// key (h), and returns the months in order. A month whose manifest
+// (dir/<YYYY-MM>.json) names its landed files as they are is kept from an
+// earlier split. Months no longer landed are removed.
+func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline.Feed) ([]splitMonth, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []splitMonth
 	keep := map[string]bool{}
-	for _, m := range e.files["revenue"].months {
+	for _, m := range e.files[f.Name].months {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -208,15 +326,16 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int) ([]string, 
 			continue
 		}
 		path := filepath.Join(dir, m.month)
-		keep[m.month], keep[m.month+".json"] = true, true
-		out = append(out, path)
+		for _, suffix := range []string{"", ".json", ".superseded.parquet", ".superseded.json"} {
+			keep[m.month+suffix] = true
+		}
 		if _, err := keptCopy(filepath.Join(dir, m.month+".json"), path, want, func() error {
 			tmp := path + pipeline.TempSuffix
 			if err := os.RemoveAll(tmp); err != nil {
 				return err
 			}
-			q := fmt.Sprintf("SELECT * EXCLUDE (delivery_date, source_part), %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
-				shardOf("org_id", n), m.read, e.until)
+			q := fmt.Sprintf("SELECT *, hash(%s) AS h, %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
+				strings.Join(f.Key, ", "), shardOf("org_id", n), m.read, e.until)
 			if err := e.copyPartitioned(ctx, q, tmp); err != nil {
 				os.RemoveAll(tmp)
 				return err
@@ -228,6 +347,19 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int) ([]string, 
 		}); err != nil {
 			return nil, err
 		}
+		manifest, err := os.ReadFile(filepath.Join(dir, m.month+".json"))
+		if err != nil {
+			return nil, err
+		}
+		sm := splitMonth{path: path, manifest: manifest}
+		for i := range n {
+			files, err := parquetFiles(filepath.Join(path, fmt.Sprintf("shard=%d", i)))
+			if err != nil {
+				return nil, err
+			}
+			sm.files = append(sm.files, files...)
+		}
+		out = append(out, sm)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -291,7 +423,7 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 		return fmt.Errorf("shard %s: %w", s, err)
 	}
 	e.dataID = manifestID(b)
-	for _, t := range append([]string{"superseded_revenue"}, globalTables...) {
+	for _, t := range globalTables {
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
 		if s.Index != 0 && (t == "dq_unknown_orgs" || t == "compute_quarantine") {
 			q += " WHERE false"
@@ -300,19 +432,29 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			return fmt.Errorf("shard %s: %w", t, err)
 		}
 	}
+	b, err = os.ReadFile(filepath.Join(dir, "months.json"))
+	if err != nil {
+		return fmt.Errorf("shard %s: %w", s, err)
+	}
+	var months map[string][]string
+	if err := json.Unmarshal(b, &months); err != nil {
+		return fmt.Errorf("shard %s: months.json: %w", s, err)
+	}
+	shardDir := fmt.Sprintf("shard=%d", s.Index)
 	for _, f := range pipeline.Feeds {
 		if slices.Contains(globalTables, f.Name) {
 			continue
 		}
 		dirs := []string{filepath.Join(dir, f.Name)}
-		if f.Name == "revenue" {
-			if dirs, err = revenueMonths(dir); err != nil {
-				return err
+		if byMonth(f) {
+			dirs = months[f.Name]
+			if err := e.loadSuperseded(ctx, f.Name, dirs); err != nil {
+				return fmt.Errorf("shard %s: %w", f.Name, err)
 			}
 		}
 		var paths []string
 		for _, d := range dirs {
-			p, err := parquetFiles(filepath.Join(d, fmt.Sprintf("shard=%d", s.Index)))
+			p, err := parquetFiles(filepath.Join(d, shardDir))
 			if err != nil {
 				return err
 			}
@@ -320,10 +462,10 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 		}
 		read := emptyFeed(f, false)
 		switch {
-		case len(paths) > 0 && f.Name == "revenue":
+		case len(paths) > 0 && byMonth(f):
 			// restated here: the rows a later delivery superseded are left out
-			read = "SELECT * EXCLUDE (source_file, source_line) FROM " + ReadFiles(paths) +
-				" ANTI JOIN superseded_revenue USING (source_file, source_line)"
+			read = "SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date, h) FROM " + ReadFiles(paths) +
+				" ANTI JOIN superseded_" + f.Name + " USING (source_file, source_line)"
 		case len(paths) > 0:
 			read = "SELECT * FROM " + ReadFiles(paths)
 		}
@@ -332,16 +474,6 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 		}
 	}
 	return nil
-}
-
-// revenueMonths are the month directories of revenue a split reads.
-func revenueMonths(dir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "revenue-months.json"))
-	if err != nil {
-		return nil, err
-	}
-	var months []string
-	return months, json.Unmarshal(b, &months)
 }
 
 // parquetFiles lists the Parquet files directly in dir by exact name (none

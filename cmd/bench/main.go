@@ -784,7 +784,7 @@ func benchScaleout(attain, dir string, orgs, n int) error {
 		for _, p := range paths {
 			os.Remove(p)
 		}
-		months, _ := filepath.Glob(filepath.Join(wh, "shards", "revenue-months-*", "2026-10*"))
+		months, _ := filepath.Glob(filepath.Join(wh, "shards", "months-*", "*", "2026-10*"))
 		for _, m := range months {
 			os.RemoveAll(m)
 		}
