@@ -64,9 +64,10 @@ type feedFiles struct {
 
 // monthFiles is one month of a feed's landed files and how a compute reads it.
 type monthFiles struct {
-	month   string
-	sources []sourceFile
-	read    string // the SQL that reads its rows, with delivery_date
+	month     string
+	sources   []sourceFile
+	read      string // the SQL that reads its rows, with delivery_date
+	compacted bool   // read from its compacted copy
 }
 
 // landedFiles lists, per feed, the files that hold its landed rows, bringing
@@ -110,7 +111,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 						copied++
 					}
 					ff.compacted = append(ff.compacted, path)
-					ff.months = append(ff.months, monthFiles{m, files, readParquet([]string{path}, false)})
+					ff.months = append(ff.months, monthFiles{m, files, readParquet([]string{path}, false), true})
 					continue
 				}
 				// The copy only saves time: when it cannot be written (a full
@@ -123,7 +124,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 				}
 			}
 			ff.landed = append(ff.landed, absPaths(files)...)
-			ff.months = append(ff.months, monthFiles{m, files, readParquet(absPaths(files), true)})
+			ff.months = append(ff.months, monthFiles{m, files, readParquet(absPaths(files), true), false})
 		}
 		if err := pruneCompacted(dir, months[f.Name], latest); err != nil && e.Log != nil {
 			e.Log.Warn("compacted months not pruned", "feed", f.Name, "error", err.Error())

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -52,14 +53,22 @@ const splitFormat = 3
 // globalTables are the split's tables that are not per organization.
 var globalTables = []string{"fx_rates", "usage_months", "dq_unknown_orgs", "compute_quarantine"}
 
-// individualFeeds are keyed by individual: their rows go to the shards of the
-// organizations the individual associates with.
+// individualFeeds are keyed by individual: an individual's rows go to every
+// shard of an organization they associate with, so their split is not by
+// shard: each shard reads them whole and keeps its individuals' (LoadShard).
 var individualFeeds = []string{"associations", "exams", "assessments"}
 
-// byMonth says whether a feed is split month by month: every feed but the
-// global ones and those keyed by individual.
-func byMonth(f *pipeline.Feed) bool {
-	return !slices.Contains(globalTables, f.Name) && !slices.Contains(individualFeeds, f.Name)
+// byMonth says whether a feed is split by units of deliveries (splitMonths):
+// every feed but the global ones.
+func byMonth(f *pipeline.Feed) bool { return !slices.Contains(globalTables, f.Name) }
+
+// unitPartition is the SQL of the partition of a feed's row in its split:
+// its organization's shard, or all for a feed keyed by individual.
+func unitPartition(f *pipeline.Feed, n int) string {
+	if slices.Contains(individualFeeds, f.Name) {
+		return "'all'"
+	}
+	return shardOf("org_id", n)
 }
 
 // splitManifest says what a split was made from.
@@ -122,7 +131,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, n, months) }); err != nil {
+	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, months) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -151,22 +160,9 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	return dir, nil
 }
 
-// writeSplit writes the feeds keyed by individual by shard, the global tables,
-// and months.json: the month splits each shard reads, by feed.
-func (e *Engine) writeSplit(ctx context.Context, dir string, n int, months map[string][]string) error {
-	if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE individual_shards AS
-		SELECT DISTINCT individual_id, %s AS shard FROM associations WHERE org_id IS NOT NULL`, shardOf("org_id", n))); err != nil {
-		return err
-	}
-	for _, name := range individualFeeds {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		q := fmt.Sprintf("SELECT x.*, s.shard FROM %s x JOIN individual_shards s USING (individual_id)", name)
-		if err := e.copyPartitioned(ctx, q, filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("split %s: %w", name, err)
-		}
-	}
+// writeSplit writes the global tables and months.json: the units of the
+// feeds' splits each shard reads, by feed.
+func (e *Engine) writeSplit(ctx context.Context, dir string, months map[string][]string) error {
 	for _, t := range globalTables {
 		if _, err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
 			return fmt.Errorf("split %s: %w", t, err)
@@ -298,19 +294,21 @@ type splitMonth struct {
 	manifest []byte   // its manifest's bytes
 }
 
-// splitMonths splits each month of a feed's landed rows by shard into
-// dir/<YYYY-MM>/shard=<i>/, every landed row with where it came from
-// (source_file, source_line, source_part, delivery_date) and the hash of its
-// key (h), and returns the months in order. A month whose manifest
-// (dir/<YYYY-MM>.json) names its landed files as they are is kept from an
-// earlier split. Months no longer landed are removed.
+// splitMonths splits a feed's landed rows by shard, a compacted month at a
+// time and the other deliveries (the latest month's) a delivery date at a time,
+// into dir/<YYYY-MM or YYYY-MM-DD>/shard=<i>/, every landed row with where it
+// came from (source_file, source_line, source_part, delivery_date) and the hash
+// of its key (h), and returns these units in order. A unit whose manifest
+// (dir/<unit>.json) names its landed files as they are is kept from an earlier
+// split, so a night splits its own delivery; the month it closes is split
+// again once, as a month. Units no longer landed are removed.
 func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline.Feed) ([]splitMonth, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var out []splitMonth
 	keep := map[string]bool{}
-	for _, m := range e.files[f.Name].months {
+	for _, m := range splitUnits(e.files[f.Name].months) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -335,7 +333,7 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline
 				return err
 			}
 			q := fmt.Sprintf("SELECT *, hash(%s) AS h, %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
-				strings.Join(f.Key, ", "), shardOf("org_id", n), m.read, e.until)
+				strings.Join(f.Key, ", "), unitPartition(f, n), m.read, e.until)
 			if err := e.copyPartitioned(ctx, q, tmp); err != nil {
 				os.RemoveAll(tmp)
 				return err
@@ -352,8 +350,12 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline
 			return nil, err
 		}
 		sm := splitMonth{path: path, manifest: manifest}
-		for i := range n {
-			files, err := parquetFiles(filepath.Join(path, fmt.Sprintf("shard=%d", i)))
+		parts, err := os.ReadDir(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		for _, p := range parts {
+			files, err := parquetFiles(filepath.Join(path, p.Name()))
 			if err != nil {
 				return nil, err
 			}
@@ -373,6 +375,26 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline
 		}
 	}
 	return out, nil
+}
+
+// splitUnits are the units a feed is split by: each compacted month, and each
+// delivery date of the months read where they lie (the latest).
+func splitUnits(months []monthFiles) []monthFiles {
+	var out []monthFiles
+	for _, m := range months {
+		if m.compacted {
+			out = append(out, m)
+			continue
+		}
+		days := map[string][]sourceFile{}
+		for _, src := range m.sources {
+			days[deliveryOf(src.Path)] = append(days[deliveryOf(src.Path)], src)
+		}
+		for _, day := range slices.Sorted(maps.Keys(days)) {
+			out = append(out, monthFiles{month: day, sources: days[day], read: readParquet(absPaths(days[day]), true)})
+		}
+	}
+	return out
 }
 
 // deliveryOf is the delivery date of a landed file from its path
@@ -440,37 +462,52 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 	if err := json.Unmarshal(b, &months); err != nil {
 		return fmt.Errorf("shard %s: months.json: %w", s, err)
 	}
-	shardDir := fmt.Sprintf("shard=%d", s.Index)
+	// A feed keyed by individual is read whole (all_<feed>) and kept for the
+	// individuals associated with an organization of the shard, with all their
+	// rows (SPEC §7.1: moves between organizations are computed from all of an
+	// individual's events in each shard).
 	for _, f := range pipeline.Feeds {
-		if slices.Contains(globalTables, f.Name) {
+		if !byMonth(f) {
 			continue
 		}
-		dirs := []string{filepath.Join(dir, f.Name)}
-		if byMonth(f) {
-			dirs = months[f.Name]
-			if err := e.loadSuperseded(ctx, f.Name, dirs); err != nil {
-				return fmt.Errorf("shard %s: %w", f.Name, err)
-			}
+		individual := slices.Contains(individualFeeds, f.Name)
+		if err := e.loadSuperseded(ctx, f.Name, months[f.Name]); err != nil {
+			return fmt.Errorf("shard %s: %w", f.Name, err)
+		}
+		part := fmt.Sprintf("shard=%d", s.Index)
+		if individual {
+			part = "shard=all"
 		}
 		var paths []string
-		for _, d := range dirs {
-			p, err := parquetFiles(filepath.Join(d, shardDir))
+		for _, d := range months[f.Name] {
+			p, err := parquetFiles(filepath.Join(d, part))
 			if err != nil {
 				return err
 			}
 			paths = append(paths, p...)
 		}
 		read := emptyFeed(f, false)
-		switch {
-		case len(paths) > 0 && byMonth(f):
+		if len(paths) > 0 {
 			// restated here: the rows a later delivery superseded are left out
 			read = "SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date, h) FROM " + ReadFiles(paths) +
 				" ANTI JOIN superseded_" + f.Name + " USING (source_file, source_line)"
-		case len(paths) > 0:
-			read = "SELECT * FROM " + ReadFiles(paths)
 		}
-		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", f.Name, read)); err != nil {
+		name := f.Name
+		if individual {
+			name = "all_" + f.Name
+		}
+		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", name, read)); err != nil {
 			return fmt.Errorf("shard %s: %w", f.Name, err)
+		}
+	}
+	if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE shard_individuals AS
+		SELECT DISTINCT individual_id FROM all_associations WHERE org_id IS NOT NULL AND %s = %d`, shardOf("org_id", s.Count), s.Index)); err != nil {
+		return fmt.Errorf("shard %s: %w", s, err)
+	}
+	for _, name := range individualFeeds {
+		if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+			SELECT * FROM all_%[1]s SEMI JOIN shard_individuals USING (individual_id)`, name)); err != nil {
+			return fmt.Errorf("shard %s: %w", name, err)
 		}
 	}
 	return nil

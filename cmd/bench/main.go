@@ -770,8 +770,8 @@ func benchScale(attain, dir, scales string) error {
 // against each of the n shards of --shard i/n run alone, one after the other,
 // as on n machines (SPEC §7.1): the first makes the split of the night's data,
 // as the first pod to get there would while the others wait for it. Each
-// computes after a new delivery (the split's manifest removed, the month splits
-// kept), as a nightly run does. It reuses the scale benchmark's warehouse.
+// computes after a new delivery (the split's manifest and the split of the
+// night's delivery removed, the earlier ones kept), as a nightly run does. It reuses the scale benchmark's warehouse.
 func benchScaleout(attain, dir string, orgs, n int) error {
 	wh := filepath.Join(dir, fmt.Sprintf("scale-%d", orgs), "wh")
 	if _, err := os.Stat(filepath.Join(wh, "ingest_log.jsonl")); err != nil {
@@ -779,12 +779,13 @@ func benchScaleout(attain, dir string, orgs, n int) error {
 	}
 	const day = "2026-10-31"
 	fresh := func() error {
-		// a night's new data: the split is made again, its months kept but the last
+		// a night's new data: the split is made again, what it kept of the
+		// earlier deliveries kept but the night's own
 		paths, _ := filepath.Glob(filepath.Join(wh, "shards", "*", "manifest.json"))
 		for _, p := range paths {
 			os.Remove(p)
 		}
-		months, _ := filepath.Glob(filepath.Join(wh, "shards", "months-*", "*", "2026-10*"))
+		months, _ := filepath.Glob(filepath.Join(wh, "shards", "months-*", "*", day+"*"))
 		for _, m := range months {
 			os.RemoveAll(m)
 		}
