@@ -54,9 +54,11 @@ func SplitDir(warehouse string, n int) string {
 	return filepath.Join(ShardsDir(warehouse), fmt.Sprint(n))
 }
 
-// MonthSplitDir holds a feed's month-by-month split into n shards:
-// <YYYY-MM>/shard=<i>/ with its manifest <YYYY-MM>.json, and the rows that
-// month's deliveries supersede, <YYYY-MM>.superseded.parquet and .json.
+// MonthSplitDir holds a feed's split into n shards by units of deliveries (a
+// compacted month, or a delivery date of the latest month): <unit>/shard=<i>/
+// (shard=all for a feed keyed by individual) with its manifest <unit>.json,
+// and the rows that unit's deliveries supersede, <unit>.superseded.parquet
+// and .json.
 func MonthSplitDir(warehouse string, n int, feed string) string {
 	return filepath.Join(ShardsDir(warehouse), fmt.Sprintf("months-%d", n), feed)
 }

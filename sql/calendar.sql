@@ -4,6 +4,10 @@
 CREATE OR REPLACE TEMP MACRO forever() AS DATE '9999-12-31';
 CREATE OR REPLACE TEMP MACRO since_always() AS DATE '1900-01-01';
 
+-- Whether this session counts an organization's rows in the data-quality counts
+-- (quality.sql): every organization's in one shard; a shard replaces it (shards.go).
+CREATE OR REPLACE TEMP MACRO counted_here(org_id) AS true;
+
 -- The order of parts within one delivery date (SPEC §3.2), as text that sorts like
 -- them: no part first, then numeric parts by value, then other parts as text
 -- (restate.sql, and the month splits of shards.go).

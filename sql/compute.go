@@ -241,25 +241,31 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		start := time.Now()
 		// Each date is recorded as its part is written: a compute stopped
 		// half-way keeps the dates it finished.
-		written := func(d pipeline.Date, rows map[string]int64, dataID string) error {
+		written := func(e *Engine, d pipeline.Date, rows map[string]int64, quality []QualityCount) error {
 			if out.Rows[d] == nil {
 				out.Rows[d] = map[string]int64{}
 			}
 			for t, n := range rows {
 				out.Rows[d][t] += n // this process's shards
 			}
-			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: dataID, KnownBy: knownBy,
-				Rows: rows, At: opt.Now().UTC()}
+			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: e.dataID, KnownBy: knownBy,
+				Rows: rows, Quality: quality, At: opt.Now().UTC()}
 			if err := writePartMarker(opt.Warehouse, pm); err != nil {
 				return err
 			}
 			v, _ := opt.Catalog.InForce(d)
-			done, err := completeDate(opt.Warehouse, d, s.Count, dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
-				CatalogVersion: v.Version, KnownBy: knownBy, Shards: s.Count, At: opt.Now().UTC()})
+			var qualityRows int64
+			done, err := completeDate(opt.Warehouse, d, s.Count, e.dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
+				CatalogVersion: v.Version, KnownBy: knownBy, Shards: s.Count, At: opt.Now().UTC()},
+				func(all []QualityCount) (n int64, err error) {
+					qualityRows, err = e.writeQuality(ctx, opt.Warehouse, d, s.Count, all)
+					return qualityRows, err
+				})
 			if err != nil {
 				return err
 			}
 			if done {
+				out.Rows[d]["data_quality"] += qualityRows
 				out.Complete = append(out.Complete, d)
 				if opt.OnComplete != nil {
 					opt.OnComplete(d)
@@ -383,7 +389,7 @@ func (p datePlan) passes(size int) []datePlan {
 // each result table of each date, and tells written the rows and what the
 // loaded data is (its manifest's SHA-256).
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
-	load func(*Engine) error, written func(pipeline.Date, map[string]int64, string) error) error {
+	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]int64, []QualityCount) error) error {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
 		return err
@@ -396,7 +402,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 	if err := e.EvaluateRange(ctx, opt.Catalog, plan.eval); err != nil {
 		return err
 	}
-	if err := e.SetVar(ctx, "shard_index", s.Index); err != nil {
+	if err := e.SetVar(ctx, "shard_count", s.Count); err != nil {
 		return err
 	}
 	if err := e.SetVar(ctx, "every_point", opt.EveryPoint); err != nil {
@@ -427,7 +433,13 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			}); err != nil {
 				return err
 			}
-			if err := written(d, rows, e.dataID); err != nil {
+			var quality []QualityCount
+			if s.Count > 1 {
+				if quality, err = e.qualityCounts(ctx); err != nil {
+					return err
+				}
+			}
+			if err := written(e, d, rows, quality); err != nil {
 				return err
 			}
 		}
@@ -488,11 +500,13 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 	}); err != nil {
 		return err
 	}
-	return e.restate(ctx)
+	if err := e.restate(ctx); err != nil {
+		return err
+	}
+	return e.quality(ctx)
 }
 
-// restate makes the feeds' rows in force from the landed views (restate.sql)
-// and the FX quarantine (fx.sql).
+// restate makes the feeds' rows in force from the landed views (restate.sql).
 func (e *Engine) restate(ctx context.Context) error {
 	if err := e.timed("repeated keys", func() (err error) {
 		e.found, err = e.repeatedKeys(ctx)
@@ -500,7 +514,13 @@ func (e *Engine) restate(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	for _, f := range []string{"restate.sql", "fx.sql"} {
+	return e.Run(ctx, "restate.sql")
+}
+
+// quality makes, from the rows in force, the FX quarantine (fx.sql) and the
+// data-quality counts (quality.sql).
+func (e *Engine) quality(ctx context.Context) error {
+	for _, f := range []string{"fx.sql", "quality.sql"} {
 		if err := e.Run(ctx, f); err != nil {
 			return err
 		}
@@ -620,6 +640,38 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 		rows[t.Name] = n
 	}
 	return rows, nil
+}
+
+// qualityCounts are the session's data-quality counts (quality.sql).
+func (e *Engine) qualityCounts(ctx context.Context) ([]QualityCount, error) {
+	rows, err := e.Query(ctx, "SELECT check_name, feed, rows FROM dq_counts ORDER BY check_name, feed")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QualityCount, len(rows))
+	for i, r := range rows {
+		out[i] = QualityCount{Check: r[0].(string), Feed: r[1].(string), Rows: r[2].(int64)}
+	}
+	return out, nil
+}
+
+// writeQuality writes the sums of the shards' data-quality counts as the
+// first part of data_quality of a date of n shards, and returns its rows.
+func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.Date, n int, counts []QualityCount) (int64, error) {
+	q := "SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS feed, NULL::BIGINT AS rows WHERE false"
+	if len(counts) > 0 {
+		var values []string
+		for _, c := range counts {
+			values = append(values, fmt.Sprintf("(%s, %s, %d)", quote(c.Check), quote(c.Feed), c.Rows))
+		}
+		q = "SELECT check_name, feed, CAST(sum(rows) AS BIGINT) AS rows FROM (VALUES " + strings.Join(values, ", ") +
+			") v(check_name, feed, rows) GROUP BY check_name, feed"
+	}
+	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE dq_sums AS "+q); err != nil {
+		return 0, err
+	}
+	return e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM data_quality_of(DATE '%s', 'dq_sums')", d),
+		pipeline.ResultPart(warehouse, "data_quality", d, pipeline.Shard{Index: 0, Count: n}))
 }
 
 // removeOtherParts removes a result table's files of a date that are not parts

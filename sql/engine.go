@@ -23,7 +23,7 @@ var files embed.FS
 
 // Steps are the rule files in the order they run.
 var Steps = []string{
-	"calendar.sql", "restate.sql", "fx.sql", "range.sql", "people.sql", "timelines.sql", "intervals.sql", "changes.sql",
+	"calendar.sql", "restate.sql", "fx.sql", "quality.sql", "range.sql", "people.sql", "timelines.sql", "intervals.sql", "changes.sql",
 	"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "keypeople.sql",
 }
 
@@ -236,12 +236,14 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 // quote makes a SQL string literal.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// CopyTo writes a query's rows to a Parquet file atomically and returns how many.
+// CopyTo writes a query's rows to a Parquet file atomically and returns how
+// many. Its temporary file is the process's own: two processes that complete a
+// date at once both write its data_quality part (parts.go).
 func (e *Engine) CopyTo(ctx context.Context, query, path string) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, err
 	}
-	tmp := path + pipeline.TempSuffix
+	tmp := fmt.Sprintf("%s.%d%s", path, os.Getpid(), pipeline.TempSuffix)
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, quote(tmp))
 	res, err := e.conn.ExecContext(ctx, q)
 	if err != nil {

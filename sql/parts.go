@@ -23,6 +23,12 @@ import (
 // writes the last part, and a date is never complete with a part missing,
 // with parts of two N, or with parts computed from two states of the landed
 // data. A compute removes the date's marker before it writes any part.
+//
+// The data-quality counts are of all organizations: each shard counts its own
+// (quality.sql) into its part marker and writes no data_quality rows, and the
+// process that completes the date writes their sums as the first part's rows
+// before the marker. What it writes depends on the part markers alone, so two
+// processes that complete at once write the same bytes.
 
 // PartMarker says that one shard's part of a date's results is written.
 type PartMarker struct {
@@ -33,7 +39,15 @@ type PartMarker struct {
 	Data    string           `json:"data"` // what the shard computed from: the SHA-256 of the landed files' manifest
 	KnownBy string           `json:"known_by,omitempty"`
 	Rows    map[string]int64 `json:"rows"`
+	Quality []QualityCount   `json:"quality,omitempty"` // the shard's data-quality counts, when of several
 	At      time.Time        `json:"at"`
+}
+
+// QualityCount is one data-quality count (a data_quality row but its date).
+type QualityCount struct {
+	Check string `json:"check_name"`
+	Feed  string `json:"feed"`
+	Rows  int64  `json:"rows"`
 }
 
 // writePartMarker writes a shard's part marker, and removes those of other
@@ -58,8 +72,12 @@ func writePartMarker(warehouse string, m PartMarker) error {
 
 // completeDate writes the date's marker (m, with the rows of every part) when
 // all n parts are written from data, and says whether this call wrote it.
-func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marker) (bool, error) {
+// With several parts it first has writeQuality write the sums of their
+// data-quality counts (and counts the rows it wrote).
+func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marker,
+	writeQuality func([]QualityCount) (int64, error)) (bool, error) {
 	m.Rows = map[string]int64{}
+	var quality []QualityCount
 	for i := range n {
 		b, err := os.ReadFile(filepath.Join(pipeline.PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
 		if errors.Is(err, os.ErrNotExist) {
@@ -78,6 +96,14 @@ func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marke
 		for t, r := range p.Rows {
 			m.Rows[t] += r
 		}
+		quality = append(quality, p.Quality...)
+	}
+	if n > 1 {
+		rows, err := writeQuality(quality)
+		if err != nil {
+			return false, err
+		}
+		m.Rows["data_quality"] = rows
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	path := pipeline.MarkerPath(warehouse, d)

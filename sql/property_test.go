@@ -344,6 +344,7 @@ func TestShardsGiveTheSameResults(t *testing.T) {
 	}
 	defer e.Close()
 	wh := landedGen(t)
+	landQualityCases(t, wh)
 	if _, err := e.LoadLanded(context.Background(), wh, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -353,6 +354,12 @@ func TestShardsGiveTheSameResults(t *testing.T) {
 		"moved transactions": `SELECT count(*) FROM (SELECT transaction_id FROM landed_revenue GROUP BY ALL HAVING count(DISTINCT org_id) > 1)`,
 		"individuals in two shards of 7": `SELECT count(*) FROM (SELECT individual_id FROM landed_associations WHERE org_id IS NOT NULL
 			GROUP BY ALL HAVING count(DISTINCT hash(org_id) % 7) > 1)`,
+		// the data-quality counts, which each shard counts for its organizations
+		"unknown organizations in two shards of 7": `SELECT (count(DISTINCT hash(org_id) % 7) > 1)::BIGINT FROM (
+			SELECT org_id FROM landed_revenue UNION ALL SELECT org_id FROM landed_associations)
+			WHERE org_id IS NOT NULL AND org_id NOT IN (SELECT org_id FROM landed_organizations)`,
+		"revenue rows without a rate": `SELECT count(*) FROM landed_revenue r WHERE currency <> 'USD' AND NOT EXISTS (
+			SELECT 1 FROM landed_fx_rates f WHERE f.currency = r.currency AND f.month = date_trunc('month', r.booked_on))`,
 	} {
 		rows, err := e.Query(context.Background(), q)
 		if err != nil {
@@ -372,11 +379,36 @@ func TestShardsGiveTheSameResults(t *testing.T) {
 	}
 }
 
+// landQualityCases lands, into a warehouse of generated data, rows the
+// data-quality counts count, of organizations of several shards: revenue and
+// an association naming organizations the organizations feed does not hold,
+// and revenue in a currency without a rate.
+func landQualityCases(t *testing.T, wh string) {
+	t.Helper()
+	in := t.TempDir()
+	day := "2026-10-05"
+	revenue := "transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\n"
+	for i := range 6 {
+		revenue += fmt.Sprintf("T-X-%d,ORG-X%02d,C-X,AZURE,100.00,USD,2026-10-01,\n", i, i)
+	}
+	revenue += "T-X-XTS,ORG-000001,C-000001-0001,AZURE,100.00,XTS,2026-10-01,\nT-X-XTS2,ORG-000007,C-000007-0001,AZURE,5.00,XTS,2026-09-30,\n"
+	associations := "individual_id,org_id,event,event_at\nIND-X1,ORG-X03,associate,2026-10-04T10:00:00Z\nIND-X2,ORG-X04,associate,2026-10-04T10:00:00Z\n"
+	for name, body := range map[string]string{"revenue_" + day + ".csv": revenue, "associations_" + day + ".csv": associations} {
+		if err := os.WriteFile(filepath.Join(in, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Inbox: in, Warehouse: wh, AsOf: propAsOf, MaxBadFraction: 1, RunID: "quality", Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // shardsAgree computes the dates in 1, 2 and 7 shards and compares the rows.
 func shardsAgree(t *testing.T, dates []pipeline.Date, knownBy *pipeline.Date) {
 	var want map[pipeline.Date]map[string][]string
 	for _, shards := range []int{1, 2, 7} {
 		wh := landedGen(t)
+		landQualityCases(t, wh)
 		c, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
 			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
 		if err != nil {

@@ -34,20 +34,6 @@ CREATE OR REPLACE TEMP {{if .View}}VIEW{{else}}TABLE{{end}} {{.Name}} AS
 SELECT *{{if not .Placed}} EXCLUDE (source_file, source_line, source_part, delivery_date){{end}}
 FROM landed_{{.Name}} ANTI JOIN superseded_{{.Name}} USING (source_file, source_line);
 {{end}}
--- Data quality (SPEC §3.3): rows naming an organization the organizations feed does
--- not hold are kept, and counted.
-CREATE OR REPLACE TEMP TABLE dq_unknown_orgs AS
-SELECT feed, count(*) AS rows FROM (
-    SELECT 'memberships' AS feed, org_id FROM memberships
-    UNION ALL SELECT 'customers', org_id FROM customers
-    UNION ALL SELECT 'revenue', org_id FROM revenue
-    UNION ALL SELECT 'usage', org_id FROM usage
-    UNION ALL SELECT 'seats', org_id FROM seats
-    UNION ALL SELECT 'associations', org_id FROM associations WHERE org_id IS NOT NULL
-    UNION ALL SELECT 'overrides', org_id FROM overrides
-) x ANTI JOIN organizations o USING (org_id)
-GROUP BY feed;
-
 -- The months that have usage of any organization (SPEC §4: active_users reads the
 -- latest month that ends on or before D and has a usage row for any organization):
 -- a shard keeps this of all organizations (shards.go).

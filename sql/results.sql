@@ -150,14 +150,15 @@ SELECT day AS as_of, r.org_id, r.org_name, r.membership_level, r.individual_id, 
        r.lapses_on_now, r.lapses_on_if_leaves, r.competencies
 FROM res_key_people r WHERE r.as_of <= day AND day < r.until;
 
--- What compute leaves out and the data quality counts (of all organizations, in the
--- first shard's part: getvariable('shard_index')) are the same at every date.
+-- What compute leaves out is the same at every date, as are the data quality counts
+-- (quality.sql). A shard of several writes no data_quality rows: its counts go in
+-- its part marker, and the process that completes the date writes their sums
+-- (parts.go) by data_quality_of, as one shard writes its own.
 CREATE OR REPLACE TEMP MACRO compute_quarantine_on(day) AS TABLE
 SELECT day AS as_of, feed, file, line, "column", reason FROM compute_quarantine ORDER BY file, line;
 
+CREATE OR REPLACE TEMP MACRO data_quality_of(day, counts) AS TABLE
+SELECT day AS as_of, check_name, feed, rows FROM query_table(counts) ORDER BY check_name, feed;
+
 CREATE OR REPLACE TEMP MACRO data_quality_on(day) AS TABLE
-FROM (
-    SELECT day AS as_of, 'unknown_org' AS check_name, feed, rows FROM dq_unknown_orgs
-    UNION ALL SELECT day, 'fx_rate_missing', 'revenue', count(*) FROM compute_quarantine
-    HAVING getvariable('shard_index') = 0
-) ORDER BY check_name, feed;
+SELECT * FROM data_quality_of(day, 'dq_counts') WHERE getvariable('shard_count') = 1;

@@ -20,38 +20,37 @@ import (
 
 // Shards of organizations (SPEC §7.1). A compute of N > 1 shards first splits
 // the data by the shard of its organization, hash(org_id) mod N, so that each
-// shard reads its own rows only. Most of the data is in the feeds keyed by
-// organization (and revenue, by transaction): those are split month by month
-// under shards/months-<N>/<feed>/ (splitMonths), every landed row of a month's
-// deliveries with where it came from (source_file, source_line, …), and kept
-// while the month's landed files are unchanged, so a night's delivery splits
-// its own month again, not two years. What a restatement by key takes away
-// (SPEC §3.2) is found month by month too (supersede): the rows that the
-// deliveries of month m supersede, among those of months up to m, are kept with
-// m; the rows in force are the landed rows but those of every month. Closed
-// months keep theirs, so a night finds only what its own month restates, by one
-// scan of the key hashes of the history: a transaction restated to an
-// organization of another shard is found there too.
-// An individual's rows (associations, exams, assessments) go to every shard of
-// an organization they ever associate with, whole, so that severing and moves
-// between organizations are computed from all their events in each: they are
-// restated from all landed data (restate.sql) and written to shards/<N>/<feed>/
-// on every split. What is not per organization (FX rates, the months that have
-// usage, the data-quality counts and the revenue rows without a rate) is in
-// _global/. Each shard is then evaluated by the same rules from its files
-// alone, so its time and memory are those of its share of the organizations.
+// shard reads its own rows only. Every feed but the global ones is split under
+// shards/months-<N>/<feed>/ (splitMonths) in units of deliveries, a compacted
+// month each and, for the latest month, a delivery date each: every landed row
+// with where it came from (source_file, source_line, …) and the hash of its
+// key, kept while the unit's landed files are unchanged, so a night splits its
+// own delivery, not two years. What a restatement by key takes away (SPEC
+// §3.2) is found unit by unit too (supersede): the rows that a unit's
+// deliveries supersede, among those of the units up to it, are kept with it;
+// the rows in force are the landed rows but those of every unit. A night finds
+// what its own delivery restates by one scan of the history's key hashes: a
+// transaction restated to an organization of another shard is found there too.
+// The feeds keyed by individual (associations, exams, assessments) are not
+// split by shard: each shard reads them whole and keeps all the rows of the
+// individuals associated with one of its organizations, so that severing and
+// moves between organizations are computed from all their events in each.
+// What is not per organization (FX rates, the months that have usage) is in
+// shards/<N>/_global/. Each shard counts the data-quality warnings of its
+// organizations, which the process completing the date adds up (parts.go).
+// Each shard is then evaluated by the same rules from its files alone.
 //
 // The split is derived data, like the compacted months: its manifest names the
 // landed files it was made from, and a split whose manifest differs is made
 // again before it is read. It is written to a temporary directory and renamed
-// into place; the month splits, each with its own manifest, beside it.
+// into place; the units, each with its own manifest, beside it.
 
 // splitFormat changes when the split's layout or contents change, so that a
 // split written by an older build is made again.
-const splitFormat = 3
+const splitFormat = 4
 
 // globalTables are the split's tables that are not per organization.
-var globalTables = []string{"fx_rates", "usage_months", "dq_unknown_orgs", "compute_quarantine"}
+var globalTables = []string{"fx_rates", "usage_months"}
 
 // individualFeeds are keyed by individual: an individual's rows go to every
 // shard of an organization they associate with, so their split is not by
@@ -172,11 +171,11 @@ func (e *Engine) writeSplit(ctx context.Context, dir string, months map[string][
 	return pipeline.WriteFileAtomic(filepath.Join(dir, "months.json"), append(b, '\n'))
 }
 
-// splitByMonth brings the month splits of every feed split by month up to
-// date (splitMonths, supersede) and makes, for the split's own statements
-// (restate.sql's data-quality counts, fx.sql), each such feed a view of its rows
-// in force with where they came from, and superseded_<feed>. It returns each
-// feed's month directories.
+// splitByMonth brings the units of every feed split by units up to date
+// (splitMonths, supersede) and makes, for the split's own statements
+// (restate.sql's months with usage), each such feed a view of its rows in
+// force with where they came from, and superseded_<feed>. It returns each
+// feed's unit directories.
 func (e *Engine) splitByMonth(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
 	e.presplit = map[string]bool{}
 	out := map[string][]string{}
@@ -213,7 +212,7 @@ func (e *Engine) splitByMonth(ctx context.Context, warehouse string, n int) (map
 }
 
 // loadSuperseded makes superseded_<feed>, the places of the rows of a feed's
-// month splits that a later delivery superseded: those of every month.
+// split that a later delivery superseded: those of every unit.
 func (e *Engine) loadSuperseded(ctx context.Context, feed string, months []string) error {
 	var paths []string
 	for _, m := range months {
@@ -236,16 +235,16 @@ type supersededManifest struct {
 	Months string `json:"months"` // SHA-256 of the manifests of the months up to this one
 }
 
-// supersede finds, for each month of a feed's split, the rows that its
-// deliveries supersede (SPEC §3.2): among the rows of that month and the months
-// before, those whose key comes again in that month and that are not the
-// latest of their key. A key's latest row is in the last month that has the
-// key, so the rows of every month together are exactly the rows a later
-// delivery replaced. Only the key hashes of the month are looked for in the
-// earlier months (one scan of their hash column); the few rows with such a hash
-// are ranked by the key itself, so a hash collision costs a little ranking,
-// never a wrong row. A month's result is kept while it and the months before
-// are unchanged.
+// supersede finds, for each unit of a feed's split (a month or a delivery
+// date), the rows that its deliveries supersede (SPEC §3.2): among the rows of
+// that unit and the units before, those whose key comes again in that unit and
+// that are not the latest of their key. A key's latest row is in the last unit
+// that has the key, so the rows of every unit together are exactly the rows a
+// later delivery replaced. Only the key hashes of the unit are looked for in
+// the earlier units (one scan of their hash column); the few rows with such a
+// hash are ranked by the key itself, so a hash collision costs a little
+// ranking, never a wrong row. A unit's result is kept while it and the units
+// before are unchanged.
 func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, months []splitMonth) error {
 	chain := sha256.New()
 	var upTo []string
@@ -447,9 +446,6 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 	e.dataID = manifestID(b)
 	for _, t := range globalTables {
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
-		if s.Index != 0 && (t == "dq_unknown_orgs" || t == "compute_quarantine") {
-			q += " WHERE false"
-		}
 		if err := e.Exec(ctx, q); err != nil {
 			return fmt.Errorf("shard %s: %w", t, err)
 		}
@@ -486,11 +482,20 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			}
 			paths = append(paths, p...)
 		}
-		read := emptyFeed(f, false)
+		// restated here: the rows a later delivery superseded are left out;
+		// revenue keeps where its rows came from, for fx.sql's quarantine, as
+		// restate.sql's does
+		read, landed := emptyFeed(f, f.Name == "revenue"), emptyFeed(f, true)
 		if len(paths) > 0 {
-			// restated here: the rows a later delivery superseded are left out
-			read = "SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date, h) FROM " + ReadFiles(paths) +
+			landed = "SELECT * EXCLUDE (h) FROM " + ReadFiles(paths)
+			read = "SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date) FROM landed_" + f.Name +
 				" ANTI JOIN superseded_" + f.Name + " USING (source_file, source_line)"
+			if f.Name == "revenue" {
+				read = "SELECT * FROM landed_revenue ANTI JOIN superseded_revenue USING (source_file, source_line)"
+			}
+		}
+		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW landed_%s AS %s", f.Name, landed)); err != nil {
+			return fmt.Errorf("shard %s: %w", f.Name, err)
 		}
 		name := f.Name
 		if individual {
@@ -510,7 +515,10 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			return fmt.Errorf("shard %s: %w", name, err)
 		}
 	}
-	return nil
+	if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP MACRO counted_here(org_id) AS %s = %d", shardOf("org_id", s.Count), s.Index)); err != nil {
+		return err
+	}
+	return e.quality(ctx)
 }
 
 // parquetFiles lists the Parquet files directly in dir by exact name (none
