@@ -56,13 +56,16 @@ func ResultFiles(warehouse, table string, d pipeline.Date) ([]string, error) {
 
 // ReadFiles is the SQL that reads Parquet files by their exact paths: a
 // table function over a literal list (a table function takes no bound list).
-func ReadFiles(paths []string) string {
+func ReadFiles(paths []string) string { return readFiles(paths, "") }
+
+// readFiles is ReadFiles with more of read_parquet's options (", filename = true").
+func readFiles(paths []string, options string) string {
 	if len(paths) == 0 {
 		return "(SELECT NULL WHERE false)"
 	}
 	// not Hive-partitioned, whatever the path says: a directory named x=y
 	// would otherwise add a column x
-	return fmt.Sprintf("read_parquet([%s], hive_partitioning = false)", strings.Join(quoteAll(globEscaped(paths)), ", "))
+	return fmt.Sprintf("read_parquet([%s], hive_partitioning = false%s)", strings.Join(quoteAll(globEscaped(paths)), ", "), options)
 }
 
 // globEscaped makes paths that DuckDB's readers, which take every path as a

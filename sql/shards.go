@@ -259,15 +259,29 @@ func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, months []split
 		if _, err := keptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
 			q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
 			if len(m.files) > 0 {
-				if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE month_repeated AS
-					SELECT h FROM %s WHERE h IN (SELECT h FROM %s) GROUP BY h HAVING count(*) > 1`,
-					ReadFiles(upTo), ReadFiles(m.files))); err != nil {
+				// the hashes that come again, and the files that hold them:
+				// only those are read whole to be ranked
+				if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE unit_repeated AS
+					SELECT h, list(DISTINCT filename) AS files FROM %s WHERE h IN (SELECT h FROM %s)
+					GROUP BY h HAVING count(*) > 1`,
+					readFiles(upTo, ", filename = true"),
+					ReadFiles(m.files))); err != nil {
 					return err
 				}
-				q = fmt.Sprintf(`SELECT source_file, source_line FROM %s SEMI JOIN month_repeated USING (h)
-					QUALIFY row_number() OVER (PARTITION BY %s
-					    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1`,
-					ReadFiles(upTo), strings.Join(f.Key, ", "))
+				rows, err := e.Query(ctx, "SELECT DISTINCT unnest(files) AS f FROM unit_repeated ORDER BY f")
+				if err != nil {
+					return err
+				}
+				if len(rows) > 0 {
+					held := make([]string, len(rows))
+					for i, r := range rows {
+						held[i] = r[0].(string)
+					}
+					q = fmt.Sprintf(`SELECT source_file, source_line FROM %s SEMI JOIN unit_repeated USING (h)
+						QUALIFY row_number() OVER (PARTITION BY %s
+						    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1`,
+						ReadFiles(held), strings.Join(f.Key, ", "))
+				}
 			}
 			_, err := e.CopyTo(ctx, q, path)
 			return err
