@@ -12,7 +12,7 @@ import (
 //	quarantine/<feed>/delivery_date=D/<name>.parquet    QuarantinePath (<name>.rejected.parquet: RejectedPath)
 //	ingest_log.jsonl                                     IngestLogFile
 //	compacted/<feed>/<YYYY-MM>.parquet and .json         CompactedDir
-//	shards/<N>/…, shards/months-<N>/<feed>/…             SplitDir, MonthSplitDir (and <N>.lock)
+//	shards/<N>/…, shards/units-<N>/<feed>/…             SplitDir, UnitSplitDir (and <N>.lock)
 //	results/<table>/as_of=D/<table>-<i>-of-<N>.parquet   ResultPart
 //	results/_parts/D/<i>-of-<N>.json                     PartsDir
 //	results/_complete/D.json                             MarkerPath
@@ -54,13 +54,13 @@ func SplitDir(warehouse string, n int) string {
 	return filepath.Join(ShardsDir(warehouse), fmt.Sprint(n))
 }
 
-// MonthSplitDir holds a feed's split into n shards by units of deliveries (a
+// UnitSplitDir holds a feed's split into n shards by units of deliveries (a
 // compacted month, or a delivery date of the latest month): <unit>/shard=<i>/
 // (shard=all for a feed keyed by individual) with its manifest <unit>.json,
 // and the rows that unit's deliveries supersede, <unit>.superseded.parquet
 // and .json.
-func MonthSplitDir(warehouse string, n int, feed string) string {
-	return filepath.Join(ShardsDir(warehouse), fmt.Sprintf("months-%d", n), feed)
+func UnitSplitDir(warehouse string, n int, feed string) string {
+	return filepath.Join(ShardsDir(warehouse), fmt.Sprintf("units-%d", n), feed)
 }
 
 // ResultDir holds a result table's files of a date: readers read every

@@ -555,12 +555,12 @@ func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
 	}
 }
 
-// TestKeptMonthSplitsEqualAFreshSplit: a split whose earlier months are kept
-// from an earlier night (their month splits and the rows their deliveries
+// TestKeptUnitsEqualAFreshSplit: a split whose earlier months are kept
+// from an earlier night (their splits and the rows their deliveries
 // supersede) gives the rows of a split made from nothing. The earlier night
 // knows the data up to the end of February 2026; the later one's deliveries
 // restate transactions of February, to organizations of other shards.
-func TestKeptMonthSplitsEqualAFreshSplit(t *testing.T) {
+func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 	e, err := Open(context.Background(), testSettings)
 	if err != nil {
 		t.Fatal(err)
@@ -588,7 +588,7 @@ func TestKeptMonthSplitsEqualAFreshSplit(t *testing.T) {
 		}
 	}
 	run(wh, 3, &earlier, earlier)
-	february := filepath.Join(pipeline.MonthSplitDir(wh, 3, "revenue"), "2026-02.superseded.parquet")
+	february := filepath.Join(pipeline.UnitSplitDir(wh, 3, "revenue"), "2026-02.superseded.parquet")
 	before, err := os.Stat(february)
 	if err != nil {
 		t.Fatal(err)
@@ -603,6 +603,6 @@ func TestKeptMonthSplitsEqualAFreshSplit(t *testing.T) {
 	run(fresh, 1, &earlier, earlier)
 	run(fresh, 1, nil, propAsOf)
 	if got, want := rowsOf(t, wh, propAsOf), rowsOf(t, fresh, propAsOf); !reflect.DeepEqual(got, want) {
-		t.Errorf("kept month splits: %s", diffTables(want, got))
+		t.Errorf("kept units: %s", diffTables(want, got))
 	}
 }

@@ -103,7 +103,7 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 // source is an embedded .sql file as it runs: restate.sql rendered for the
 // feeds (found: those whose repeated keys repeatedKeys found; views: every
 // feed's rows in force a view, as the split reads each once; presplit: feeds
-// left out, whose rows in force the split's month splits give).
+// left out, whose rows in force the split's units give).
 func source(file string, found map[string]bool, views bool, presplit map[string]bool) (string, error) {
 	if file == "restate.sql" {
 		var b strings.Builder

@@ -21,7 +21,7 @@ import (
 // Shards of organizations (SPEC §7.1). A compute of N > 1 shards first splits
 // the data by the shard of its organization, hash(org_id) mod N, so that each
 // shard reads its own rows only. Every feed but the global ones is split under
-// shards/months-<N>/<feed>/ (splitMonths) in units of deliveries, a compacted
+// shards/units-<N>/<feed>/ (splitFeed) in units of deliveries, a compacted
 // month each and, for the latest month, a delivery date each: every landed row
 // with where it came from (source_file, source_line, …) and the hash of its
 // key, kept while the unit's landed files are unchanged, so a night splits its
@@ -57,9 +57,9 @@ var globalTables = []string{"fx_rates", "usage_months"}
 // shard: each shard reads them whole and keeps its individuals' (LoadShard).
 var individualFeeds = []string{"associations", "exams", "assessments"}
 
-// byMonth says whether a feed is split by units of deliveries (splitMonths):
+// inUnits says whether a feed is split by units of deliveries (splitFeed):
 // every feed but the global ones.
-func byMonth(f *pipeline.Feed) bool { return !slices.Contains(globalTables, f.Name) }
+func inUnits(f *pipeline.Feed) bool { return !slices.Contains(globalTables, f.Name) }
 
 // unitPartition is the SQL of the partition of a feed's row in its split:
 // its organization's shard, or all for a feed keyed by individual.
@@ -116,9 +116,9 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	// Each feed's rows in force are read once, by its COPY: views, not copies
 	// held in memory (at 400,000 organizations some feeds have tens of millions).
 	e.views = true
-	var months map[string][]string
-	if err := e.timed("month splits", func() (err error) {
-		months, err = e.splitByMonth(ctx, warehouse, n)
+	var units map[string][]string
+	if err := e.timed("split units", func() (err error) {
+		units, err = e.splitFeeds(ctx, warehouse, n)
 		return err
 	}); err != nil {
 		return "", err
@@ -130,7 +130,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, months) }); err != nil {
+	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, units) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -149,7 +149,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := pipeline.SyncDir(filepath.Dir(dir)); err != nil {
 		return "", err
 	}
-	// what builds before splitFormat 3 kept of revenue alone, now in months-<N>/
+	// what builds before splitFormat 3 kept of revenue alone, now in units-<N>/
 	if err := os.RemoveAll(filepath.Join(pipeline.ShardsDir(warehouse), fmt.Sprintf("revenue-months-%d", n))); err != nil {
 		return "", err
 	}
@@ -159,39 +159,39 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	return dir, nil
 }
 
-// writeSplit writes the global tables and months.json: the units of the
+// writeSplit writes the global tables and units.json: the units of the
 // feeds' splits each shard reads, by feed.
-func (e *Engine) writeSplit(ctx context.Context, dir string, months map[string][]string) error {
+func (e *Engine) writeSplit(ctx context.Context, dir string, units map[string][]string) error {
 	for _, t := range globalTables {
 		if _, err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
 			return fmt.Errorf("split %s: %w", t, err)
 		}
 	}
-	b, _ := json.MarshalIndent(months, "", "  ")
-	return pipeline.WriteFileAtomic(filepath.Join(dir, "months.json"), append(b, '\n'))
+	b, _ := json.MarshalIndent(units, "", "  ")
+	return pipeline.WriteFileAtomic(filepath.Join(dir, "units.json"), append(b, '\n'))
 }
 
-// splitByMonth brings the units of every feed split by units up to date
-// (splitMonths, supersede) and makes, for the split's own statements
+// splitFeeds brings the units of every feed split by units up to date
+// (splitFeed, supersede) and makes, for the split's own statements
 // (restate.sql's months with usage), each such feed a view of its rows in
 // force with where they came from, and superseded_<feed>. It returns each
 // feed's unit directories.
-func (e *Engine) splitByMonth(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
+func (e *Engine) splitFeeds(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
 	e.presplit = map[string]bool{}
 	out := map[string][]string{}
 	for _, f := range pipeline.Feeds {
-		if !byMonth(f) {
+		if !inUnits(f) {
 			continue
 		}
-		months, err := e.splitMonths(ctx, pipeline.MonthSplitDir(warehouse, n, f.Name), n, f)
+		units, err := e.splitFeed(ctx, pipeline.UnitSplitDir(warehouse, n, f.Name), n, f)
 		if err != nil {
 			return nil, fmt.Errorf("split %s: %w", f.Name, err)
 		}
-		if err := e.supersede(ctx, f, months); err != nil {
+		if err := e.supersede(ctx, f, units); err != nil {
 			return nil, fmt.Errorf("split %s: %w", f.Name, err)
 		}
 		var dirs, rows []string
-		for _, m := range months {
+		for _, m := range units {
 			dirs = append(dirs, m.path)
 			rows = append(rows, m.files...)
 		}
@@ -213,9 +213,9 @@ func (e *Engine) splitByMonth(ctx context.Context, warehouse string, n int) (map
 
 // loadSuperseded makes superseded_<feed>, the places of the rows of a feed's
 // split that a later delivery superseded: those of every unit.
-func (e *Engine) loadSuperseded(ctx context.Context, feed string, months []string) error {
+func (e *Engine) loadSuperseded(ctx context.Context, feed string, units []string) error {
 	var paths []string
-	for _, m := range months {
+	for _, m := range units {
 		paths = append(paths, supersededPath(m))
 	}
 	q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
@@ -225,14 +225,14 @@ func (e *Engine) loadSuperseded(ctx context.Context, feed string, months []strin
 	return e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE superseded_%s AS %s", feed, q))
 }
 
-// supersededPath is where the rows a month's deliveries supersede are kept.
-func supersededPath(month string) string { return month + ".superseded.parquet" }
+// supersededPath is where the rows a unit's deliveries supersede are kept.
+func supersededPath(unit string) string { return unit + ".superseded.parquet" }
 
-// supersededManifest says what a month's superseded rows were found from: the
-// month splits of that month and every month before it.
+// supersededManifest says what a unit's superseded rows were found from: the
+// splits of that unit and every unit before it.
 type supersededManifest struct {
 	Format int    `json:"format"`
-	Months string `json:"months"` // SHA-256 of the manifests of the months up to this one
+	Units  string `json:"units"` // SHA-256 of the manifests of the units up to this one
 }
 
 // supersede finds, for each unit of a feed's split (a month or a delivery
@@ -245,16 +245,16 @@ type supersededManifest struct {
 // hash are ranked by the key itself, so a hash collision costs a little
 // ranking, never a wrong row. A unit's result is kept while it and the units
 // before are unchanged.
-func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, months []splitMonth) error {
+func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, units []splitUnit) error {
 	chain := sha256.New()
 	var upTo []string
-	for _, m := range months {
+	for _, m := range units {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		chain.Write(m.manifest)
 		upTo = append(upTo, m.files...)
-		want := supersededManifest{Format: splitFormat, Months: hex.EncodeToString(chain.Sum(nil))}
+		want := supersededManifest{Format: splitFormat, Units: hex.EncodeToString(chain.Sum(nil))}
 		path := supersededPath(m.path)
 		if _, err := keptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
 			q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
@@ -292,22 +292,22 @@ func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, months []split
 	return nil
 }
 
-// monthSplit says what one month of a feed's split was made from.
-type monthSplit struct {
+// unitManifest says what one unit of a feed's split was made from.
+type unitManifest struct {
 	Format  int          `json:"format"`
 	Shards  int          `json:"shards"`
-	Until   string       `json:"until,omitempty"` // when it leaves out the month's later deliveries
+	Until   string       `json:"until,omitempty"` // when it leaves out the unit's later deliveries
 	Sources []sourceFile `json:"sources"`
 }
 
-// splitMonth is one month of a feed's split as a compute reads it.
-type splitMonth struct {
-	path     string   // <dir>/<YYYY-MM>: shard=<i>/ below it
+// splitUnit is one unit of a feed's split as a compute reads it.
+type splitUnit struct {
+	path     string   // <dir>/<unit>: shard=<i>/ (or shard=all) below it
 	files    []string // its Parquet files, of every shard
 	manifest []byte   // its manifest's bytes
 }
 
-// splitMonths splits a feed's landed rows by shard, a compacted month at a
+// splitFeed splits a feed's landed rows by shard, a compacted month at a
 // time and the other deliveries (the latest month's) a delivery date at a time,
 // into dir/<YYYY-MM or YYYY-MM-DD>/shard=<i>/, every landed row with where it
 // came from (source_file, source_line, source_part, delivery_date) and the hash
@@ -315,17 +315,17 @@ type splitMonth struct {
 // (dir/<unit>.json) names its landed files as they are is kept from an earlier
 // split, so a night splits its own delivery; the month it closes is split
 // again once, as a month. Units no longer landed are removed.
-func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline.Feed) ([]splitMonth, error) {
+func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.Feed) ([]splitUnit, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var out []splitMonth
+	var out []splitUnit
 	keep := map[string]bool{}
-	for _, m := range splitUnits(e.files[f.Name].months) {
+	for _, m := range deliveryUnits(e.files[f.Name].months) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		want := monthSplit{Format: splitFormat, Shards: n}
+		want := unitManifest{Format: splitFormat, Shards: n}
 		for _, src := range m.sources {
 			if deliveryOf(src.Path) <= e.until.String() {
 				want.Sources = append(want.Sources, src)
@@ -362,7 +362,7 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline
 		if err != nil {
 			return nil, err
 		}
-		sm := splitMonth{path: path, manifest: manifest}
+		sm := splitUnit{path: path, manifest: manifest}
 		parts, err := os.ReadDir(path)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
@@ -390,9 +390,9 @@ func (e *Engine) splitMonths(ctx context.Context, dir string, n int, f *pipeline
 	return out, nil
 }
 
-// splitUnits are the units a feed is split by: each compacted month, and each
+// deliveryUnits are the units a feed is split by: each compacted month, and each
 // delivery date of the months read where they lie (the latest).
-func splitUnits(months []monthFiles) []monthFiles {
+func deliveryUnits(months []monthFiles) []monthFiles {
 	var out []monthFiles
 	for _, m := range months {
 		if m.compacted {
@@ -464,24 +464,24 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			return fmt.Errorf("shard %s: %w", t, err)
 		}
 	}
-	b, err = os.ReadFile(filepath.Join(dir, "months.json"))
+	b, err = os.ReadFile(filepath.Join(dir, "units.json"))
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", s, err)
 	}
-	var months map[string][]string
-	if err := json.Unmarshal(b, &months); err != nil {
-		return fmt.Errorf("shard %s: months.json: %w", s, err)
+	var units map[string][]string
+	if err := json.Unmarshal(b, &units); err != nil {
+		return fmt.Errorf("shard %s: units.json: %w", s, err)
 	}
 	// A feed keyed by individual is read whole (all_<feed>) and kept for the
 	// individuals associated with an organization of the shard, with all their
 	// rows (SPEC §7.1: moves between organizations are computed from all of an
 	// individual's events in each shard).
 	for _, f := range pipeline.Feeds {
-		if !byMonth(f) {
+		if !inUnits(f) {
 			continue
 		}
 		individual := slices.Contains(individualFeeds, f.Name)
-		if err := e.loadSuperseded(ctx, f.Name, months[f.Name]); err != nil {
+		if err := e.loadSuperseded(ctx, f.Name, units[f.Name]); err != nil {
 			return fmt.Errorf("shard %s: %w", f.Name, err)
 		}
 		part := fmt.Sprintf("shard=%d", s.Index)
@@ -489,7 +489,7 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			part = "shard=all"
 		}
 		var paths []string
-		for _, d := range months[f.Name] {
+		for _, d := range units[f.Name] {
 			p, err := parquetFiles(filepath.Join(d, part))
 			if err != nil {
 				return err

@@ -785,7 +785,7 @@ func benchScaleout(attain, dir string, orgs, n int) error {
 		for _, p := range paths {
 			os.Remove(p)
 		}
-		months, _ := filepath.Glob(filepath.Join(wh, "shards", "months-*", "*", day+"*"))
+		months, _ := filepath.Glob(filepath.Join(wh, "shards", "units-*", "*", day+"*"))
 		for _, m := range months {
 			os.RemoveAll(m)
 		}
