@@ -247,49 +247,62 @@ type supersededManifest struct {
 // before are unchanged.
 func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, units []splitUnit) error {
 	chain := sha256.New()
-	var upTo []string
+	var earlier []string // the files of the units before
 	for _, m := range units {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		chain.Write(m.manifest)
-		upTo = append(upTo, m.files...)
 		want := supersededManifest{Format: splitFormat, Units: hex.EncodeToString(chain.Sum(nil))}
 		path := supersededPath(m.path)
 		if _, err := keptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
-			q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
-			if len(m.files) > 0 {
-				// the hashes that come again, and the files that hold them:
-				// only those are read whole to be ranked
-				if err := e.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE unit_repeated AS
-					SELECT h, list(DISTINCT filename) AS files FROM %s WHERE h IN (SELECT h FROM %s)
-					GROUP BY h HAVING count(*) > 1`,
-					readFiles(upTo, ", filename = true"),
-					ReadFiles(m.files))); err != nil {
-					return err
-				}
-				rows, err := e.Query(ctx, "SELECT DISTINCT unnest(files) AS f FROM unit_repeated ORDER BY f")
-				if err != nil {
-					return err
-				}
-				if len(rows) > 0 {
-					held := make([]string, len(rows))
-					for i, r := range rows {
-						held[i] = r[0].(string)
-					}
-					q = fmt.Sprintf(`SELECT source_file, source_line FROM %s SEMI JOIN unit_repeated USING (h)
-						QUALIFY row_number() OVER (PARTITION BY %s
-						    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1`,
-						ReadFiles(held), strings.Join(f.Key, ", "))
-				}
-			}
-			_, err := e.CopyTo(ctx, q, path)
-			return err
+			return e.supersedeUnit(ctx, f, m.files, earlier, path)
 		}); err != nil {
 			return err
 		}
+		earlier = append(earlier, m.files...)
 	}
 	return nil
+}
+
+// supersedeUnit writes to path the rows a unit's files supersede among them
+// and the earlier files. The unit's key hashes that come again (twice in the
+// unit, or in an earlier file) are found by one scan of the earlier files'
+// hashes, which also says which of them hold such a hash: only those and the
+// unit's own files are read whole to be ranked.
+func (e *Engine) supersedeUnit(ctx context.Context, f *pipeline.Feed, files, earlier []string, path string) error {
+	q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
+	if len(files) > 0 {
+		steps := []string{
+			"CREATE OR REPLACE TEMP TABLE unit_keys AS SELECT h FROM " + ReadFiles(files),
+			"CREATE OR REPLACE TEMP TABLE earlier_hits AS SELECT NULL::UBIGINT AS h, NULL::VARCHAR AS filename WHERE false",
+			`CREATE OR REPLACE TEMP TABLE unit_repeated AS
+				SELECT h FROM unit_keys GROUP BY h HAVING count(*) > 1 UNION SELECT h FROM earlier_hits`,
+		}
+		if len(earlier) > 0 {
+			steps[1] = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE earlier_hits AS SELECT h, filename FROM %s SEMI JOIN unit_keys USING (h)",
+				readFiles(earlier, ", filename = true"))
+		}
+		for _, st := range steps {
+			if err := e.Exec(ctx, st); err != nil {
+				return err
+			}
+		}
+		rows, err := e.Query(ctx, "SELECT DISTINCT filename FROM earlier_hits ORDER BY filename")
+		if err != nil {
+			return err
+		}
+		held := slices.Clone(files)
+		for _, r := range rows {
+			held = append(held, r[0].(string))
+		}
+		q = fmt.Sprintf(`SELECT source_file, source_line FROM %s SEMI JOIN unit_repeated USING (h)
+			QUALIFY row_number() OVER (PARTITION BY %s
+			    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1`,
+			ReadFiles(held), strings.Join(f.Key, ", "))
+	}
+	_, err := e.CopyTo(ctx, q, path)
+	return err
 }
 
 // unitManifest says what one unit of a feed's split was made from.
