@@ -36,6 +36,11 @@ type Options struct {
 	// it is asked before each write to the ingest log, which two writers
 	// would interleave.
 	Held func() error
+	// Shared says that shard processes share the warehouse lock while this
+	// ingest runs (run --shard): the temporary files it clears before it
+	// starts are then only ingest's own (landed/, quarantine/), not those other
+	// processes are writing.
+	Shared bool
 
 	// fault, in tests, is called at points where a crash could strike; an
 	// error it returns stops the run there, as a kill would.
@@ -82,8 +87,14 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 	if err := os.MkdirAll(opt.Warehouse, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: warehouse: %v", pipeline.ErrUsage, err)
 	}
-	if err := pipeline.RemoveTemps(opt.Warehouse); err != nil {
-		return nil, fmt.Errorf("clear interrupted writes: %w", err)
+	temps := []string{opt.Warehouse}
+	if opt.Shared {
+		temps = []string{pipeline.LandedRoot(opt.Warehouse), pipeline.QuarantineRoot(opt.Warehouse)}
+	}
+	for _, dir := range temps {
+		if err := pipeline.RemoveTemps(dir); err != nil {
+			return nil, fmt.Errorf("clear interrupted writes: %w", err)
+		}
 	}
 	past, err := ReadLog(opt.Warehouse)
 	if err != nil {

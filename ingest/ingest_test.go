@@ -628,3 +628,34 @@ func TestIngestStopsWhenTheLockIsLost(t *testing.T) {
 		t.Errorf("%d log entries written without the lock", len(entries))
 	}
 }
+
+// TestSharedIngestLeavesOthersTemporaryFiles: an ingest clears what an
+// interrupted run left being written (*.tmp) everywhere in the warehouse when
+// it holds the warehouse alone, and only in landed/ and quarantine/ when shard
+// processes share it (run --shard), whose splits and result parts are being
+// written beside it.
+func TestSharedIngestLeavesOthersTemporaryFiles(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		wh := t.TempDir()
+		landed := filepath.Join(pipeline.LandedDir(wh, "organizations"), "delivery_date=2026-10-30", "organizations_2026-10-30.parquet.tmp")
+		other := filepath.Join(wh, "shards", "units-3", "revenue", "2026-10-31.superseded.parquet.77.tmp")
+		for _, p := range []string{landed, other} {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := inbox(t, map[string]string{"organizations_2026-10-31.csv": "org_id,org_name,country\nORG-1,One,DE\n"})
+		if _, err := ingestOnce(t, in, wh, func(o *Options) { o.Shared = shared }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(landed); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("shared %v: ingest's own temporary file left (%v)", shared, err)
+		}
+		if _, err := os.Stat(other); shared == errors.Is(err, os.ErrNotExist) {
+			t.Errorf("shared %v: another process's temporary file: %v", shared, err)
+		}
+	}
+}

@@ -9,7 +9,8 @@ import (
 )
 
 // TempSuffix marks files being written. A crash can leave them behind;
-// RemoveTemps clears them under the warehouse lock.
+// RemoveTemps clears them under the warehouse lock (held alone: a shard
+// process's ingest clears only ingest's own, ingest.Options.Shared).
 const TempSuffix = ".tmp"
 
 // AtomicFile is a file that appears under its final name only when complete:

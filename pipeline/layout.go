@@ -24,8 +24,14 @@ import (
 // a line, appended and synced.
 const IngestLogFile = "ingest_log.jsonl"
 
+// LandedRoot holds every feed's landed files.
+func LandedRoot(warehouse string) string { return filepath.Join(warehouse, "landed") }
+
 // LandedDir holds a feed's landed files, one directory a delivery date.
-func LandedDir(warehouse, feed string) string { return filepath.Join(warehouse, "landed", feed) }
+func LandedDir(warehouse, feed string) string { return filepath.Join(LandedRoot(warehouse), feed) }
+
+// QuarantineRoot holds every feed's quarantined rows.
+func QuarantineRoot(warehouse string) string { return filepath.Join(warehouse, "quarantine") }
 
 // LandedPath is where a delivery's rows land.
 func LandedPath(warehouse string, d Delivery) string {
@@ -34,13 +40,13 @@ func LandedPath(warehouse string, d Delivery) string {
 
 // QuarantinePath is where a landed delivery's bad rows go.
 func QuarantinePath(warehouse string, d Delivery) string {
-	return filepath.Join(warehouse, "quarantine", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".parquet")
+	return filepath.Join(QuarantineRoot(warehouse), d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".parquet")
 }
 
 // RejectedPath is where the rows of a rejected delivery go, beside the
 // quarantine of the landing of its name.
 func RejectedPath(warehouse string, d Delivery) string {
-	return filepath.Join(warehouse, "quarantine", d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".rejected.parquet")
+	return filepath.Join(QuarantineRoot(warehouse), d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".rejected.parquet")
 }
 
 // CompactedDir holds a feed's compacted months (derived data).

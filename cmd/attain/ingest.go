@@ -38,7 +38,8 @@ func runIngest(ctx context.Context, e *env, asOf pipeline.Date, runID string) (*
 	start := time.Now()
 	e.log.Info("stage start", "stage", "ingest", "as_of", asOf.String(), "inbox", e.cfg.Inbox)
 	opt := ingest.Options{Inbox: e.cfg.Inbox, Warehouse: e.cfg.Warehouse, AsOf: asOf,
-		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log, Workers: e.cfg.Threads, Held: e.lock.Held}
+		MaxBadFraction: e.cfg.MaxBadFraction, RunID: runID, Now: e.cfg.Now, Log: e.log, Workers: e.cfg.Threads, Held: e.lock.Held,
+		Shared: !e.cfg.Shard.All()}
 	var bar *progress
 	if e.console != nil {
 		opt.Progress = func(done, total int) {
