@@ -10,7 +10,7 @@ CREATE OR REPLACE TEMP MACRO counted_here(org_id) AS true;
 
 -- The order of parts within one delivery date (SPEC §3.2), as text that sorts like
 -- them: no part first, then numeric parts by value, then other parts as text
--- (restate.sql, and the month splits of shards.go).
+-- (restate.sql, and the split into shards, shards.go).
 CREATE OR REPLACE TEMP MACRO part_rank(p) AS CASE
     WHEN p IS NULL THEN '0'
     WHEN try_cast(p AS UBIGINT) IS NOT NULL THEN '1' || lpad(CAST(try_cast(p AS UBIGINT) AS VARCHAR), 20, '0')

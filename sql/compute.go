@@ -389,8 +389,9 @@ func (p datePlan) passes(size int) []datePlan {
 // computeShard evaluates one shard's organizations at the plan's dates in a
 // DuckDB session of its own (load makes the feed tables it reads): what the
 // dates share once, then the dates a pass at a time. It writes its part of
-// each result table of each date, and tells written the rows and what the
-// loaded data is (its manifest's SHA-256).
+// each result table of each date, and tells written, with the session (its
+// loaded data's id, e.dataID), the rows and, in a shard of several, its
+// data-quality counts.
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
 	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]int64, []QualityCount) error) error {
 	e, err := Open(ctx, opt.Settings)

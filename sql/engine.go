@@ -37,7 +37,7 @@ type Engine struct {
 	found    map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
 	dataID   string               // what the loaded data is: the SHA-256 of its files' manifest
 	views    bool                 // restate.sql makes every feed a view (the split), not only revenue
-	presplit map[string]bool      // the feeds whose rows in force the split's month splits give (restate.sql leaves them)
+	presplit map[string]bool      // the feeds whose rows in force the split's units give (restate.sql leaves them)
 	files    map[string]feedFiles // what LoadLanded reads, by feed
 	until    pipeline.Date        // the last delivery date LoadLanded reads
 }
