@@ -559,7 +559,8 @@ func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
 // from an earlier night (their splits and the rows their deliveries
 // supersede) gives the rows of a split made from nothing. The earlier night
 // knows the data up to the end of February 2026; the later one's deliveries
-// restate transactions of February, to organizations of other shards.
+// restate transactions of February, to organizations of other shards. A
+// compute as known by February again then leaves the later units as they are.
 func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 	e, err := Open(context.Background(), testSettings)
 	if err != nil {
@@ -604,5 +605,15 @@ func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 	run(fresh, 1, nil, propAsOf)
 	if got, want := rowsOf(t, wh, propAsOf), rowsOf(t, fresh, propAsOf); !reflect.DeepEqual(got, want) {
 		t.Errorf("kept units: %s", diffTables(want, got))
+	}
+	// a compute of what was known by February leaves the later units as they are
+	last := filepath.Join(pipeline.UnitSplitDir(wh, 3, "revenue"), propAsOf.String()+".superseded.parquet")
+	before, err = os.Stat(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(wh, 3, &earlier, earlier)
+	if after, err := os.Stat(last); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("a compute as known by %s removed or rewrote the unit of %s (%v)", earlier, propAsOf, err)
 	}
 }

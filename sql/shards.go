@@ -327,7 +327,8 @@ type splitUnit struct {
 // of its key (h), and returns these units in order. A unit whose manifest
 // (dir/<unit>.json) names its landed files as they are is kept from an earlier
 // split, so a night splits its own delivery; the month it closes is split
-// again once, as a month. Units no longer landed are removed.
+// again once, as a month. Units no longer landed are removed; those delivered
+// after the date a compute knows the data by are left as they are.
 func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.Feed) ([]splitUnit, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -346,13 +347,15 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 				want.Until = e.until.String()
 			}
 		}
+		// a unit delivered after --as-known's date is kept for later
+		// computes, not read by this one
+		for _, suffix := range []string{"", ".json", ".superseded.parquet", ".superseded.json"} {
+			keep[m.month+suffix] = true
+		}
 		if len(want.Sources) == 0 {
 			continue
 		}
 		path := filepath.Join(dir, m.month)
-		for _, suffix := range []string{"", ".json", ".superseded.parquet", ".superseded.json"} {
-			keep[m.month+suffix] = true
-		}
 		if _, err := keptCopy(filepath.Join(dir, m.month+".json"), path, want, func() error {
 			tmp := path + pipeline.TempSuffix
 			if err := os.RemoveAll(tmp); err != nil {
