@@ -36,7 +36,6 @@ type Engine struct {
 	spillDir string               // DuckDB's, where the engine's own scratch files go too
 	found    map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
 	dataID   string               // what the loaded data is: the SHA-256 of its files' manifest
-	views    bool                 // restate.sql makes every feed a view (the split), not only revenue
 	presplit map[string]bool      // the feeds whose rows in force the split's units give (restate.sql leaves them)
 	files    map[string]feedFiles // what LoadLanded reads, by feed
 	until    pipeline.Date        // the last delivery date LoadLanded reads
@@ -114,7 +113,7 @@ func (e *Engine) SetVar(ctx context.Context, name string, v any) error {
 
 // Run executes an embedded .sql file.
 func (e *Engine) Run(ctx context.Context, file string) error {
-	q, err := source(file, e.found, e.views, e.presplit)
+	q, err := source(file, e.found, e.presplit)
 	if err != nil {
 		return err
 	}

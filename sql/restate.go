@@ -28,13 +28,13 @@ type restated struct {
 // pipeline.Feeds, so the two cannot disagree.
 var restateTemplate = template.Must(template.New("restate.sql").ParseFS(files, "restate.sql"))
 
-func restateFeeds(found map[string]bool, views bool, presplit map[string]bool) []restated {
+func restateFeeds(found map[string]bool, presplit map[string]bool) []restated {
 	var out []restated
 	for _, f := range pipeline.Feeds {
 		if presplit[f.Name] {
 			continue
 		}
-		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: views || f.Name == "revenue",
+		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: f.Name == "revenue",
 			Placed: f.Name == "revenue", Found: found[f.Name]})
 	}
 	return out
@@ -101,13 +101,12 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 }
 
 // source is an embedded .sql file as it runs: restate.sql rendered for the
-// feeds (found: those whose repeated keys repeatedKeys found; views: every
-// feed's rows in force a view, as the split reads each once; presplit: feeds
+// feeds (found: those whose repeated keys repeatedKeys found; presplit: feeds
 // left out, whose rows in force the split's units give).
-func source(file string, found map[string]bool, views bool, presplit map[string]bool) (string, error) {
+func source(file string, found map[string]bool, presplit map[string]bool) (string, error) {
 	if file == "restate.sql" {
 		var b strings.Builder
-		if err := restateTemplate.Execute(&b, restateFeeds(found, views, presplit)); err != nil {
+		if err := restateTemplate.Execute(&b, restateFeeds(found, presplit)); err != nil {
 			return "", err
 		}
 		return b.String(), nil

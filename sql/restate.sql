@@ -21,8 +21,9 @@
 -- in force are a view, not a copy; the three statements that read it (fx.sql,
 -- timelines.sql, the data-quality count below) each scan the landed files, which
 -- costs less than copying them. The other feeds leave out where each row came
--- from, which only fx.sql's quarantine (of revenue) reads. For the split into
--- shards (shards.go) every feed is a view: each is read once, by its copy.
+-- from, which only fx.sql's quarantine (of revenue) reads. The split into shards
+-- (shards.go) restates only FX rates here; it finds what every other feed's
+-- deliveries supersede unit by unit.
 {{range .}}
 {{if not .Found}}CREATE OR REPLACE TEMP TABLE repeated_{{.Name}} AS
 SELECT hash({{.Key}}) AS h FROM landed_{{.Name}} GROUP BY ALL HAVING count(*) > 1;{{end}}

@@ -113,9 +113,6 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 		return dir, nil
 	}
 	start := time.Now()
-	// Each feed's rows in force are read once, by its COPY: views, not copies
-	// held in memory (at 400,000 organizations some feeds have tens of millions).
-	e.views = true
 	var units map[string][]string
 	if err := e.timed("split units", func() (err error) {
 		units, err = e.splitFeeds(ctx, warehouse, n)
@@ -173,9 +170,9 @@ func (e *Engine) writeSplit(ctx context.Context, dir string, units map[string][]
 
 // splitFeeds brings the units of every feed split by units up to date
 // (splitFeed, supersede) and makes, for the split's own statements
-// (restate.sql's months with usage), each such feed a view of its rows in
-// force with where they came from, and superseded_<feed>. It returns each
-// feed's unit directories.
+// (restate.sql's months with usage), each such feed's rows in force
+// (feedViews, over every shard's files). It returns each feed's unit
+// directories.
 func (e *Engine) splitFeeds(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
 	e.presplit = map[string]bool{}
 	out := map[string][]string{}
@@ -199,11 +196,7 @@ func (e *Engine) splitFeeds(ctx context.Context, warehouse string, n int) (map[s
 		if err := e.loadSuperseded(ctx, f.Name, dirs); err != nil {
 			return nil, err
 		}
-		read := emptyFeed(f, true)
-		if len(rows) > 0 {
-			read = fmt.Sprintf("SELECT * EXCLUDE (h) FROM %s ANTI JOIN superseded_%s USING (source_file, source_line)", ReadFiles(rows), f.Name)
-		}
-		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", f.Name, read)); err != nil {
+		if err := e.feedViews(ctx, f, f.Name, rows); err != nil {
 			return nil, fmt.Errorf("split %s: %w", f.Name, err)
 		}
 		e.presplit[f.Name] = true
@@ -218,11 +211,34 @@ func (e *Engine) loadSuperseded(ctx context.Context, feed string, units []string
 	for _, m := range units {
 		paths = append(paths, supersededPath(m))
 	}
-	q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
+	q := noPlaces
 	if len(paths) > 0 {
 		q = "SELECT source_file, source_line FROM " + ReadFiles(paths)
 	}
 	return e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE superseded_%s AS %s", feed, q))
+}
+
+// noPlaces is the SQL of no superseded rows.
+const noPlaces = "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
+
+// feedViews makes, for a feed read from files of its split, landed_<feed>
+// (their rows with where they came from) and name (the rows in force: those
+// but the rows superseded_<feed> holds, with where they came from for revenue
+// only, as restate.sql makes them).
+func (e *Engine) feedViews(ctx context.Context, f *pipeline.Feed, name string, paths []string) error {
+	read, landed := emptyFeed(f, f.Name == "revenue"), emptyFeed(f, true)
+	if len(paths) > 0 {
+		landed = "SELECT * EXCLUDE (h) FROM " + ReadFiles(paths)
+		read = fmt.Sprintf("SELECT * FROM landed_%[1]s ANTI JOIN superseded_%[1]s USING (source_file, source_line)", f.Name)
+		if f.Name != "revenue" {
+			read = fmt.Sprintf(`SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date)
+				FROM landed_%[1]s ANTI JOIN superseded_%[1]s USING (source_file, source_line)`, f.Name)
+		}
+	}
+	if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW landed_%s AS %s", f.Name, landed)); err != nil {
+		return err
+	}
+	return e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", name, read))
 }
 
 // supersededPath is where the rows a unit's deliveries supersede are kept.
@@ -271,7 +287,7 @@ func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, units []splitU
 // hashes, which also says which of them hold such a hash: only those and the
 // unit's own files are read whole to be ranked.
 func (e *Engine) supersedeUnit(ctx context.Context, f *pipeline.Feed, files, earlier []string, path string) error {
-	q := "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line WHERE false"
+	q := noPlaces
 	if len(files) > 0 {
 		steps := []string{
 			"CREATE OR REPLACE TEMP TABLE unit_keys AS SELECT h FROM " + ReadFiles(files),
@@ -496,13 +512,12 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 		if !inUnits(f) {
 			continue
 		}
-		individual := slices.Contains(individualFeeds, f.Name)
 		if err := e.loadSuperseded(ctx, f.Name, units[f.Name]); err != nil {
 			return fmt.Errorf("shard %s: %w", f.Name, err)
 		}
-		part := fmt.Sprintf("shard=%d", s.Index)
-		if individual {
-			part = "shard=all"
+		part, name := fmt.Sprintf("shard=%d", s.Index), f.Name
+		if slices.Contains(individualFeeds, f.Name) {
+			part, name = "shard=all", "all_"+f.Name
 		}
 		var paths []string
 		for _, d := range units[f.Name] {
@@ -512,26 +527,7 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 			}
 			paths = append(paths, p...)
 		}
-		// restated here: the rows a later delivery superseded are left out;
-		// revenue keeps where its rows came from, for fx.sql's quarantine, as
-		// restate.sql's does
-		read, landed := emptyFeed(f, f.Name == "revenue"), emptyFeed(f, true)
-		if len(paths) > 0 {
-			landed = "SELECT * EXCLUDE (h) FROM " + ReadFiles(paths)
-			read = "SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date) FROM landed_" + f.Name +
-				" ANTI JOIN superseded_" + f.Name + " USING (source_file, source_line)"
-			if f.Name == "revenue" {
-				read = "SELECT * FROM landed_revenue ANTI JOIN superseded_revenue USING (source_file, source_line)"
-			}
-		}
-		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW landed_%s AS %s", f.Name, landed)); err != nil {
-			return fmt.Errorf("shard %s: %w", f.Name, err)
-		}
-		name := f.Name
-		if individual {
-			name = "all_" + f.Name
-		}
-		if err := e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", name, read)); err != nil {
+		if err := e.feedViews(ctx, f, name, paths); err != nil {
 			return fmt.Errorf("shard %s: %w", f.Name, err)
 		}
 	}
