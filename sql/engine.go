@@ -36,7 +36,7 @@ type Engine struct {
 	spillDir string               // DuckDB's, where the engine's own scratch files go too
 	found    map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
 	dataID   string               // what the loaded data is: the SHA-256 of its files' manifest
-	presplit map[string]bool      // the feeds whose rows in force the split's units give (restate.sql leaves them)
+	split    bool                 // the session makes the split: restate.sql restates only what is not split in units
 	files    map[string]feedFiles // what LoadLanded reads, by feed
 	until    pipeline.Date        // the last delivery date LoadLanded reads
 }
@@ -113,7 +113,7 @@ func (e *Engine) SetVar(ctx context.Context, name string, v any) error {
 
 // Run executes an embedded .sql file.
 func (e *Engine) Run(ctx context.Context, file string) error {
-	q, err := source(file, e.found, e.presplit)
+	q, err := source(file, e.found, e.split)
 	if err != nil {
 		return err
 	}

@@ -24,14 +24,19 @@ type restated struct {
 	Found bool
 }
 
+// restatedHere says whether restate.sql restates a feed: every feed, but in
+// the session that makes the split only those not split in units (inUnits),
+// whose rows in force the units give.
+func restatedHere(f *pipeline.Feed, split bool) bool { return !split || !inUnits(f) }
+
 // restateTemplate renders restate.sql: one block a feed, its key from
 // pipeline.Feeds, so the two cannot disagree.
 var restateTemplate = template.Must(template.New("restate.sql").ParseFS(files, "restate.sql"))
 
-func restateFeeds(found map[string]bool, presplit map[string]bool) []restated {
+func restateFeeds(found map[string]bool, split bool) []restated {
 	var out []restated
 	for _, f := range pipeline.Feeds {
-		if presplit[f.Name] {
+		if !restatedHere(f, split) {
 			continue
 		}
 		out = append(out, restated{Name: f.Name, Key: strings.Join(f.Key, ", "), View: f.Name == "revenue",
@@ -53,7 +58,7 @@ const keysPerPass = 10_000_000
 func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 	found := map[string]bool{}
 	for _, f := range pipeline.Feeds {
-		if e.presplit[f.Name] {
+		if !restatedHere(f, e.split) {
 			continue
 		}
 		rows, err := e.Query(ctx, "SELECT count(*) FROM landed_"+f.Name)
@@ -101,12 +106,12 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 }
 
 // source is an embedded .sql file as it runs: restate.sql rendered for the
-// feeds (found: those whose repeated keys repeatedKeys found; presplit: feeds
-// left out, whose rows in force the split's units give).
-func source(file string, found map[string]bool, presplit map[string]bool) (string, error) {
+// feeds (found: those whose repeated keys repeatedKeys found; split: the
+// session makes the split, whose units give most feeds' rows in force).
+func source(file string, found map[string]bool, split bool) (string, error) {
 	if file == "restate.sql" {
 		var b strings.Builder
-		if err := restateTemplate.Execute(&b, restateFeeds(found, presplit)); err != nil {
+		if err := restateTemplate.Execute(&b, restateFeeds(found, split)); err != nil {
 			return "", err
 		}
 		return b.String(), nil

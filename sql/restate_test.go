@@ -12,7 +12,7 @@ import (
 // by its key, once for the repeated-key hash and once for the ranking; both
 // must be the key of SPEC §3.2 as pipeline.Feeds holds it.
 func TestRestateKeysAreTheFeedKeys(t *testing.T) {
-	src, err := source("restate.sql", nil, nil)
+	src, err := source("restate.sql", nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,7 +174,7 @@ func (e *Engine) writeSplit(ctx context.Context, dir string, units map[string][]
 // (feedViews, over every shard's files). It returns each feed's unit
 // directories.
 func (e *Engine) splitFeeds(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
-	e.presplit = map[string]bool{}
+	e.split = true
 	out := map[string][]string{}
 	for _, f := range pipeline.Feeds {
 		if !inUnits(f) {
@@ -199,7 +199,6 @@ func (e *Engine) splitFeeds(ctx context.Context, warehouse string, n int) (map[s
 		if err := e.feedViews(ctx, f, f.Name, rows); err != nil {
 			return nil, fmt.Errorf("split %s: %w", f.Name, err)
 		}
-		e.presplit[f.Name] = true
 	}
 	return out, nil
 }
