@@ -16,6 +16,13 @@ import (
 //	results/<table>/as_of=D/<table>-<i>-of-<N>.parquet   ResultPart
 //	results/_parts/D/<i>-of-<N>.json                     PartsDir
 //	results/_complete/D.json                             MarkerPath
+//	results/<table>/_empty.parquet, history/<table>/_empty.parquet
+//	                                                     EmptyResult, EmptyHistory (schemas for history.sql's globs)
+//	history/<table>/month=M/<table>-<i>-of-<N>.parquet   HistoryPart
+//	history/_parts/month=M/<i>-of-<N>.json               HistoryPartsDir
+//	history/_complete/month=M.json                       HistoryMarkerPath
+//	history/.staging/<gen>/<table>/month=M/…             HistoryStaged (a month's parts before its marker)
+//	history.sql                                          HistorySQLFile
 //	runs/<run_id>.json                                   RunsDir
 //	tmp/ (tmp/duckdb: DuckDB's spill)                    TmpDir, SpillDir
 //	attain*.lock                                         LockFile, IngestLockFile, ShardLockFile
@@ -92,6 +99,70 @@ func MarkersDir(warehouse string) string { return filepath.Join(warehouse, "resu
 func MarkerPath(warehouse string, d Date) string {
 	return filepath.Join(MarkersDir(warehouse), d.String()+".json")
 }
+
+// EmptyResult is a result table's file of no rows, beside its dates'
+// directories: history.sql's globs need a file to match (DuckDB fails on a
+// glob that matches none), and directory readers skip names that start with _.
+func EmptyResult(warehouse, table string) string {
+	return filepath.Join(warehouse, "results", table, "_empty.parquet")
+}
+
+// HistoryRoot holds the history (SPEC §8).
+func HistoryRoot(warehouse string) string { return filepath.Join(warehouse, "history") }
+
+// Month names a calendar month, YYYY-MM, by its first day.
+func Month(d Date) string { return d.String()[:7] }
+
+// HistoryDir holds a history table's files of a month.
+func HistoryDir(warehouse, table, month string) string {
+	return filepath.Join(HistoryRoot(warehouse), table, "month="+month)
+}
+
+// HistoryPart is shard s's part of a history table of a month.
+func HistoryPart(warehouse, table, month string, s Shard) string {
+	return filepath.Join(HistoryDir(warehouse, table, month), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
+}
+
+// EmptyHistory is a history table's file of no rows (see EmptyResult).
+func EmptyHistory(warehouse, table string) string {
+	return filepath.Join(HistoryRoot(warehouse), table, "_empty.parquet")
+}
+
+// HistoryStagingDir holds the parts written by one generation of months
+// (gen): they move to their HistoryPart when their month's marker is written.
+// Directory readers and history.sql's globs do not look there.
+func HistoryStagingDir(warehouse, gen string) string {
+	return filepath.Join(HistoryRoot(warehouse), ".staging", gen)
+}
+
+// HistoryStaged is where shard s's part of a history table of a month waits
+// for the month's marker.
+func HistoryStaged(warehouse, gen, table, month string, s Shard) string {
+	return filepath.Join(HistoryStagingDir(warehouse, gen), table, "month="+month, fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
+}
+
+// HistoryPartsDir holds the part markers of a month's history.
+func HistoryPartsDir(warehouse, month string) string {
+	return filepath.Join(HistoryRoot(warehouse), "_parts", "month="+month)
+}
+
+// HistoryMarkersDir holds the markers of the months whose history is complete.
+func HistoryMarkersDir(warehouse string) string { return filepath.Join(HistoryRoot(warehouse), "_complete") }
+
+// HistoryMarkerPath is a month's marker: its history is complete when it exists.
+func HistoryMarkerPath(warehouse, month string) string {
+	return filepath.Join(HistoryMarkersDir(warehouse), "month="+month+".json")
+}
+
+// HistorySegmentsDir holds what one shard's passes of a month computed, by
+// generation, until the shard writes its part of the month (scratch).
+func HistorySegmentsDir(warehouse, month, gen string, s Shard) string {
+	return filepath.Join(TmpDir(warehouse), "history", "month="+month, gen, fmt.Sprintf("%d-of-%d", s.Index, s.Count))
+}
+
+// HistorySQLFile is the DuckDB macros that read the results and the history
+// (SPEC §8), written by attain.
+func HistorySQLFile(warehouse string) string { return filepath.Join(warehouse, "history.sql") }
 
 // RunsDir holds the run records.
 func RunsDir(warehouse string) string { return filepath.Join(warehouse, "runs") }

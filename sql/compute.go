@@ -166,6 +166,13 @@ type ComputeOptions struct {
 	// OnComplete, when set, is told each date whose results this compute
 	// completed, as it does.
 	OnComplete func(pipeline.Date)
+	// History, when set, stores the dates' results as history (SPEC §8), a
+	// month at a time, instead of as nightly results; the dates are those of
+	// its months that this compute evaluates (with --as-known, one date).
+	History *HistoryPlan
+	// OnMonth, when set, is told each month whose history this compute
+	// completed, as it does.
+	OnMonth func(month string)
 	// EveryPoint evaluates every organization at every date, change point or
 	// not (points.sql): the same results, slower; for the tests.
 	EveryPoint bool
@@ -180,6 +187,7 @@ type ComputeOptions struct {
 type Computed struct {
 	Rows     map[pipeline.Date]map[string]int64
 	Complete []pipeline.Date
+	Months   []string // with History: the months whose history it completed
 }
 
 // Compute evaluates the rules at every date of opt.Dates at once, from the
@@ -223,8 +231,12 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		}
 	}
 	// The dates' results are replaced: their markers go first, so that no
-	// reader takes a date whose parts are being rewritten for complete.
+	// reader takes a date whose parts are being rewritten for complete. A
+	// history is replaced a month at a time, when its marker is written.
 	for _, d := range dates {
+		if opt.History != nil {
+			break
+		}
 		if err := os.Remove(pipeline.MarkerPath(opt.Warehouse, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return none, err
 		}
@@ -276,6 +288,28 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 			}
 			return nil
 		}
+		month := func(e *Engine, month string, rows map[string]int64) error {
+			spine := opt.History.Months[month]
+			m := MonthMarker{Month: month, AsKnown: opt.History.AsKnown, RunID: opt.RunID, Parts: s.Count,
+				Gen: e.monthGen(opt, month, s.Count), At: opt.Now().UTC()}
+			for _, d := range spine {
+				v, _ := opt.Catalog.InForce(d)
+				m.Dates = append(m.Dates, d.String())
+				m.CatalogVersions = append(m.CatalogVersions, v.Version)
+			}
+			done, err := completeMonth(opt.Warehouse, m)
+			if err != nil {
+				return err
+			}
+			if done {
+				out.Months = append(out.Months, month)
+				out.Complete = append(out.Complete, spine...)
+				if opt.OnMonth != nil {
+					opt.OnMonth(month)
+				}
+			}
+			return nil
+		}
 		err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
 			if n == 1 {
 				// one shard reads the landed data where it lies
@@ -285,7 +319,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 				return err
 			}
 			return e.LoadCatalog(ctx, opt.Catalog)
-		}, written)
+		}, written, month)
 		if err != nil {
 			return none, fmt.Errorf("shard %s: %w", s, err)
 		}
@@ -336,7 +370,7 @@ type prevSource struct {
 // data. In a batch, an earlier date of the batch is the result that will be
 // stored before D.
 func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (datePlan, error) {
-	stored, err := CompleteDates(warehouse)
+	stored, err := StoredDates(warehouse)
 	if err != nil {
 		return datePlan{}, err
 	}
@@ -365,15 +399,19 @@ func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (da
 	return p, nil
 }
 
-// passes splits the plan into passes of at most size dates (0: one pass). A
-// pass evaluates its dates and the computed dates their alerts compare with.
+// passes splits the plan into passes of at most size dates (0: one pass) of
+// one month each (a month's history is written from its passes). A pass
+// evaluates its dates and the computed dates their alerts compare with.
 func (p datePlan) passes(size int) []datePlan {
 	if size <= 0 {
 		size = len(p.dates)
 	}
 	var out []datePlan
-	for i := 0; i < len(p.dates); i += size {
-		j := min(i+size, len(p.dates))
+	for i, j := 0, 0; i < len(p.dates); i = j {
+		j = i + 1
+		for j < len(p.dates) && j-i < size && pipeline.Month(p.dates[j]) == pipeline.Month(p.dates[i]) {
+			j++
+		}
 		q := datePlan{dates: p.dates[i:j], prevs: p.prevs[i:j], eval: slices.Clone(p.dates[i:j])}
 		for _, pr := range q.prevs {
 			if pr.evaluated {
@@ -392,8 +430,13 @@ func (p datePlan) passes(size int) []datePlan {
 // each result table of each date, and tells written, with the session (its
 // loaded data's id, e.dataID), the rows and, in a shard of several, its
 // data-quality counts.
+//
+// With opt.History it writes instead each month's segments as its passes
+// evaluate them and, once they cover the month's spine, its part of the
+// month's history, and tells month.
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
-	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]int64, []QualityCount) error) error {
+	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]int64, []QualityCount) error,
+	month func(*Engine, string, map[string]int64) error) error {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
 		return err
@@ -412,7 +455,10 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 	if err := e.SetVar(ctx, "every_point", opt.EveryPoint); err != nil {
 		return err
 	}
-	for _, pass := range plan.passes(opt.Pass) {
+	if err := e.LoadReaders(ctx); err != nil {
+		return err
+	}
+	for i, pass := range plan.passes(opt.Pass) {
 		if err := e.EvaluatePass(ctx, opt.Catalog, pass.eval); err != nil {
 			return err
 		}
@@ -428,6 +474,23 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 		}
 		if err := e.Run(ctx, "results.sql"); err != nil {
 			return err
+		}
+		if err := e.segments(ctx, opt.History, pass.dates); err != nil {
+			return err
+		}
+		if i == 0 {
+			if err := e.writeReaders(ctx, opt.Warehouse); err != nil {
+				return err
+			}
+		}
+		if opt.History != nil {
+			if err := e.historyPass(ctx, opt, s, pass.dates, month); err != nil {
+				return err
+			}
+			if err := e.Exec(ctx, "SET preserve_insertion_order = ?", opt.Settings.KeepOrder); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, d := range pass.dates {
 			var rows map[string]int64
@@ -454,6 +517,72 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 	return nil
 }
 
+// segments makes the pass's results intervals over its dates
+// (segments.sql); a nightly compute makes them empty, for their schemas.
+func (e *Engine) segments(ctx context.Context, h *HistoryPlan, dates []pipeline.Date) error {
+	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE seg_dates (d DATE, nxt DATE)"); err != nil {
+		return err
+	}
+	for _, d := range dates {
+		if h == nil {
+			break
+		}
+		nxt := nextInMonth(h.Months[pipeline.Month(d)], d)
+		if err := e.Exec(ctx, "INSERT INTO seg_dates VALUES (?, ?)", d.Time(), nxt.Time()); err != nil {
+			return err
+		}
+	}
+	return e.Run(ctx, "segments.sql")
+}
+
+// monthGen is the generation of a month's history this session computes.
+func (e *Engine) monthGen(opt ComputeOptions, month string, shards int) string {
+	data := e.dataID
+	if opt.History.AsKnown {
+		data = "as-known" // each date has its own data
+	}
+	return monthGen(month, opt.History.Months[month], shards, opt.History.AsKnown, data)
+}
+
+// historyPass keeps a pass's segments (one month's dates) and, when the
+// month's segments of this shard cover its spine, writes the shard's part of
+// the month and tells month.
+func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline.Shard, dates []pipeline.Date,
+	month func(*Engine, string, map[string]int64) error) error {
+	m := pipeline.Month(dates[0])
+	gen := e.monthGen(opt, m, s.Count)
+	dir := pipeline.HistorySegmentsDir(opt.Warehouse, m, gen, s)
+	// segments of another generation of the month are an earlier compute's
+	gens := filepath.Dir(filepath.Dir(dir))
+	entries, _ := os.ReadDir(gens)
+	for _, en := range entries {
+		if en.Name() != gen {
+			if err := os.RemoveAll(filepath.Join(gens, en.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.timed("write", func() error { return e.writeSegments(ctx, dir, dates[0], dates[len(dates)-1]) }); err != nil {
+		return err
+	}
+	spine := opt.History.Months[m]
+	covered, err := segmentsCover(dir, spine)
+	if err != nil || !covered {
+		return err
+	}
+	var rows map[string]int64
+	if err := e.timed("history", func() (err error) {
+		rows, err = e.writeMonthPart(ctx, opt.Warehouse, m, gen, dir, s, opt.RunID, opt.Now().UTC())
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return month(e, m, rows)
+}
+
 // previousStatuses makes the tables results.sql reads for a pass's dates
 // (out_dates, and the evaluated points they read, out_points) and the
 // statuses their alerts compare with (prev_renewal).
@@ -472,13 +601,20 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 		args := []any{p.d.Time(), p.prev.Time()}
 		switch {
 		case p.stored:
-			files, err := ResultFiles(warehouse, "renewal_risk", p.prev)
+			st, err := OpenStored(warehouse, p.prev)
+			if err != nil {
+				return err
+			}
+			if st == nil {
+				return fmt.Errorf("previous statuses: the stored result of %s is gone", p.prev)
+			}
+			from, err := st.Table(warehouse, "renewal_risk")
 			if err != nil {
 				return err
 			}
 			// only this shard's organizations are looked up
 			q = `INSERT INTO prev_renewal SELECT ?, r.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
-				FROM ` + ReadFiles(files) + ` r SEMI JOIN orgs o ON o.org_id = r.org_id`
+				FROM ` + from + ` r SEMI JOIN orgs o ON o.org_id = r.org_id`
 			args = args[:1]
 		case !p.evaluated:
 			continue // no version in force the day before: no statuses

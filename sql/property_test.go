@@ -224,15 +224,20 @@ func TestChangePointsGiveEveryDatesResults(t *testing.T) {
 		dates = append(dates, d)
 	}
 	var log bytes.Buffer
-	skipping, every := landedGen(t), landedGen(t)
+	skipping, every, history := landedGen(t), landedGen(t), landedGen(t)
+	months := &HistoryPlan{Months: map[string][]pipeline.Date{}}
+	for _, d := range dates {
+		months.Months[pipeline.Month(d)] = append(months.Months[pipeline.Month(d)], d)
+	}
 	for _, c := range []struct {
-		wh    string
-		every bool
-		pass  int
-		log   io.Writer
-	}{{skipping, false, 17, &log}, {every, true, 0, io.Discard}} {
+		wh      string
+		every   bool
+		pass    int
+		log     io.Writer
+		history *HistoryPlan
+	}{{skipping, false, 17, &log, nil}, {every, true, 0, io.Discard, nil}, {history, false, 13, io.Discard, months}} {
 		_, err := Compute(context.Background(), ComputeOptions{Warehouse: c.wh, Dates: dates, Catalog: cat, Settings: testSettings,
-			Pass: c.pass, EveryPoint: c.every, RunID: "prop", Now: func() time.Time { return propAsOf.End() },
+			Pass: c.pass, EveryPoint: c.every, History: c.history, RunID: "prop", Now: func() time.Time { return propAsOf.End() },
 			Log: slog.New(slog.NewJSONHandler(c.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		if err != nil {
 			t.Fatal(err)
@@ -254,11 +259,65 @@ func TestChangePointsGiveEveryDatesResults(t *testing.T) {
 	if points == 0 || points*2 > orgDates {
 		t.Errorf("%d points evaluated for %d organization-dates: change points skip too little", points, orgDates)
 	}
+	var perDate int64 // the dates' requirements rows
 	for _, d := range dates {
-		if a, b := rowsOf(t, skipping, d), rowsOf(t, every, d); !reflect.DeepEqual(a, b) {
+		b := rowsOf(t, every, d)
+		perDate += int64(len(b["requirements"]))
+		if a := rowsOf(t, skipping, d); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: %s", d, diffTables(a, b))
 		}
+		// the history's intervals give every date's rows
+		if h := storedRowsOf(t, history, d); !reflect.DeepEqual(h, b) {
+			t.Errorf("%s, from the history: %s", d, diffTables(h, b))
+		}
 	}
+	// and hold far fewer rows than the dates' tables
+	var stored int64
+	mm, err := HistoryMonths(history)
+	if err != nil || len(mm) != 5 {
+		t.Fatalf("%d months of history (%v)", len(mm), err)
+	}
+	for _, m := range mm {
+		stored += m.Rows["requirements"]
+	}
+	if stored*5 > perDate {
+		t.Errorf("history holds %d requirements rows for %d of the dates' tables: not intervals", stored, perDate)
+	}
+}
+
+// storedRowsOf returns every result table of a stored date (nightly or
+// history) as sorted text rows, read as reports read them.
+func storedRowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	e, err := Open(ctx, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.LoadReaders(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenStored(wh, d)
+	if err != nil || st == nil {
+		t.Fatalf("%s is not stored (%v)", d, err)
+	}
+	out := map[string][]string{}
+	for _, table := range Tables {
+		from, err := st.Table(wh, table.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.Query(ctx, "SELECT COLUMNS(*)::VARCHAR FROM "+from)
+		if err != nil {
+			t.Fatalf("%s: %v", table.Name, err)
+		}
+		for _, r := range rows {
+			out[table.Name] = append(out[table.Name], fmt.Sprint(r...))
+		}
+		sort.Strings(out[table.Name])
+	}
+	return out
 }
 
 // twoVersions is the default catalog and a second version in force from

@@ -86,40 +86,76 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	// Resume: a date is done when its results are complete and its workbook
-	// (written last of its reports) exists; --force redoes every date. A date
-	// stopped between the two gets its reports only.
-	var compute, report []pipeline.Date
+	// a month whose marker was written by a process stopped before it moved
+	// the parts into place is finished first
+	if err := sql.PublishHistory(e.cfg.Warehouse); err != nil {
+		return err
+	}
+	// History is written a month at a time (SPEC §8): a month holds the union
+	// of the dates ever backfilled in it, so a month to compute is computed
+	// at its stored dates too. Resume: a month is done when its marker lists
+	// every asked date (in the same --as-known mode) and its files are there;
+	// --force redoes every month. A report date is done when its workbook
+	// (written last of its reports) exists.
+	months := map[string][]pipeline.Date{}
+	var order []string
 	for _, d := range all {
-		m, err := sql.ReadMarker(e.cfg.Warehouse, d)
+		m := pipeline.Month(d)
+		if months[m] == nil {
+			order = append(order, m)
+		}
+		months[m] = append(months[m], d)
+	}
+	plan := &sql.HistoryPlan{Months: map[string][]pipeline.Date{}, AsKnown: c.asKnown}
+	var compute []string
+	var report []pipeline.Date
+	for _, m := range order {
+		spine := months[m]
+		mk, err := sql.ReadMonthMarker(e.cfg.Warehouse, m)
 		if err != nil {
 			return err
 		}
+		if mk != nil {
+			for _, s := range mk.Dates {
+				spine = append(spine, pipeline.MustDate(s))
+			}
+			spine = slices.Compact(slices.Sorted(slices.Values(spine)))
+		}
 		var missing error
-		if m != nil && !c.force {
-			missing = sql.CheckComplete(e.cfg.Warehouse, m)
+		if mk != nil && !c.force {
+			missing = sql.CheckMonth(e.cfg.Warehouse, mk)
 		}
 		switch {
-		case m == nil || c.force:
-			compute = append(compute, d)
+		case mk == nil || c.force || mk.AsKnown != c.asKnown || len(spine) > len(mk.Dates):
+			plan.Months[m] = spine
+			compute = append(compute, m)
 		case missing != nil:
-			// a result file of the date is gone: the marker does not hold
-			e.log.Warn("results of a complete date are missing files; computing it again", "as_of", d.String(), "error", missing.Error())
-			compute = append(compute, d)
-		case reportOn[d] && !exists(workbookPath(e.cfg, d)):
-			report = append(report, d)
+			e.log.Warn("history of a complete month is missing files; computing it again", "month", m, "error", missing.Error())
+			plan.Months[m] = spine
+			compute = append(compute, m)
+		default:
+			for _, d := range months[m] {
+				if reportOn[d] && !exists(workbookPath(e.cfg, d)) {
+					report = append(report, d)
+				}
+			}
 		}
 	}
-	todo := len(compute) + len(report)
-	for _, d := range compute {
-		if reportOn[d] {
-			todo++ // its report is a step of its own
+	todo := len(report)
+	var dates []pipeline.Date // the dates to compute
+	for _, m := range compute {
+		dates = append(dates, plan.Months[m]...)
+		todo += len(plan.Months[m])
+		for _, d := range months[m] {
+			if reportOn[d] {
+				todo++ // its report is a step of its own
+			}
 		}
 	}
 	runID := newRunID(e.cfg.Now())
 	start := time.Now()
 	e.log.Info("backfill start", "run_id", runID, "from", c.from.d.String(), "to", c.to.d.String(), "every", c.every,
-		"dates", len(all), "to_do", todo, "reports_only", len(report), "as_known", c.asKnown)
+		"dates", len(all), "months", len(compute), "to_do", todo, "reports_only", len(report), "as_known", c.asKnown)
 	var bar *progress
 	if todo > 0 {
 		bar = e.console.newProgress("backfill", todo)
@@ -145,46 +181,50 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	// Without --as-known every date reads the same landed data: one compute
-	// evaluates them all, what they share once and the dates --batch at a time,
-	// and the report dates get their reports once it has closed its DuckDB
-	// session, so that the two never hold memory at once (a date stopped
-	// between the two gets its reports on the next run). With --as-known each
-	// date has its own data, so each is a compute of its own, its reports
-	// right after it.
-	passes := [][]pipeline.Date{compute}
+	// evaluates them all, what they share once and the dates --batch at a
+	// time (a pass never crosses a month), and writes each month's history
+	// when its last pass is done. The report dates get their reports once it
+	// has closed its DuckDB session, so that the two never hold memory at
+	// once (a date stopped between the two gets its reports on the next run).
+	// With --as-known each date has its own data, so each is a compute of its
+	// own; a month's history is written by the compute of its last date.
+	passes := [][]pipeline.Date{dates}
 	if c.asKnown {
 		passes = nil
-		for _, d := range compute {
+		for _, d := range dates {
 			passes = append(passes, []pipeline.Date{d})
 		}
 	}
-	for _, dates := range passes {
-		if len(dates) == 0 {
+	var completed []pipeline.Date
+	for _, ds := range passes {
+		if len(ds) == 0 {
 			continue
 		}
 		var knownBy *pipeline.Date
 		if c.asKnown {
-			knownBy = &dates[0]
+			knownBy = &ds[0]
 		}
-		done, err := runCompute(ctx, e, cat, dates, knownBy, runID, computeHooks{pass: c.batch, completed: func(pipeline.Date) { bar.add() }})
+		done, err := runCompute(ctx, e, cat, ds, knownBy, runID, computeHooks{pass: c.batch, history: plan,
+			month: func(m string) { bar.addN(len(plan.Months[m])) }})
 		if err != nil {
 			return err
 		}
-		// a date done by another process's part is a step of this one too
-		bar.addN(len(dates) - len(done.Complete))
-		// the report dates (with --shard, those whose last part this process wrote)
-		var toReport []pipeline.Date
-		for _, d := range done.Complete {
-			if reportOn[d] {
-				toReport = append(toReport, d)
-			}
-		}
-		if err := reportAll(toReport); err != nil {
-			return err
+		completed = append(completed, done.Complete...)
+	}
+	// the report dates (with --shard, those of the months whose last part this process wrote)
+	var toReport []pipeline.Date
+	for _, d := range completed {
+		if reportOn[d] {
+			toReport = append(toReport, d)
 		}
 	}
-	e.log.Info("backfill end", "run_id", runID, "dates", len(all), "computed", len(compute),
-		"reports_only", len(report), "skipped", len(all)-len(compute)-len(report),
+	if err := reportAll(toReport); err != nil {
+		return err
+	}
+	// a month done by another process's part is a step of this one too
+	bar.addN(len(dates) - len(completed))
+	e.log.Info("backfill end", "run_id", runID, "dates", len(all), "computed", len(dates), "months", len(compute),
+		"reports_only", len(report),
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }

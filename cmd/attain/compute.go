@@ -46,6 +46,8 @@ func settings(cfg pipeline.Config) sql.Settings {
 type computeHooks struct {
 	pass      int
 	completed func(pipeline.Date)
+	history   *sql.HistoryPlan // store the dates as history (backfill)
+	month     func(string)     // a month's history is complete
 }
 
 // runCompute is the compute stage, shared by compute, run and backfill: the
@@ -69,6 +71,7 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 	}
 	c, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
 		Settings: settings(e.cfg), Shards: e.cfg.Shards, Shard: e.cfg.Shard, Pass: hooks.pass, OnComplete: hooks.completed,
+		History: hooks.history, OnMonth: hooks.month,
 		RunID: runID, Now: e.cfg.Now, Log: e.log})
 	if err != nil {
 		return c, fmt.Errorf("compute %s: %w", span, err)

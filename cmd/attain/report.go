@@ -116,13 +116,14 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	var none reports.Meta
 	start := time.Now()
 	e.log.Info("stage start", "stage", "report", "as_of", asOf.String())
-	marker, err := sql.ReadMarker(e.cfg.Warehouse, asOf)
+	stored, err := sql.OpenStored(e.cfg.Warehouse, asOf)
 	if err != nil {
 		return none, err
 	}
-	if marker == nil {
-		return none, fmt.Errorf("no complete results for %s in %s: run attain compute --as-of %s first", asOf, e.cfg.Warehouse, asOf)
+	if stored == nil {
+		return none, fmt.Errorf("no stored results for %s in %s: run attain compute --as-of %s (or attain backfill) first", asOf, e.cfg.Warehouse, asOf)
 	}
+	marker := stored.Marker()
 	// In file order: a result file of more than one row group read by two
 	// threads would otherwise give its rows in any order, and the CSV files are
 	// published byte for byte.
@@ -133,6 +134,9 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		return none, err
 	}
 	defer eng.Close()
+	if err := eng.LoadReaders(ctx); err != nil {
+		return none, err
+	}
 	// The date's files are written into a directory of their own and
 	// published together (publishDir): a report stopped part-way, or by a full
 	// disk, leaves the earlier set or none, never some of the files.
@@ -143,16 +147,13 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	}
 	defer os.RemoveAll(dir) // gone once published; what a failure left
 	// A part missing is an error, never a table short of rows.
-	if err := sql.CheckComplete(e.cfg.Warehouse, marker); err != nil {
-		return none, fmt.Errorf("%w: compute the date again (attain compute --as-of %s)", err, asOf)
-	}
 	tables := map[string]string{} // table -> the SQL that reads its parts
 	for _, t := range sql.Tables {
-		files, err := sql.ResultFiles(e.cfg.Warehouse, t.Name, asOf)
+		from, err := stored.Table(e.cfg.Warehouse, t.Name)
 		if err != nil {
-			return none, err
+			return none, fmt.Errorf("%w: compute the date again (attain compute --as-of %s)", err, asOf)
 		}
-		tables[t.Name] = sql.ReadFiles(files)
+		tables[t.Name] = from
 	}
 	if err := names(ctx, e, eng, marker, tables); err != nil {
 		return none, err
@@ -322,9 +323,19 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 // months up to D, and at D; the month ends not stored; and the members whose
 // status differs from the latest stored result before D.
 func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tables map[string]string, meta *reports.Meta) error {
-	stored, err := sql.CompleteDates(e.cfg.Warehouse)
+	stored, err := sql.StoredDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
+	}
+	read := func(d pipeline.Date) (string, error) {
+		st, err := sql.OpenStored(e.cfg.Warehouse, d)
+		if err != nil {
+			return "", err
+		}
+		if st == nil {
+			return "", fmt.Errorf("the stored result of %s is gone", d)
+		}
+		return st.Table(e.cfg.Warehouse, "renewal_risk")
 	}
 	have := map[pipeline.Date]bool{}
 	var prev *pipeline.Date
@@ -363,11 +374,11 @@ func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tab
 		return nil
 	}
 	for _, d := range dates {
-		files, err := sql.ResultFiles(e.cfg.Warehouse, "renewal_risk", d)
+		from, err := read(d)
 		if err != nil {
 			return err
 		}
-		if err := counts(d, sql.ReadFiles(files)); err != nil {
+		if err := counts(d, from); err != nil {
 			return fmt.Errorf("trend %s: %w", d, err)
 		}
 	}
@@ -378,13 +389,13 @@ func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tab
 		return nil
 	}
 	meta.Previous = prev
-	files, err := sql.ResultFiles(e.cfg.Warehouse, "renewal_risk", *prev)
+	prevFrom, err := read(*prev)
 	if err != nil {
 		return err
 	}
 	rows, err := eng.Query(ctx, `SELECT r.org_id, r.org_name, coalesce(r.membership_level, ''),
 		CASE WHEN p.membership_level IS NULL THEN 'not_member' ELSE p.status END, r.status, coalesce(r.cause, '')
-		FROM `+tables["renewal_risk"]+` r LEFT JOIN `+sql.ReadFiles(files)+` p USING (org_id)
+		FROM `+tables["renewal_risk"]+` r LEFT JOIN `+prevFrom+` p USING (org_id)
 		WHERE r.membership_level IS NOT NULL
 		  AND r.status IS DISTINCT FROM CASE WHEN p.membership_level IS NULL THEN 'not_member' ELSE p.status END
 		ORDER BY CASE r.status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1 ELSE 2 END, r.org_id`)

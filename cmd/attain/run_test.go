@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"attain/pipeline"
+	"attain/sql"
 	"attain/synth"
 )
 
@@ -344,13 +345,19 @@ func TestBackfillReportDates(t *testing.T) {
 		if !reflect.DeepEqual(reported, tc.reports) {
 			t.Errorf("%v: reports for %v, want %v", tc.args, reported, tc.reports)
 		}
-		complete, _ := os.ReadDir(filepath.Join(wh, "results", "_complete"))
+		stored, err := sql.StoredDates(wh)
+		if err != nil {
+			t.Fatal(err)
+		}
 		spineDates := 5
 		if tc.args[len(tc.args)-1] == "month" {
 			spineDates = 3 // Sunday 09-27, and the report dates 09-30 and 10-02
 		}
-		if len(complete) != spineDates {
-			t.Errorf("%v: %d dates with results, want %d", tc.args, len(complete), spineDates)
+		if len(stored) != spineDates {
+			t.Errorf("%v: %d dates with results, want %d", tc.args, len(stored), spineDates)
+		}
+		if nightly, _ := sql.CompleteDates(wh); len(nightly) != 0 {
+			t.Errorf("%v: the backfill wrote nightly results of %v", tc.args, nightly)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func TestTrendFromStoredResults(t *testing.T) {
 		if err := os.MkdirAll(pipeline.MarkersDir(wh), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(pipeline.MarkersDir(wh), d+".json"), []byte("{}"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(pipeline.MarkersDir(wh), d+".json"), []byte(`{"as_of": "`+d+`", "shards": 1}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
