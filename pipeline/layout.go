@@ -147,7 +147,9 @@ func HistoryPartsDir(warehouse, month string) string {
 }
 
 // HistoryMarkersDir holds the markers of the months whose history is complete.
-func HistoryMarkersDir(warehouse string) string { return filepath.Join(HistoryRoot(warehouse), "_complete") }
+func HistoryMarkersDir(warehouse string) string {
+	return filepath.Join(HistoryRoot(warehouse), "_complete")
+}
 
 // HistoryMarkerPath is a month's marker: its history is complete when it exists.
 func HistoryMarkerPath(warehouse, month string) string {
