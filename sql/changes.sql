@@ -15,6 +15,12 @@ SELECT DISTINCT t FROM (
     UNION ALL SELECT last_day(month) FROM usage_months
 );
 
+-- Two kinds: a value point (state = false) only moves a metric's value, which shows
+-- in the requirements rows and a lapsed member's "is V" cause; a state point
+-- (state = true) can change a level, a status or a key person: where a requirement
+-- starts or stops holding (its ok interval), a path's met interval starts or ends, and
+-- every other step below. Key people, the costliest rule, are evaluated at state
+-- points only (keypeople.sql).
 CREATE OR REPLACE TEMP TABLE change_points AS
 WITH span AS (
     SELECT min(d) AS lo, max(d) AS hi FROM range_dates
@@ -22,15 +28,15 @@ WITH span AS (
     SELECT DISTINCT t.org_no, t.t_from AS t FROM timelines t
     SEMI JOIN cat_measures m ON m.version = t.version AND m.measure = t.measure AND m.metric = 'people'
     UNION SELECT org_no, unnest([t_from, t_until]) FROM people_segments
-), x AS (
-    -- a metric's value changes; a requirement, a path or an override ends (their
-    -- lapse comes within the horizon 400 days before)
-    SELECT org_no, t_from AS t FROM timelines
+), state AS (
+    -- a requirement or a path starts or stops holding, or its end comes within
+    -- the horizon 400 days before
+    SELECT org_no, unnest([t_from, t_until, t_until - 400]) AS t FROM ok_intervals
+    UNION ALL SELECT org_no, unnest([t_from, t_until, t_until - 400]) FROM path_islands
+    -- people: a person's departure re-runs the people measures from D on (SPEC
+    -- §5.8): a lapse without them ends where one of the organization's people
+    -- steps does
     UNION ALL SELECT org_no, t FROM people
-    UNION ALL SELECT org_no, t_until - 400 FROM ok_intervals
-    UNION ALL SELECT org_no, t_until - 400 FROM path_islands
-    -- a person's departure re-runs the people measures from D on (SPEC §5.8): a
-    -- lapse without them ends where one of the organization's people steps does
     UNION ALL SELECT org_no, t - 400 FROM people
     -- overrides start and end, and come within expiring's 90 days
     UNION ALL SELECT org_no, unnest([t_from, t_until, t_until - 90, t_until - 400]) FROM override_intervals
@@ -45,5 +51,9 @@ WITH span AS (
     UNION ALL SELECT o.org_no, unnest([i.t_from, i.t_until, i.t_until - 90])
     FROM association_intervals a JOIN orgs o USING (org_id)
     JOIN skill_items i ON i.individual_id = a.individual_id AND i.t_from < a.t_until AND a.t_from < i.t_until
+), x AS (
+    SELECT org_no, t, true AS state FROM state
+    -- a metric's value changes
+    UNION ALL SELECT org_no, t_from, false FROM timelines
 )
-SELECT DISTINCT x.org_no, x.t FROM x, span WHERE span.lo < x.t AND x.t <= span.hi;
+SELECT x.org_no, x.t, bool_or(x.state) AS state FROM x, span WHERE span.lo < x.t AND x.t <= span.hi GROUP BY ALL;

@@ -584,7 +584,8 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 }
 
 // previousStatuses makes the tables results.sql reads for a pass's dates
-// (out_dates, and the evaluated points they read, out_points) and the
+// (out_dates, and the evaluated points they read, out_points, and the state
+// points, out_state_points) and the
 // statuses their alerts compare with (prev_renewal).
 func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass datePlan) error {
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
@@ -624,7 +625,9 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 		}
 	}
 	return e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE out_points AS
-		SELECT u.d, u.org_no FROM point_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until`)
+		SELECT u.d, u.org_no FROM point_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until;
+		CREATE OR REPLACE TEMP TABLE out_state_points AS
+		SELECT u.d, u.org_no FROM state_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until`)
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.

@@ -12,23 +12,30 @@
 CREATE OR REPLACE TEMP TABLE eval_steps AS
 SELECT d, version, lag(d) OVER (ORDER BY d) AS prev_d FROM eval_dates;
 
+-- A point is a state point (changes.sql) when a state change point reaches it, and on
+-- the first date and the dates every organization changes.
 CREATE OR REPLACE TEMP TABLE eval_points AS
-SELECT o.org_no, s.d FROM orgs o CROSS JOIN eval_steps s
-WHERE s.prev_d IS NULL OR getvariable('every_point')
-   OR EXISTS (SELECT 1 FROM global_change_points g WHERE s.prev_d < g.t AND g.t <= s.d)
-UNION
-SELECT c.org_no, s.d FROM change_points c JOIN eval_steps s ON s.prev_d < c.t AND c.t <= s.d;
+SELECT org_no, d, bool_or(state) AS state FROM (
+    SELECT o.org_no, s.d, true AS state FROM orgs o CROSS JOIN eval_steps s
+    WHERE s.prev_d IS NULL OR getvariable('every_point')
+       OR EXISTS (SELECT 1 FROM global_change_points g WHERE s.prev_d < g.t AND g.t <= s.d)
+    UNION ALL
+    SELECT c.org_no, s.d, c.state FROM change_points c JOIN eval_steps s ON s.prev_d < c.t AND c.t <= s.d
+) GROUP BY ALL;
 
 -- How long each point holds: from its date to its organization's next point, the
--- first date whose results are not read from it (results.sql, the alerts' statuses).
+-- first date whose results are not read from it (results.sql, the alerts' statuses);
+-- and each state point to the organization's next state point (key people).
 CREATE OR REPLACE TEMP TABLE point_until AS
 SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points;
+CREATE OR REPLACE TEMP TABLE state_until AS
+SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points WHERE state;
 
 -- The membership of each organization at each point's date (SPEC §5.5): among its
 -- rows with purchased_on <= D < anniversary_on + 30 days, the latest purchased_on.
 CREATE OR REPLACE TEMP TABLE member_at AS
 SELECT p.d, p.org_no, m.level, m.purchased_on, m.anniversary_on
-FROM eval_points p
+FROM (SELECT org_no, d FROM eval_points) p
 JOIN orgs o USING (org_no)
 JOIN memberships m ON m.org_id = o.org_id AND m.purchased_on <= p.d AND p.d < m.anniversary_on + 30
 QUALIFY row_number() OVER (PARTITION BY p.d, p.org_no ORDER BY m.purchased_on DESC) = 1;
