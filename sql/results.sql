@@ -30,18 +30,32 @@ SELECT day AS as_of, r.org_id, r.org_name, r.competency_id, r.competency_name, r
        r.lapses_on - day AS days_to_lapse
 FROM res_attainment r WHERE r.as_of <= day AND day < r.until;
 
+-- A requirement's row changes far less often than its organization's points (a
+-- revenue change moves the revenue rows only): each requirement of an organization
+-- gets a row where its shown columns change, holding until the point of its next
+-- change (one island of equal rows on consecutive points).
 CREATE OR REPLACE TEMP TABLE res_requirements AS
-SELECT r.*, u.until FROM (
-    SELECT e.d AS as_of, e.org_no, g.org_id, q.competency_id, q.level, q.path, q.metric,
-           e.value_dec AS value, n.min_dec AS min, e.met,
-           CASE WHEN e.fails_on <= e.d + 400 THEN e.fails_on END AS lapses_on
+WITH v AS (
+    SELECT e.d AS as_of, e.org_no, e.req_id, e.value_dec AS value, n.min_dec AS min, e.met,
+           CASE WHEN e.fails_on <= e.d + 400 THEN e.fails_on END AS lapses_on, u.until
     FROM req_values e
-    JOIN cat_reqs q USING (req_id)
     JOIN req_mins n USING (req_id, developing)
-    JOIN orgs g USING (org_no)
+    JOIN point_until u ON u.org_no = e.org_no AND u.d = e.d
     SEMI JOIN eval_dates x ON x.d = e.d AND x.version = e.version
     SEMI JOIN out_points o ON o.d = e.d AND o.org_no = e.org_no
-) r JOIN point_until u ON u.org_no = r.org_no AND u.d = r.as_of
+), c AS (
+    SELECT *, CASE WHEN (value, min, met, lapses_on) IS NOT DISTINCT FROM lag((value, min, met, lapses_on)) OVER w
+                   THEN 0 ELSE 1 END AS brk
+    FROM v WINDOW w AS (PARTITION BY org_no, req_id ORDER BY as_of)
+), k AS (
+    SELECT *, sum(brk) OVER (PARTITION BY org_no, req_id ORDER BY as_of ROWS UNBOUNDED PRECEDING) AS grp FROM c
+), r AS (
+    SELECT min(as_of) AS as_of, org_no, req_id, any_value(value) AS value, any_value(min) AS min, any_value(met) AS met,
+           any_value(lapses_on) AS lapses_on, max(until) AS until
+    FROM k GROUP BY org_no, req_id, grp
+)
+SELECT r.as_of, r.org_no, g.org_id, q.competency_id, q.level, q.path, q.metric, r.value, r.min, r.met, r.lapses_on, r.until
+FROM r JOIN cat_reqs q USING (req_id) JOIN orgs g USING (org_no)
 -- org_no is in org_id order (range.sql), and sorts faster
 ORDER BY org_no, competency_id, level, path, metric, min, value;
 

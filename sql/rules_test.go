@@ -166,8 +166,12 @@ func TestComputeLogsEachStep(t *testing.T) {
 			got = append(got, rec.Step)
 		}
 	}
-	want := append([]string{Steps[0], "load", "repeated keys"}, Steps[1:]...)
-	want = append(want, "results.sql", "write")
+	// the rules, the readers of stored results (history.sql, for the alerts'
+	// previous statuses), then the pass's results, its segments and the write
+	i := slices.Index(Steps, "changes.sql") + 1
+	want := append([]string{Steps[0], "load", "repeated keys"}, Steps[1:i]...)
+	want = append(append(want, "history.sql"), Steps[i:]...)
+	want = append(want, "results.sql", "segments.sql", "write")
 	if !slices.Equal(got, want) {
 		t.Errorf("steps logged %q, want %q", got, want)
 	}
