@@ -15,12 +15,16 @@ SELECT DISTINCT t FROM (
     UNION ALL SELECT last_day(month) FROM usage_months
 );
 
--- Two kinds: a value point (state = false) only moves a metric's value, which shows
+-- Three kinds: a value point (state = false) only moves a metric's value, which shows
 -- in the requirements rows and a lapsed member's "is V" cause; a state point
 -- (state = true) can change a level, a status or a key person: where a requirement
 -- starts or stops holding (its ok interval), a path's met interval starts or ends, and
--- every other step below. Key people, the costliest rule, are evaluated at state
--- points only (keypeople.sql).
+-- every other step below. A key-people point (kp = true) is a state point where a
+-- person's leaving can judge differently (SPEC §5.8): the member's people steps, its
+-- paths' met intervals and overrides (the level it rests on), its membership, a seat
+-- snapshot; not a requirement's ok interval inside a path (the path's own interval
+-- says when it matters) nor the 90 days of expiring. Key people, the costliest rule,
+-- are evaluated at key-people points only (keypeople.sql).
 CREATE OR REPLACE TEMP TABLE change_points AS
 WITH span AS (
     SELECT min(d) AS lo, max(d) AS hi FROM range_dates
@@ -28,32 +32,39 @@ WITH span AS (
     SELECT DISTINCT t.org_no, t.t_from AS t FROM timelines t
     SEMI JOIN cat_measures m ON m.version = t.version AND m.measure = t.measure AND m.metric = 'people'
     UNION SELECT org_no, unnest([t_from, t_until]) FROM people_segments
-), state AS (
-    -- a requirement or a path starts or stops holding, or its end comes within
-    -- the horizon 400 days before
-    SELECT org_no, unnest([t_from, t_until, t_until - 400]) AS t FROM ok_intervals
-    UNION ALL SELECT org_no, unnest([t_from, t_until, t_until - 400]) FROM path_islands
+), kp AS (
+    -- a path starts or stops being met, or its end comes within the horizon 400
+    -- days before
+    SELECT org_no, unnest([t_from, t_until, t_until - 400]) AS t FROM path_islands
     -- people: a person's departure re-runs the people measures from D on (SPEC
     -- §5.8): a lapse without them ends where one of the organization's people
     -- steps does
     UNION ALL SELECT org_no, t FROM people
     UNION ALL SELECT org_no, t - 400 FROM people
-    -- overrides start and end, and come within expiring's 90 days
-    UNION ALL SELECT org_no, unnest([t_from, t_until, t_until - 90, t_until - 400]) FROM override_intervals
+    -- overrides start and end (and come within the horizon)
+    UNION ALL SELECT org_no, unnest([t_from, t_until, t_until - 400]) FROM override_intervals
     -- a membership starts, enters its grace, ends
     UNION ALL SELECT o.org_no, unnest([m.purchased_on, m.anniversary_on, m.anniversary_on + 30])
     FROM memberships m JOIN orgs o USING (org_id)
     -- a seat snapshot takes effect
     UNION ALL SELECT o.org_no, s.snapshot_on FROM seats s JOIN orgs o USING (org_id)
-    -- an individual associates or leaves; a skill item of one becomes valid, comes
-    -- within expiring's 90 days, ends
+    -- an individual associates or leaves
     UNION ALL SELECT o.org_no, unnest([a.t_from, a.t_until]) FROM association_intervals a JOIN orgs o USING (org_id)
+), state AS (
+    -- a requirement starts or stops holding, or its end comes within the horizon
+    SELECT org_no, unnest([t_from, t_until, t_until - 400]) AS t FROM ok_intervals
+    -- an override comes within expiring's 90 days
+    UNION ALL SELECT org_no, t_until - 90 FROM override_intervals
+    -- a skill item of an associated individual becomes valid, comes within
+    -- expiring's 90 days, ends
     UNION ALL SELECT o.org_no, unnest([i.t_from, i.t_until, i.t_until - 90])
     FROM association_intervals a JOIN orgs o USING (org_id)
     JOIN skill_items i ON i.individual_id = a.individual_id AND i.t_from < a.t_until AND a.t_from < i.t_until
 ), x AS (
-    SELECT org_no, t, true AS state FROM state
+    SELECT org_no, t, true AS state, true AS kp FROM kp
+    UNION ALL SELECT org_no, t, true, false FROM state
     -- a metric's value changes
-    UNION ALL SELECT org_no, t_from, false FROM timelines
+    UNION ALL SELECT org_no, t_from, false, false FROM timelines
 )
-SELECT x.org_no, x.t, bool_or(x.state) AS state FROM x, span WHERE span.lo < x.t AND x.t <= span.hi GROUP BY ALL;
+SELECT x.org_no, x.t, bool_or(x.state) AS state, bool_or(x.kp) AS kp
+FROM x, span WHERE span.lo < x.t AND x.t <= span.hi GROUP BY ALL;

@@ -584,8 +584,8 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 }
 
 // previousStatuses makes the tables results.sql reads for a pass's dates
-// (out_dates, and the evaluated points they read, out_points, and the state
-// points, out_state_points) and the
+// (out_dates, and the evaluated points they read, out_points, and the key-people
+// points, out_kp_points) and the
 // statuses their alerts compare with (prev_renewal).
 func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass datePlan) error {
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
@@ -626,8 +626,8 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 	}
 	return e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE out_points AS
 		SELECT u.d, u.org_no FROM point_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until;
-		CREATE OR REPLACE TEMP TABLE out_state_points AS
-		SELECT u.d, u.org_no FROM state_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until`)
+		CREATE OR REPLACE TEMP TABLE out_kp_points AS
+		SELECT u.d, u.org_no FROM kp_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until`)
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.
@@ -725,11 +725,12 @@ func (e *Engine) EvaluatePass(ctx context.Context, c *pipeline.Catalog, dates []
 		return err
 	}
 	if e.Log != nil && e.Log.Enabled(ctx, slog.LevelDebug) {
-		r, err := e.Query(ctx, "SELECT (SELECT count(*) FROM eval_points), (SELECT count(*) FROM orgs) * (SELECT count(*) FROM eval_dates)")
+		r, err := e.Query(ctx, `SELECT (SELECT count(*) FROM eval_points), (SELECT count(*) FILTER (WHERE state) FROM eval_points), (SELECT count(*) FILTER (WHERE kp) FROM eval_points),
+			(SELECT count(*) FROM orgs) * (SELECT count(*) FROM eval_dates)`)
 		if err != nil {
 			return err
 		}
-		e.Log.Debug("pass evaluated", "dates", len(dates), "points", r[0][0], "organization_dates", r[0][1])
+		e.Log.Debug("pass evaluated", "dates", len(dates), "points", r[0][0], "state_points", r[0][1], "key_people_points", r[0][2], "organization_dates", r[0][3])
 	}
 	return nil
 }

@@ -1,5 +1,5 @@
--- Key people (SPEC §5.8): for each member at each state point D (points.sql) that a
--- result date reads (out_state_points), the individuals who count for it at D and whose not counting
+-- Key people (SPEC §5.8): for each member at each key-people point D (points.sql)
+-- that a result date reads (out_kp_points), the individuals who count for it at D and whose not counting
 -- from D on would give it a worse status.
 -- The rules of §5 are evaluated again for each (member, individual) "scenario", from
 -- the same intervals as the rest, but only where the individual changes them:
@@ -14,7 +14,7 @@
 CREATE OR REPLACE TEMP TABLE kp_members AS
 SELECT r.d, r.org_no, o.org_id, r.version, r.rank, r.status, r.lapses_on, r.target, r.supporting
 FROM renewal r JOIN orgs o USING (org_no)
-SEMI JOIN out_state_points x ON x.d = r.d AND x.org_no = r.org_no
+SEMI JOIN out_kp_points x ON x.d = r.d AND x.org_no = r.org_no
 WHERE r.membership_level IS NOT NULL AND r.status IN ('ok', 'at_risk');
 
 -- The supporting competencies (SPEC §5.5), their paths of level L or higher, and

@@ -12,24 +12,25 @@
 CREATE OR REPLACE TEMP TABLE eval_steps AS
 SELECT d, version, lag(d) OVER (ORDER BY d) AS prev_d FROM eval_dates;
 
--- A point is a state point (changes.sql) when a state change point reaches it, and on
--- the first date and the dates every organization changes.
+-- A point is a state point, or a key-people point (changes.sql), when a change point
+-- of that kind reaches it, and on the first date and the dates every organization
+-- changes.
 CREATE OR REPLACE TEMP TABLE eval_points AS
-SELECT org_no, d, bool_or(state) AS state FROM (
-    SELECT o.org_no, s.d, true AS state FROM orgs o CROSS JOIN eval_steps s
+SELECT org_no, d, bool_or(state) AS state, bool_or(kp) AS kp FROM (
+    SELECT o.org_no, s.d, true AS state, true AS kp FROM orgs o CROSS JOIN eval_steps s
     WHERE s.prev_d IS NULL OR getvariable('every_point')
        OR EXISTS (SELECT 1 FROM global_change_points g WHERE s.prev_d < g.t AND g.t <= s.d)
     UNION ALL
-    SELECT c.org_no, s.d, c.state FROM change_points c JOIN eval_steps s ON s.prev_d < c.t AND c.t <= s.d
+    SELECT c.org_no, s.d, c.state, c.kp FROM change_points c JOIN eval_steps s ON s.prev_d < c.t AND c.t <= s.d
 ) GROUP BY ALL;
 
 -- How long each point holds: from its date to its organization's next point, the
 -- first date whose results are not read from it (results.sql, the alerts' statuses);
--- and each state point to the organization's next state point (key people).
+-- and each key-people point to the organization's next one (key people).
 CREATE OR REPLACE TEMP TABLE point_until AS
 SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points;
-CREATE OR REPLACE TEMP TABLE state_until AS
-SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points WHERE state;
+CREATE OR REPLACE TEMP TABLE kp_until AS
+SELECT org_no, d, lead(d, 1, forever()) OVER (PARTITION BY org_no ORDER BY d) AS until FROM eval_points WHERE kp;
 
 -- The membership of each organization at each point's date (SPEC §5.5): among its
 -- rows with purchased_on <= D < anniversary_on + 30 days, the latest purchased_on.

@@ -148,8 +148,8 @@ CREATE OR REPLACE TEMP MACRO profile_on(day) AS TABLE
 SELECT day AS as_of, r.org_id, r.competency_id, r.displayed_level
 FROM res_profile r WHERE r.as_of <= day AND day < r.until;
 
--- Key people (SPEC §5.8, §6.2): keypeople.sql's rows with the names; a state point's
--- hold until the organization's next state point.
+-- Key people (SPEC §5.8, §6.2): keypeople.sql's rows with the names; a key-people
+-- point's hold until the organization's next one (points.sql).
 CREATE OR REPLACE TEMP TABLE res_key_people AS
 SELECT r.*, u.until FROM (
     SELECT k.d AS as_of, k.org_no, o.org_id, o.org_name, r.membership_level, k.individual_id, k.status_now, k.status_if_leaves,
@@ -157,7 +157,7 @@ SELECT r.*, u.until FROM (
     FROM key_people k
     JOIN orgs o USING (org_no)
     JOIN renewal r USING (d, org_no)
-) r JOIN state_until u ON u.org_no = r.org_no AND u.d = r.as_of
+) r JOIN kp_until u ON u.org_no = r.org_no AND u.d = r.as_of
 ORDER BY org_id, individual_id;
 
 CREATE OR REPLACE TEMP MACRO key_people_on(day) AS TABLE
