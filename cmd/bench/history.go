@@ -108,7 +108,7 @@ func benchHistory(attain, dir string, orgs, years int) error {
 			fmt.Printf("| %s | %.1f |\n", n, sums[n])
 		}
 	}
-	fmt.Printf("\ngoals: 365 daily ≤ 8× one compute (4× the moonshot); 1,096 daily ≤ 20×; 52 weekly --as-known ≤ 10×; peak RSS ≤ 1536 MiB; "+
+	fmt.Printf("\ngoals: 365 daily ≤ 8× one compute (4× the moonshot); 1,096 daily ≤ 20×; 52 weekly --as-known ≤ 10×; peak RSS ≤ 1536 MiB; " +
 		"a year of daily history ≤ 40 MB at 20,000 organizations; requirements_on ≤ 1 s\n")
 	return nil
 }
