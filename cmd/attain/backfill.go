@@ -31,7 +31,7 @@ func (c *backfillCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	shardFlags(fs, cfg)
 	fs.BoolVar(&c.force, "force", false, "recompute dates whose results are already complete")
 	fs.BoolVar(&c.asKnown, "as-known", false, "use for each date only deliveries dated on or before it")
-	fs.IntVar(&c.batch, "batch", 16, "dates evaluated together in one pass of the rules")
+	fs.IntVar(&c.batch, "batch", 31, "dates evaluated together in one pass of the rules (a pass never crosses a month)")
 }
 
 // reportDates are the spine's dates that get reports (SPEC §8): every one

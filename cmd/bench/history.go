@@ -86,7 +86,7 @@ func benchHistory(attain, dir string, orgs, years int) error {
 			return err
 		}
 	}
-	fmt.Printf("history benchmark: %d organizations, the defaults (--memory-limit 1GiB, --threads 2, --batch 16)\n\n", orgs)
+	fmt.Printf("history benchmark: %d organizations, the defaults (--memory-limit 1GiB, --threads 2, --batch 31)\n\n", orgs)
 	fmt.Printf("| step | dates | wall s | s a date | peak RSS MiB | × one compute | history MB | reports MB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		fmt.Printf("| %s | %d | %.1f | %.2f | %.0f | %.1f | %.1f | %.0f |\n", r.step, r.dates, r.m.wall.Seconds(), r.m.wall.Seconds()/float64(r.dates),
