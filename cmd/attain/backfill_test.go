@@ -168,3 +168,62 @@ func TestKilledBackfillResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestBackfillKeepsMonthsAndNightly: a month holds the union of the dates ever
+// backfilled in it (a second backfill of some of its dates keeps the others),
+// and a backfill never changes a date's nightly results (SPEC §8).
+func TestBackfillKeepsMonthsAndNightly(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+	mustAttain(t, "run", "--inbox", in, "--warehouse", wh, "--reports", rep, "--as-of", "2026-10-05", "--log-format", "json")
+	nightly := func() map[string]string {
+		out := map[string]string{}
+		err := filepath.WalkDir(filepath.Join(wh, "results"), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.Contains(p, "2026-10-05") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			out[p] = string(b)
+			return err
+		})
+		if err != nil || len(out) == 0 {
+			t.Fatalf("nightly results of 2026-10-05: %d files (%v)", len(out), err)
+		}
+		return out
+	}
+	before := nightly()
+	mustAttain(t, "backfill", "--warehouse", wh, "--reports", rep, "--from", "2026-10-01", "--to", "2026-10-07",
+		"--report-every", "none", "--log-format", "json")
+	mustAttain(t, "backfill", "--warehouse", wh, "--reports", rep, "--from", "2026-10-20", "--to", "2026-10-21",
+		"--report-every", "none", "--force", "--log-format", "json")
+	if after := nightly(); !reflect.DeepEqual(after, before) {
+		t.Errorf("the backfills changed the nightly results of 2026-10-05")
+	}
+	m, err := sql.ReadMonthMarker(wh, "2026-10")
+	if err != nil || m == nil {
+		t.Fatalf("no marker of 2026-10 (%v)", err)
+	}
+	want := []string{"2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06", "2026-10-07",
+		"2026-10-20", "2026-10-21"}
+	if !reflect.DeepEqual(m.Dates, want) {
+		t.Errorf("2026-10 holds %v, want %v", m.Dates, want)
+	}
+	// a date of the first backfill, recomputed with the second, is still the
+	// date's compute (2026-10-05 reads the nightly results, 10-06 the history)
+	one := t.TempDir()
+	owh := filepath.Join(one, "wh")
+	mustAttain(t, "ingest", "--inbox", in, "--warehouse", owh, "--as-of", "2026-10-05") // what the run landed
+	mustAttain(t, "compute", "--warehouse", owh, "--as-of", "2026-10-06")
+	for _, tb := range []string{"renewal_risk", "requirements", "key_people"} {
+		if got, want := macroRows(t, wh, "2026-10-06")[tb], macroRows(t, owh, "2026-10-06")[tb]; got != want {
+			t.Errorf("%s of 2026-10-06 after the second backfill differs from its compute", tb)
+		}
+	}
+	// a second backfill of a complete month computes nothing
+	code, _, stderr := attain(t, "backfill", "--warehouse", wh, "--reports", rep, "--from", "2026-10-20", "--to", "2026-10-21",
+		"--report-every", "none", "--log-format", "json")
+	if code != 0 || !strings.Contains(stderr, `"to_do":0`) {
+		t.Errorf("a backfill of stored dates: exit %d, %s", code, stderr)
+	}
+}
