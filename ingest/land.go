@@ -741,7 +741,7 @@ func (x *hashLog) spill() {
 		// made at the first spill: most files never spill
 		os.MkdirAll(x.dir, 0o755)
 	}
-	f, err := os.CreateTemp(x.dir, "attain-keys-*"+pipeline.TempSuffix)
+	f, err := os.CreateTemp(x.dir, ".attain-keys-*"+pipeline.TempSuffix)
 	if err != nil {
 		x.err = err
 		return

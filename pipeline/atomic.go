@@ -13,6 +13,19 @@ import (
 // process's ingest clears only ingest's own, ingest.Options.Shared).
 const TempSuffix = ".tmp"
 
+// TempName is where path is written before it is renamed into place: in its
+// directory, under a name that starts with "." (SPEC §6.1: directory readers
+// such as Spark, Trino, pyarrow and Polars skip such names, so they never read
+// a file that is not in place) and ends with TempSuffix. With unique, the
+// name is the process's own, for files two processes may write at once.
+func TempName(path string, unique bool) string {
+	dir, base := filepath.Split(path)
+	if unique {
+		base = fmt.Sprintf("%s.%d", base, os.Getpid())
+	}
+	return filepath.Join(dir, "."+base+TempSuffix)
+}
+
 // AtomicFile is a file that appears under its final name only when complete:
 // it is written to a temporary name in the same directory, synced and renamed
 // (SPEC §6.1).
@@ -27,7 +40,7 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.Create(path + TempSuffix)
+	f, err := os.Create(TempName(path, false))
 	if err != nil {
 		return nil, err
 	}

@@ -242,7 +242,7 @@ func (e *Engine) CopyTo(ctx context.Context, query, path string) (int64, error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, err
 	}
-	tmp := fmt.Sprintf("%s.%d%s", path, os.Getpid(), pipeline.TempSuffix)
+	tmp := pipeline.TempName(path, true)
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, quote(tmp))
 	res, err := e.conn.ExecContext(ctx, q)
 	if err != nil {

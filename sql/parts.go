@@ -107,7 +107,7 @@ func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marke
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	path := pipeline.MarkerPath(warehouse, d)
-	tmp := fmt.Sprintf("%s.%d%s", path, os.Getpid(), pipeline.TempSuffix)
+	tmp := pipeline.TempName(path, true)
 	if err := pipeline.WriteFileAtomic(tmp, append(b, '\n')); err != nil {
 		return false, err
 	}

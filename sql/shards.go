@@ -123,7 +123,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := e.restate(ctx); err != nil {
 		return "", err
 	}
-	tmp := dir + pipeline.TempSuffix
+	tmp := pipeline.TempName(dir, false)
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
@@ -372,7 +372,7 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 		}
 		path := filepath.Join(dir, m.month)
 		if _, err := keptCopy(filepath.Join(dir, m.month+".json"), path, want, func() error {
-			tmp := path + pipeline.TempSuffix
+			tmp := pipeline.TempName(path, false)
 			if err := os.RemoveAll(tmp); err != nil {
 				return err
 			}

@@ -55,7 +55,7 @@ func workbookPath(cfg pipeline.Config, d pipeline.Date) string {
 }
 
 // stagingDir makes the directory a date's reports are written in before they
-// are published to final: beside it, named <final>.<pid>.tmp. Staging
+// are published to final: beside it, named .<final>.<pid>.tmp. Staging
 // directories a killed report left behind are removed first.
 func stagingDir(final string) (string, error) {
 	parent := filepath.Dir(final)
@@ -67,11 +67,11 @@ func stagingDir(final string) (string, error) {
 		return "", err
 	}
 	for _, en := range entries {
-		if en.IsDir() && strings.HasPrefix(en.Name(), filepath.Base(final)+".") && strings.HasSuffix(en.Name(), pipeline.TempSuffix) {
+		if en.IsDir() && strings.HasPrefix(en.Name(), "."+filepath.Base(final)+".") && strings.HasSuffix(en.Name(), pipeline.TempSuffix) {
 			os.RemoveAll(filepath.Join(parent, en.Name()))
 		}
 	}
-	dir := fmt.Sprintf("%s.%d%s", final, os.Getpid(), pipeline.TempSuffix)
+	dir := pipeline.TempName(final, true)
 	return dir, os.Mkdir(dir, 0o755)
 }
 
@@ -82,7 +82,7 @@ func publishDir(staged, final string) error {
 	if err := pipeline.SyncDir(staged); err != nil {
 		return err
 	}
-	old := final + ".old" + pipeline.TempSuffix
+	old := pipeline.TempName(final+".old", false)
 	os.RemoveAll(old)
 	if err := os.Rename(final, old); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

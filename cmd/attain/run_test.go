@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 
 	"attain/pipeline"
 	"attain/sql"
@@ -231,6 +234,7 @@ func TestKilledRunsFinishTheSame(t *testing.T) {
 	for trial := 0; trial < 20; trial++ {
 		dir := t.TempDir()
 		delay, _ := killAtRandom(t, attainProc(dir), rng, full)
+		hiveVisible(t, filepath.Join(dir, "wh"), fmt.Sprintf("trial %d (killed after %v)", trial, delay))
 		if out, err := attainProc(dir).CombinedOutput(); err != nil {
 			t.Fatalf("trial %d (killed after %v): the run after it failed: %v\n%s", trial, delay, err, out)
 		}
@@ -251,6 +255,42 @@ func killAtRandom(t testing.TB, cmd *exec.Cmd, rng *rand.Rand, full time.Duratio
 	timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
 	defer timer.Stop()
 	return delay, cmd.Wait()
+}
+
+// hiveVisible checks what a directory reader (Spark, Trino, pyarrow, Polars)
+// would read of the warehouse's data directories: every file under a name
+// that does not start with "." or "_" must be a whole Parquet file, read here
+// by parquet-go, not DuckDB (SPEC §6.1: a file not yet in place has a
+// temporary name that starts with ".").
+func hiveVisible(t testing.TB, wh, what string) {
+	t.Helper()
+	for _, root := range []string{"landed", "quarantine", "results", "history"} {
+		filepath.WalkDir(filepath.Join(wh, root), func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return nil // not there yet
+			}
+			if name := d.Name(); strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				return nil
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+				return nil
+			}
+			defer f.Close()
+			info, _ := f.Stat()
+			if _, err := parquet.OpenFile(f, info.Size()); err != nil {
+				t.Errorf("%s: a directory reader would read %s, which is not a whole Parquet file: %v", what, p, err)
+			}
+			return nil
+		})
+	}
 }
 
 // TestBackfillEqualsNightlyRuns: backfilling a range with --as-known gives, byte
