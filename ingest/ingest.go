@@ -104,6 +104,12 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 	for _, e := range past {
 		last[e.File] = e
 	}
+	content := map[string]string{} // SHA-256 → the file whose landing holds it
+	for _, e := range last {
+		if e.SHA256 != "" && (e.Status == StatusLanded || e.Status == StatusUnchanged) {
+			content[e.SHA256] = e.File
+		}
+	}
 	log, err := openLog(opt.Warehouse)
 	if err != nil {
 		return nil, fmt.Errorf("open ingest log: %w", err)
@@ -282,6 +288,23 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 			RowsRead: l.read, RowsLanded: l.landed, RowsQuarantined: l.quarantined, Warnings: l.warnings}
 		if prev, ok := last[d.File]; ok && prev.SHA256 != "" && prev.SHA256 != l.sha {
 			e.Replaces = prev.SHA256
+		}
+		if other, ok := content[l.sha]; ok && other != d.File && rej == nil {
+			// SPEC §3.3: a content already landed is skipped, under any name
+			for _, rn := range l.renames {
+				os.Remove(rn.From)
+			}
+			sum.Skipped++
+			e.Status, e.Reason = StatusDuplicate, fmt.Sprintf("%s: the same content as %s, landed already; skipped", d.File, other)
+			e.RowsRead, e.RowsLanded, e.RowsQuarantined, e.Warnings, e.Replaces = 0, 0, 0, nil, ""
+			opt.Log.Warn("file skipped: its content is landed already", "file", d.File, "same_as", other)
+			if err := record(e); err != nil {
+				return fmt.Errorf("ingest log: %w", err)
+			}
+			return nil
+		}
+		if rej == nil && l.sha != "" {
+			content[l.sha] = d.File
 		}
 		if rej != nil {
 			e.Status, e.Reason = StatusRejected, d.File+": "+rej.reason

@@ -197,6 +197,10 @@ func TestRowRules(t *testing.T) {
 			"active_users", `usage_2026-11-23.csv:3: active_users: "-5" is not a whole number ≥ 0`},
 		{"month", "usage_2026-11-23.csv", "org_id,customer_id,product,month,active_users\no-1,c-1,O365,2026-10,5\no-1,c-1,O365,2026-13,5\n",
 			"month", `usage_2026-11-23.csv:3: month: "2026-13" is not a month (YYYY-MM)`},
+		{"rate of 13 places", "fx_rates_2026-11-23.csv", "currency,month,usd_per_unit\nEUR,2026-10,1.123456789012\nGBP,2026-10,0.0000000000001\n",
+			"usd_per_unit", `fx_rates_2026-11-23.csv:3: usd_per_unit: "0.0000000000001" has more than 12 decimal places (a rate is converted exactly at 12)`},
+		{"money of 15 digits and a fraction", "revenue_2026-11-23.csv", revH + good + "t-1,o-1,c-1,AZURE,-100000000000000.5,USD,2026-11-01,dpor\n",
+			"amount", `revenue_2026-11-23.csv:3: amount: "-100000000000000.5" is out of range: an amount has at most 14 digits before the point`},
 		{"rate not positive", "fx_rates_2026-11-23.csv", "currency,month,usd_per_unit\nEUR,2026-10,1.1\nGBP,2026-10,0\n",
 			"usd_per_unit", `fx_rates_2026-11-23.csv:3: usd_per_unit: "0" is not a rate (a decimal > 0)`},
 		{"expires before passed", "exams_2026-11-23.csv", "individual_id,code,passed_on,expires_on\ni-1,70-533,2026-01-01,\ni-2,70-533,2026-01-01,2026-01-01\n",
@@ -397,8 +401,9 @@ func TestHashLogRepeated(t *testing.T) {
 // §3.3), once; a symlinked file is skipped by the run after the one that
 // landed it.
 func TestOddInboxFiles(t *testing.T) {
-	good := "org_id,org_name,country\no-1,A,US\n"
-	in := inbox(t, map[string]string{"organizations_2026-11-20.csv": good, "target.csv": good})
+	// each file's content its own: a content already landed is skipped
+	good := func(name string) string { return "org_id,org_name,country\no-1," + name + ",US\n" }
+	in := inbox(t, map[string]string{"organizations_2026-11-20.csv": good("A"), "target.csv": good("T")})
 	if err := syscall.Mkfifo(filepath.Join(in, "organizations_2026-11-21.csv"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +414,7 @@ func TestOddInboxFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	locked := filepath.Join(in, "organizations_2026-11-19.csv")
-	if err := os.WriteFile(locked, []byte(good), 0o000); err != nil {
+	if err := os.WriteFile(locked, []byte(good("L")), 0o000); err != nil {
 		t.Fatal(err)
 	}
 	unreadable := os.Getuid() != 0 // root opens any file
@@ -657,5 +662,54 @@ func TestSharedIngestLeavesOthersTemporaryFiles(t *testing.T) {
 		if _, err := os.Stat(other); shared == errors.Is(err, os.ErrNotExist) {
 			t.Errorf("shared %v: another process's temporary file: %v", shared, err)
 		}
+	}
+}
+
+// TestValuesAtTheirBounds: what the types of SPEC §3.1 accept at their edges
+// lands: an amount of 14 digits and 4 places either side of zero (DECIMAL(18,4)),
+// a rate of 12 places, RFC 3339's lower-case t and z (§5.6).
+func TestValuesAtTheirBounds(t *testing.T) {
+	in := inbox(t, map[string]string{
+		"revenue_2026-11-23.csv": "transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\n" +
+			"t-1,o-1,,AZURE,99999999999999.0001,USD,2026-11-01,dpor\nt-2,o-1,,AZURE,99999999999999.9999,USD,2026-11-01,dpor\n" +
+			"t-3,o-1,,AZURE,-99999999999999.5,USD,2026-11-01,dpor\nt-4,o-1,,AZURE,-99999999999999.9999,USD,2026-11-01,dpor\n",
+		"fx_rates_2026-11-23.csv":     "currency,month,usd_per_unit\nEUR,2026-10,0.000000000001\nGBP,2026-10,1.123456789012\n",
+		"associations_2026-11-23.csv": "individual_id,org_id,event,event_at\ni-1,o-1,associate,2026-11-01t10:00:00z\ni-2,o-1,associate,2026-11-01t10:00:00+01:00\n",
+	})
+	wh := t.TempDir()
+	sum, err := ingestOnce(t, in, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range sum.Entries {
+		if e.RowsQuarantined != 0 || e.RowsLanded != e.RowsRead {
+			t.Errorf("%s: read/landed/quarantined = %d/%d/%d, want every row landed", e.File, e.RowsRead, e.RowsLanded, e.RowsQuarantined)
+		}
+	}
+	got := query(t, "SELECT CAST(sum(amount) AS VARCHAR) FROM read_parquet('"+filepath.Join(wh, "landed", "revenue", "*", "*.parquet")+"')")
+	if want := "-0.4999"; got[0][0] != want { // .0001 + .9999 - .5 - .9999
+		t.Errorf("the amounts sum to %s, want %s", got[0][0], want)
+	}
+}
+
+// TestSameContentUnderTwoNames: a content already landed is skipped under any
+// other name (SPEC §3.3), and says so.
+func TestSameContentUnderTwoNames(t *testing.T) {
+	body := "org_id,org_name,country\no-1,One,US\n"
+	in := inbox(t, map[string]string{"organizations_2026-11-22.csv": body, "organizations_2026-11-23.csv": body})
+	wh := t.TempDir()
+	sum, err := ingestOnce(t, in, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Landed != 1 || sum.Skipped != 1 {
+		t.Fatalf("landed %d, skipped %d; want 1 and 1", sum.Landed, sum.Skipped)
+	}
+	dup := sum.Entries[1]
+	if dup.File != "organizations_2026-11-23.csv" || dup.Status != StatusDuplicate || !strings.Contains(dup.Reason, "organizations_2026-11-22.csv") {
+		t.Errorf("second file: %+v", dup)
+	}
+	if files, _ := filepath.Glob(filepath.Join(wh, "landed", "organizations", "*", "*")); len(files) != 1 {
+		t.Errorf("landed files %v, want one", files)
 	}
 }

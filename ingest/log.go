@@ -27,6 +27,9 @@ const (
 	StatusUnrecognized = "unrecognized"
 	// StatusUnchanged: touched since it landed, same content; nothing landed.
 	StatusUnchanged = "unchanged"
+	// StatusDuplicate: the content of another file that is landed (SPEC §3.3:
+	// a content already landed is skipped); nothing landed.
+	StatusDuplicate = "duplicate"
 )
 
 // Entry is one line of the ingest log.

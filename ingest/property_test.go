@@ -239,10 +239,11 @@ func contents(t testing.TB, wh string) []string {
 // TestInboxRules: files after the as-of date wait; unknown names are reported
 // once and left alone; the inbox is never changed.
 func TestInboxRules(t *testing.T) {
-	const h = "currency,month,usd_per_unit\nEUR,2026-10,1.1\n"
+	// each date's content its own: a content already landed is skipped
+	h := func(rate string) string { return "currency,month,usd_per_unit\nEUR,2026-10," + rate + "\n" }
 	in := inbox(t, map[string]string{
-		"fx_rates_2026-11-23.csv": h, "fx_rates_2026-11-24.csv": h, "notes.txt": "hello",
-		"fx_rates_2026-11-22.csv.gz": gz(t, h), "fx_rates_2026-11-22.csv": h,
+		"fx_rates_2026-11-23.csv": h("1.1"), "fx_rates_2026-11-24.csv": h("1.2"), "notes.txt": "hello",
+		"fx_rates_2026-11-22.csv.gz": gz(t, h("1.3")), "fx_rates_2026-11-22.csv": h("1.3"),
 	})
 	before := snapshot(t, in)
 	wh := t.TempDir()

@@ -22,6 +22,10 @@ type value struct {
 
 const maxMoney = 99999999999999 // |amount| < 10¹⁴ keeps ×10⁴ inside DECIMAL(18,4)
 
+// maxRatePlaces is how many decimal places a rate may have: compute converts
+// revenue as DECIMAL(18,4) × DECIMAL(38,12), exactly (SPEC §4).
+const maxRatePlaces = 12
+
 // parseValue turns a trimmed field into the typed value of column c. The error
 // message is what quarantine shows after "column: ".
 func parseValue(c *pipeline.Column, b []byte) (value, error) {
@@ -71,7 +75,16 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		}
 		return value{i: int64(d)}, nil
 	case pipeline.KindTimestamp:
-		t, err := time.Parse(time.RFC3339Nano, string(b))
+		// RFC 3339 §5.6 allows a lower-case t and z
+		t, err := time.Parse(time.RFC3339Nano, strings.Map(func(r rune) rune {
+			switch r {
+			case 't':
+				return 'T'
+			case 'z':
+				return 'Z'
+			}
+			return r
+		}, string(b)))
 		if err != nil || !inRange(pipeline.DateFromTime(t)) || !offsetOK(b) {
 			return value{}, fmt.Errorf("%q is not a timestamp (RFC 3339, e.g. 2026-11-23T14:05:00Z)", clip(b))
 		}
@@ -84,7 +97,7 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		return value{i: n}, nil
 	case pipeline.KindMoney:
 		n, ok := parseMoney(b)
-		if !ok && isWholeDigits(bytes.TrimPrefix(bytes.SplitN(b, []byte{'.'}, 2)[0], []byte{'-'})) && len(bytes.SplitN(b, []byte{'.'}, 2)[0]) > 14 {
+		if whole := bytes.TrimPrefix(bytes.SplitN(b, []byte{'.'}, 2)[0], []byte{'-'}); !ok && isWholeDigits(whole) && len(whole) > 14 {
 			// the bound of an amount landed as DECIMAL(18,4) (README, Types)
 			return value{}, fmt.Errorf("%q is out of range: an amount has at most 14 digits before the point", clip(b))
 		}
@@ -95,6 +108,10 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 	case pipeline.KindRate:
 		if !isDecimal(b) {
 			return value{}, fmt.Errorf("%q is not a rate (a decimal > 0)", clip(b))
+		}
+		if _, frac, _ := bytes.Cut(b, []byte{'.'}); len(frac) > maxRatePlaces {
+			// revenue is converted exactly (SPEC §4) at this many places
+			return value{}, fmt.Errorf("%q has more than %d decimal places (a rate is converted exactly at %d)", clip(b), maxRatePlaces, maxRatePlaces)
 		}
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil || !(f > 0) {
@@ -168,7 +185,7 @@ func parseMoney(b []byte) (int64, bool) {
 			n += int64(c - '0')
 		}
 	}
-	if n > maxMoney*10000 {
+	if n > maxMoney*10000+9999 {
 		return 0, false
 	}
 	if neg {

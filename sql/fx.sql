@@ -1,7 +1,7 @@
 -- FX conversion (SPEC §4): revenue counts as amount × usd_per_unit at the rate of
--- its booked month; USD is 1. Each converted amount is rounded to 4 places and kept
--- as a DECIMAL, so sums are exact and do not depend on the order DuckDB adds them in
--- (timelines.sql converts the rows a measure counts, with its usd_amount).
+-- its booked month; USD is 1. Each converted amount is exact, a DECIMAL, so sums are
+-- exact and do not depend on the order DuckDB adds them in (timelines.sql converts
+-- the rows a measure counts, with its usd_amount).
 -- A row with no rate for its month is left out and quarantined with a reason.
 
 -- The (currency, month) pairs of landed revenue that fx_rates lacks: found on the

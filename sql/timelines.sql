@@ -15,21 +15,32 @@ CREATE OR REPLACE TEMP MACRO measure_counts(products, via, product, attribution)
     AND (via IS NULL OR coalesce(list_contains(via, attribution), false));
 
 -- FX conversion (SPEC §4): amount × usd_per_unit at the rate of the booked month,
--- rounded to 4 places and kept a DECIMAL (fx.sql says why); USD is 1.
+-- exactly: the amount is a DECIMAL(18,4) and the rate, landed as a DOUBLE of a
+-- decimal of at most 12 places (ingest), is that decimal again through its
+-- shortest text; their product is a DECIMAL(38,16), summed without rounding
+-- (fx.sql says why). USD is 1.
 CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
-    CASE WHEN currency = 'USD' THEN amount
-         ELSE CAST(round(CAST(amount AS DOUBLE) * rate, 4) AS DECIMAL(38, 4)) END;
+    CASE WHEN currency = 'USD' THEN CAST(amount AS DECIMAL(38, 16))
+         ELSE CAST(amount * CAST(CAST(rate AS VARCHAR) AS DECIMAL(38, 12)) AS DECIMAL(38, 16)) END;
+
+-- The DOUBLE a rule compares with a minimum, of an exact DECIMAL sum x: the
+-- largest DOUBLE <= x, so that value >= min holds exactly when x >= min for any
+-- minimum a DOUBLE holds (15000, 10000.5): a sum a hair below a minimum never
+-- rounds up to it.
+CREATE OR REPLACE TEMP MACRO double_down(x) AS
+    CASE WHEN CAST(CAST(x AS DOUBLE) AS DECIMAL(38, 16)) > x THEN nextafter(CAST(x AS DOUBLE), -1e308)
+         ELSE CAST(x AS DOUBLE) END;
 
 -- A value as the requirements table shows it (SPEC §6.2): DECIMAL(38, 4), which a
 -- sum of amounts or seats that ingest accepts never overflows, through its decimal
 -- text, since DuckDB's cast of a large DOUBLE scales it in binary (199999999999998
 -- would become ….0032). Made once a segment here, not once a requirement a date.
 CREATE OR REPLACE TEMP MACRO value_text(v) AS CAST(printf('%.4f', v) AS DECIMAL(38, 4));
--- A timeline's value is a DOUBLE of an exact DECIMAL(38, 4) sum d. Below 2^36 the
--- DOUBLE is within 2^-16 of d, so its text to 4 places is d itself: only larger
--- values are formatted (formatting every segment's value costs seconds).
+-- A timeline's value as shown: its exact DECIMAL sum d to 4 places, the one place a
+-- value is rounded (SPEC §4), down, so that a shown value reaches a minimum of 4
+-- places exactly when the requirement is met (999.99995 shows 999.9999, not met).
 CREATE OR REPLACE TEMP MACRO value_shown(d) AS
-    CASE WHEN abs(d) < 68719476736 THEN CAST(d AS DECIMAL(38, 4)) ELSE value_text(CAST(d AS DOUBLE)) END;
+    CASE WHEN CAST(d AS DECIMAL(38, 4)) > d THEN CAST(d - 0.00005 AS DECIMAL(38, 4)) ELSE CAST(d AS DECIMAL(38, 4)) END;
 
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
@@ -62,7 +73,7 @@ SELECT unnest(k), t_from, t_until FROM interval_union('customer_keyed');
 CREATE OR REPLACE TEMP TABLE timelines AS
 WITH changes AS (
     SELECT c.version, c.measure, c.org_no, greatest(c.t, o.first_d) AS t, sum(c.delta) AS delta FROM (
-        SELECT version, measure, org_no, t_from AS t, CAST(amount_usd AS DECIMAL(38, 4)) AS delta FROM revenue_items
+        SELECT version, measure, org_no, t_from AS t, CAST(amount_usd AS DECIMAL(38, 16)) AS delta FROM revenue_items
         UNION ALL SELECT version, measure, org_no, t_until, -amount_usd FROM revenue_items
         UNION ALL SELECT version, measure, org_no, t_from, 1 FROM customer_segments
         UNION ALL SELECT version, measure, org_no, t_until, -1 FROM customer_segments
@@ -73,10 +84,10 @@ WITH changes AS (
 )
 SELECT version, measure, org_no, t AS t_from,
        lead(t, 1, forever()) OVER w AS t_until,
-       CAST(sum(delta) OVER w AS DOUBLE) AS value,
+       double_down(sum(delta) OVER w) AS value,
        -- the value of the segment before (0 before the first): where a minimum
        -- is crossed is then a filter, not another pass in order (ok_intervals)
-       CAST(sum(delta) OVER w - delta AS DOUBLE) AS prev_value,
+       double_down(sum(delta) OVER w - delta) AS prev_value,
        value_shown(sum(delta) OVER w) AS value_dec
 FROM changes
 WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t);
