@@ -19,8 +19,14 @@ import (
 // and backfill without --shard; shard processes share it, and each also holds
 // its own shard's lock alone (SPEC §7.1). `run --shard` lands the inbox under
 // the ingest lock, which the pods of one run take one after the other.
+//
+// The warehouse lock is an flock of the warehouse directory itself, which a
+// run cannot have unlinked from under it (a lock file deleted under a running
+// job let a second one start beside it); its file only names the holder. The
+// other locks are flocks of their files.
 type Lock struct {
-	f      *os.File
+	f      *os.File // what is flocked: the directory, or the lock file
+	holder *os.File // the file that names the holder (f itself for a file lock)
 	path   string
 	shared bool
 }
@@ -56,9 +62,22 @@ func Acquire(ctx context.Context, dir, name, holder string, mode LockMode) (*Loc
 		return nil, fmt.Errorf("%w: warehouse %s: %v", ErrUsage, dir, err)
 	}
 	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	holderFile, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
+	}
+	f := holderFile
+	if name == LockFile {
+		if f, err = os.Open(dir); err != nil {
+			holderFile.Close()
+			return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, dir, err)
+		}
+	}
+	closeAll := func() {
+		if f != holderFile {
+			f.Close()
+		}
+		holderFile.Close()
 	}
 	how := syscall.LOCK_EX
 	if mode.Shared {
@@ -72,14 +91,14 @@ func Acquire(ctx context.Context, dir, name, holder string, mode LockMode) (*Loc
 		// Polled, not blocking in flock(2): a signal must still end the wait.
 		select {
 		case <-ctx.Done():
-			f.Close()
+			closeAll()
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	if err != nil {
 		b, _ := os.ReadFile(path)
-		f.Close()
+		closeAll()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			who := strings.TrimSpace(string(b))
 			if who == "" {
@@ -89,11 +108,11 @@ func Acquire(ctx context.Context, dir, name, holder string, mode LockMode) (*Loc
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		f.WriteAt([]byte(holder+"\n"), 0)
-		f.Sync()
+	if err := holderFile.Truncate(0); err == nil {
+		holderFile.WriteAt([]byte(holder+"\n"), 0)
+		holderFile.Sync()
 	}
-	return &Lock{f: f, path: path, shared: mode.Shared}, nil
+	return &Lock{f: f, holder: holderFile, path: path, shared: mode.Shared}, nil
 }
 
 // ErrLockLost means the lock file was removed (or replaced) while held: another
@@ -104,8 +123,8 @@ var ErrLockLost = errors.New("the lock file was removed while this process held 
 // A lock file deleted under a running job lets a second one start beside it;
 // the first finds out here, before its next write, and stops.
 func (l *Lock) Held() error {
-	if l == nil || l.f == nil {
-		return nil
+	if l == nil || l.f == nil || l.f != l.holder {
+		return nil // a directory's flock cannot be unlinked from under it
 	}
 	mine, err := l.f.Stat()
 	if err != nil {
@@ -125,11 +144,14 @@ func (l *Lock) Release() error {
 		return nil
 	}
 	if !l.shared {
-		l.f.Truncate(0)
+		l.holder.Truncate(0)
 	}
 	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
+	}
+	if l.holder != l.f {
+		l.holder.Close()
 	}
 	l.f = nil
 	return err

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -154,7 +155,9 @@ func TestAtomicFile(t *testing.T) {
 	}
 }
 
-// TestLockLost: a lock whose file was deleted (or replaced) under it says so,
+// TestLockLost: the warehouse lock is the directory's: deleting its file under
+// a holder lets no second process in (which would then run beside it). A lock
+// of a file (a shard's) whose file was deleted or replaced under it says so,
 // and a second process can then take a new one: the first must stop writing.
 func TestLockLost(t *testing.T) {
 	dir := t.TempDir()
@@ -163,16 +166,29 @@ func TestLockLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Release()
+	os.Remove(filepath.Join(dir, LockFile))
+	if _, err := AcquireLock(dir, "second"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second warehouse lock after the file was deleted: %v, want ErrLocked", err)
+	}
 	if err := l.Held(); err != nil {
+		t.Errorf("Held after the file was deleted: %v", err)
+	}
+	name := ShardLockFile(Shard{Index: 0, Count: 2})
+	s, err := Acquire(context.Background(), dir, name, "first", LockMode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	if err := s.Held(); err != nil {
 		t.Fatalf("held lock: %v", err)
 	}
-	os.Remove(filepath.Join(dir, LockFile))
-	second, err := AcquireLock(dir, "second")
+	os.Remove(filepath.Join(dir, name))
+	second, err := Acquire(context.Background(), dir, name, "second", LockMode{})
 	if err != nil {
-		t.Fatalf("a new lock after the file was deleted: %v", err)
+		t.Fatalf("a new shard lock after the file was deleted: %v", err)
 	}
 	defer second.Release()
-	if err := l.Held(); !errors.Is(err, ErrLockLost) {
+	if err := s.Held(); !errors.Is(err, ErrLockLost) {
 		t.Errorf("Held after the file was deleted: %v, want ErrLockLost", err)
 	}
 }

@@ -62,6 +62,9 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	if c.batch < 1 {
 		return fmt.Errorf("%w: --batch must be at least 1", pipeline.ErrUsage)
 	}
+	if err := checkWarehouse(e.cfg); err != nil {
+		return err
+	}
 	all, err := pipeline.Spine(c.from.d, c.to.d, c.every)
 	if err != nil {
 		return err

@@ -93,7 +93,7 @@ func TestExitCodes(t *testing.T) {
 		}
 	})
 	t.Run("status of no warehouse", func(t *testing.T) {
-		if code, _, stderr := attain(t, "status", "--warehouse", filepath.Join(dir, "nowhere")); code != 2 || !strings.Contains(stderr, "no warehouse") {
+		if code, _, stderr := attain(t, "status", "--warehouse", filepath.Join(dir, "nowhere")); code != 2 || !strings.Contains(stderr, filepath.Join(dir, "nowhere")) {
 			t.Errorf("exit %d, %s: want 2", code, stderr)
 		}
 	})

@@ -23,6 +23,9 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 	if !c.asOf.set {
 		return fmt.Errorf("%w: compute needs --as-of", pipeline.ErrUsage)
 	}
+	if err := checkWarehouse(e.cfg); err != nil {
+		return err
+	}
 	cat, err := pipeline.LoadCatalog(e.cfg.Catalog)
 	if err != nil {
 		return err

@@ -84,6 +84,20 @@ func checkInbox(cfg pipeline.Config) error {
 	return nil
 }
 
+// checkWarehouse says that the warehouse is there: compute, report, backfill
+// and status read one that ingest or run made, and must not make an empty one
+// from a mistyped --warehouse (SPEC §2: an unreadable directory is exit 2).
+func checkWarehouse(cfg pipeline.Config) error {
+	info, err := os.Stat(cfg.Warehouse)
+	if err != nil {
+		return fmt.Errorf("%w: warehouse %s: %v (attain ingest or attain run makes one)", pipeline.ErrUsage, cfg.Warehouse, errors.Unwrap(err))
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%w: warehouse %s is not a directory", pipeline.ErrUsage, cfg.Warehouse)
+	}
+	return nil
+}
+
 // checkReports says, before the run starts, that the reports folder can be
 // written: found after the compute, it would cost the whole compute.
 func checkReports(cfg pipeline.Config) error {

@@ -31,6 +31,9 @@ func (c *reportCmd) run(ctx context.Context, e *env) error {
 	if !c.asOf.set {
 		return fmt.Errorf("%w: report needs --as-of", pipeline.ErrUsage)
 	}
+	if err := checkWarehouse(e.cfg); err != nil {
+		return err
+	}
 	// alone: two reports of one date would race for its files
 	lock, err := acquire(e, "report")
 	if err != nil {

@@ -26,27 +26,37 @@ func (c *runCmd) flags(fs *flag.FlagSet, cfg *pipeline.Config) {
 
 func (c *runCmd) run(ctx context.Context, e *env) error {
 	asOf := c.asOf.or(e.cfg.Yesterday())
-	cat, err := pipeline.LoadCatalog(e.cfg.Catalog)
-	if err != nil {
-		return err
-	}
-	if err := checkInbox(e.cfg); err != nil {
-		return err
-	}
-	if err := checkReports(e.cfg); err != nil {
-		return err
-	}
-	lock, err := acquireFor(ctx, e, "run", true)
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
 	runID := newRunID(e.cfg.Now())
 	m := newRunMetrics()
 	start := time.Now()
-	e.log.Info("run start", "run_id", runID, "as_of", asOf.String(), "warehouse", e.cfg.Warehouse)
-
-	err = nightly(ctx, e, cat, asOf, runID, m)
+	// What fails before the run starts (the catalog, the inbox, the reports
+	// folder, the lock) ends it like any failure: its exit code in the
+	// metrics and an ERROR summary line (SPEC §7), but no run record, which
+	// belongs to the warehouse another run may hold.
+	started := false
+	err := func() error {
+		cat, err := pipeline.LoadCatalog(e.cfg.Catalog)
+		if err != nil {
+			return err
+		}
+		if err := checkInbox(e.cfg); err != nil {
+			return err
+		}
+		if err := checkReports(e.cfg); err != nil {
+			return err
+		}
+		lock, err := acquireFor(ctx, e, "run", true)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+		started = true
+		e.log.Info("run start", "run_id", runID, "as_of", asOf.String(), "warehouse", e.cfg.Warehouse)
+		return nightly(ctx, e, cat, asOf, runID, m)
+	}()
+	if !started {
+		m.failedStage = "start"
+	}
 	status := "ok"
 	switch {
 	case err == nil:
@@ -66,16 +76,18 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 			err = perr
 		}
 	}
-	rec := runRecord{RunID: runID, AsOf: asOf.String(), Status: status, Started: start.UTC(),
-		Seconds: time.Since(start).Seconds()}
-	if m.reported {
-		rec.Reports = reportDir(e.cfg, asOf)
-	}
-	if err != nil {
-		rec.Error = err.Error()
-	}
-	if rerr := writeRunRecord(e.cfg.Warehouse, rec); rerr != nil {
-		e.log.Error("run record not written", "error", rerr.Error())
+	if started {
+		rec := runRecord{RunID: runID, AsOf: asOf.String(), Status: status, Started: start.UTC(),
+			Seconds: time.Since(start).Seconds()}
+		if m.reported {
+			rec.Reports = reportDir(e.cfg, asOf)
+		}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		if rerr := writeRunRecord(e.cfg.Warehouse, rec); rerr != nil {
+			e.log.Error("run record not written", "error", rerr.Error())
+		}
 	}
 	args := []any{"run_id", runID, "as_of", asOf.String(), "status", status,
 		"duration", time.Since(start).Round(time.Millisecond).String()}

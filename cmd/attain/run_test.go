@@ -502,3 +502,66 @@ func readCSV(t testing.TB, path string) [][]string {
 	}
 	return rows
 }
+
+// TestEarlyFailures: a run that fails before it starts ends like any failure
+// (SPEC §7): its exit code in the metrics and an ERROR summary line naming the
+// stage; commands that read a warehouse do not make one from a mistyped path
+// (SPEC §2: exit 2); and the warehouse lock survives its file being removed.
+func TestEarlyFailures(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "wh")
+	notDir := filepath.Join(dir, "a-file")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	held, err := pipeline.AcquireLock(filepath.Join(dir, "held"), "a test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	// the holder's lock file removed under it: the lock is the directory's
+	os.Remove(filepath.Join(dir, "held", pipeline.LockFile))
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"missing inbox", []string{"--inbox", filepath.Join(dir, "no-inbox"), "--warehouse", wh, "--reports", filepath.Join(dir, "rep")}, 2},
+		{"reports a file", []string{"--inbox", in, "--warehouse", wh, "--reports", notDir}, 2},
+		{"lock held", []string{"--inbox", in, "--warehouse", filepath.Join(dir, "held"), "--reports", filepath.Join(dir, "rep")}, 75},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			metrics := filepath.Join(dir, tc.name+".prom")
+			code, _, stderr := attain(t, append(append([]string{"run", "--as-of", last, "--metrics-file", metrics, "--log-format", "json"}, tc.args...))...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+			m, _ := os.ReadFile(metrics)
+			if !strings.Contains(string(m), fmt.Sprintf("attain_last_exit_code %d", tc.code)) {
+				t.Errorf("metrics:\n%s", m)
+			}
+			var end map[string]any
+			for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+				var rec map[string]any
+				if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "run end" {
+					end = rec
+				}
+			}
+			if end["level"] != "ERROR" || end["stage"] != "start" {
+				t.Errorf("run end line %v: want ERROR naming the stage start", end)
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"compute", "--as-of", last}, {"report", "--as-of", last, "--reports", filepath.Join(dir, "rep")},
+		{"backfill", "--from", last, "--to", last}, {"status"},
+	} {
+		missing := filepath.Join(dir, "no-warehouse")
+		code, _, stderr := attain(t, append(args, "--warehouse", missing)...)
+		if code != 2 || !strings.Contains(stderr, missing) {
+			t.Errorf("%s on a missing warehouse: exit %d, %s; want 2 naming it", args[0], code, stderr)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Errorf("%s made the missing warehouse", args[0])
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"attain/ingest"
@@ -18,8 +17,8 @@ type statusCmd struct{}
 func (c *statusCmd) flags(*flag.FlagSet, *pipeline.Config) {}
 
 func (c *statusCmd) run(_ context.Context, e *env) error {
-	if st, err := os.Stat(e.cfg.Warehouse); err != nil || !st.IsDir() {
-		return fmt.Errorf("%w: no warehouse at %s", pipeline.ErrUsage, e.cfg.Warehouse)
+	if err := checkWarehouse(e.cfg); err != nil {
+		return err
 	}
 	entries, err := ingest.ReadLog(e.cfg.Warehouse)
 	if err != nil {
