@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -33,16 +34,17 @@ type commandInfo struct {
 }
 
 var commands = []commandInfo{
-	{"run", "[--as-of D] [--shard i/N]", "the nightly job: ingest, compute, report for D", func() command { return &runCmd{} }, nil},
+	{"run", "[--as-of D] [--shards N | --shard i/N]", "the nightly job: ingest, compute, report for D", func() command { return &runCmd{} }, nil},
 	{"ingest", "[--as-of D]", "land every new inbox file delivered on or before D", func() command { return &ingestCmd{} },
 		[]string{"inbox", "warehouse", "log-format", "threads", "max-bad-fraction"}},
 	{"gen", "--out DIR [--orgs N] [--from A] [--to B] [--seed S]", "write a deterministic synthetic inbox", func() command { return &genCmd{} },
 		[]string{"log-format"}},
-	{"compute", "--as-of D [--shard i/N]", "compute the result tables for D from landed data", func() command { return &computeCmd{} },
+	{"compute", "--as-of D [--shards N | --shard i/N]", "compute the result tables for D from landed data", func() command { return &computeCmd{} },
 		[]string{"warehouse", "catalog", "memory-limit", "threads", "log-format"}},
 	{"report", "--as-of D", "write the workbook and CSV files for D from the results", func() command { return &reportCmd{} },
 		[]string{"warehouse", "reports", "memory-limit", "threads", "log-format"}},
-	{"backfill", "--from A --to B [--every day|week|month] [--force] [--as-known] [--shard i/N]", "results and reports for every date in [A, B]",
+	{"backfill", "--from A --to B [--every day|week|month] [--report-every day|week|month|none] [--force] [--as-known] [--batch N] [--shards N | --shard i/N]",
+		"results (as history) and reports for every date in [A, B]",
 		func() command { return &backfillCmd{} }, []string{"warehouse", "reports", "catalog", "memory-limit", "threads", "log-format"}},
 	{"catalog check", "FILE", "validate a catalog file or directory", func() command { return &catalogCheckCmd{} }, []string{}},
 	{"catalog show", "[--as-of D]", "print the catalog version in force", func() command { return &catalogShowCmd{} }, []string{"catalog"}},
@@ -77,7 +79,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = append([]string{"version"}, args[1:]...)
 	}
 	name := args[0]
-	if name == "catalog" && len(args) > 1 {
+	if name == "catalog" {
+		if len(args) == 1 || strings.HasPrefix(args[1], "-") {
+			if len(args) > 1 && (args[1] == "-h" || args[1] == "--help" || args[1] == "-help") {
+				groupUsage(stdout, "catalog") // asked for: standard output, exit 0
+				return 0
+			}
+			fmt.Fprintf(stderr, "Error: attain catalog needs a subcommand: check or show\n\n")
+			groupUsage(stderr, "catalog")
+			return 2
+		}
 		name, args = "catalog "+args[1], args[1:]
 	}
 	var info *commandInfo
@@ -130,7 +141,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(ctx, e)
 	code := exitCode(ctx, err)
-	if err != nil && code != 0 {
+	var sig signalError
+	switch {
+	case err != nil && code != 0 && errors.As(context.Cause(ctx), &sig):
+		// not DuckDB's "INTERRUPT Error: Interrupted!" of the query it stopped
+		fmt.Fprintf(stderr, "Error: %v; the earlier results and reports are as they were\n", sig)
+	case err != nil && code != 0:
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 	}
 	return code
@@ -190,6 +206,17 @@ func commandUsage(w io.Writer, info *commandInfo, fs *flag.FlagSet) {
 var commonNames = []string{"inbox", "warehouse", "reports", "catalog", "memory-limit", "threads", "log-format",
 	"metrics-file", "pushgateway", "max-bad-fraction"}
 
+// groupUsage prints the commands of a group (attain catalog check, show).
+func groupUsage(w io.Writer, group string) {
+	fmt.Fprintf(w, "Usage: attain %s <command> [flags]\n\nCommands:\n", group)
+	for _, c := range commands {
+		if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+			fmt.Fprintf(w, "  %-8s %-14s %s\n", sub, c.args, c.summary)
+		}
+	}
+	fmt.Fprintf(w, "\nRun 'attain %s <command> --help' for a command's flags.\n", group)
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "attain — the nightly competency attainment job\n\nUsage: attain <command> [flags]\n\nCommands:\n")
 	for _, c := range commands {
@@ -243,7 +270,10 @@ func applyEnv(fs *flag.FlagSet, environ []string) error {
 		key := "ATTAIN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 		if v, ok := vars[key]; ok && !given[name] {
 			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("%w: %s=%q: %v", pipeline.ErrUsage, key, v, err)
+				if errors.Is(err, strconv.ErrSyntax) || strings.Contains(err.Error(), "parse error") {
+					err = errors.New("not a number")
+				}
+				return fmt.Errorf("%w: %s=%q: not a value for --%s: %v", pipeline.ErrUsage, key, v, name, err)
 			}
 		}
 	}

@@ -79,7 +79,7 @@ func acquire(e *env, what string) (*pipeline.Lock, error) {
 // a mistyped --inbox must not leave an empty warehouse behind.
 func checkInbox(cfg pipeline.Config) error {
 	if _, err := os.ReadDir(cfg.Inbox); err != nil {
-		return fmt.Errorf("%w: inbox: %v", pipeline.ErrUsage, errors.Unwrap(err))
+		return fmt.Errorf("%w: inbox %s: %v", pipeline.ErrUsage, cfg.Inbox, errors.Unwrap(err))
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func checkWarehouse(cfg pipeline.Config) error {
 // written: found after the compute, it would cost the whole compute.
 func checkReports(cfg pipeline.Config) error {
 	if err := os.MkdirAll(cfg.Reports, 0o755); err != nil {
-		return fmt.Errorf("%w: reports: %v", pipeline.ErrUsage, errors.Unwrap(err))
+		return fmt.Errorf("%w: reports %s: %v", pipeline.ErrUsage, cfg.Reports, errors.Unwrap(err))
 	}
 	f, err := os.CreateTemp(cfg.Reports, ".attain-check-*"+pipeline.TempSuffix)
 	if err != nil {

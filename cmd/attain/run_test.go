@@ -420,6 +420,8 @@ func TestSIGTERMStopsQuickly(t *testing.T) {
 		cmd := exec.Command(self, "run", "--inbox", in, "--warehouse", filepath.Join(dir, "wh"), "--reports", filepath.Join(dir, "rep"),
 			"--as-of", last, "--log-format", "json")
 		cmd.Env = append(os.Environ(), "ATTAIN_TEST_AS_MAIN=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -427,6 +429,10 @@ func TestSIGTERMStopsQuickly(t *testing.T) {
 		sent := time.Now()
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code == 143 && (!strings.Contains(stderr.String(), "\nError: stopped by terminated") ||
+			regexp.MustCompile(`(?m)^Error: .*INTERRUPT`).MatchString(stderr.String())) {
+			t.Errorf("after SIGTERM at %v the error line is not attain's own:\n%s", after, stderr.String())
+		}
 		if took := time.Since(sent); took > 10*time.Second {
 			t.Errorf("stopped %v after SIGTERM", took)
 		}
