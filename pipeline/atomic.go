@@ -40,7 +40,9 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.Create(TempName(path, false))
+	// the process's own temporary name: two processes may write one file
+	// (the readers' files of history.sql, a marker) at once
+	f, err := os.Create(TempName(path, true))
 	if err != nil {
 		return nil, err
 	}

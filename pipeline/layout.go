@@ -16,6 +16,7 @@ import (
 //	results/<table>/as_of=D/<table>-<i>-of-<N>.parquet   ResultPart
 //	results/_parts/D/<i>-of-<N>.json                     PartsDir
 //	results/_complete/D.json                             MarkerPath
+//	results/.staging/D/<gen>/<table>-<i>-of-<N>.parquet  ResultStaged (a date's parts before its marker)
 //	results/<table>/_empty.parquet, history/<table>/_empty.parquet
 //	                                                     EmptyResult, EmptyHistory (schemas for history.sql's globs)
 //	history/<table>/month=M/<table>-<i>-of-<N>.parquet   HistoryPart
@@ -85,6 +86,18 @@ func ResultDir(warehouse, table string, d Date) string {
 // ResultPart is shard s's part of a result table of a date.
 func ResultPart(warehouse, table string, d Date, s Shard) string {
 	return filepath.Join(ResultDir(warehouse, table, d), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
+}
+
+// ResultStagingDir holds the parts of one generation of a date's results
+// (gen: what they are computed from) until the date's marker is written and
+// they move to their ResultPart. Directory readers do not look there.
+func ResultStagingDir(warehouse string, d Date, gen string) string {
+	return filepath.Join(warehouse, "results", ".staging", d.String(), gen)
+}
+
+// ResultStaged is shard s's part of a result table of a date, staged.
+func ResultStaged(warehouse, table string, d Date, gen string, s Shard) string {
+	return filepath.Join(ResultStagingDir(warehouse, d, gen), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
 // PartsDir holds the part markers of a date's results.

@@ -84,29 +84,23 @@ func globEscaped(paths []string) []string {
 // Marker is written last, once every table of a date is: a date's results are
 // complete only when its marker exists.
 type Marker struct {
-	AsOf           string           `json:"as_of"`
-	RunID          string           `json:"run_id"`
-	CatalogVersion string           `json:"catalog_version"`
-	KnownBy        string           `json:"known_by,omitempty"`
-	Shards         int              `json:"shards"` // each table is this many parts
-	Rows           map[string]int64 `json:"rows"`
-	At             time.Time        `json:"at"`
+	AsOf           string                `json:"as_of"`
+	RunID          string                `json:"run_id"`
+	CatalogVersion string                `json:"catalog_version"`
+	KnownBy        string                `json:"known_by,omitempty"`
+	Shards         int                   `json:"shards"` // each table is this many parts
+	Gen            string                `json:"gen,omitempty"`
+	Rows           map[string]int64      `json:"rows"`
+	Parts          map[string][]PartFile `json:"parts,omitempty"` // each table's parts, in shard order (parts.go)
+	At             time.Time             `json:"at"`
 }
 
-// CheckComplete says whether the result files a marker covers are all there:
-// each table of the date in the marker's number of parts.
+// CheckComplete says whether the result files a marker covers are all there
+// and are the parts it pinned (PartPaths); the error names a file.
 func CheckComplete(warehouse string, m *Marker) error {
-	d, err := pipeline.ParseDate(m.AsOf)
-	if err != nil {
-		return err
-	}
 	for _, t := range Tables {
-		files, err := ResultFiles(warehouse, t.Name, d)
-		if err != nil {
+		if _, err := PartPaths(warehouse, m, t.Name); err != nil {
 			return err
-		}
-		if want := max(m.Shards, 1); len(files) != want {
-			return fmt.Errorf("results of %s: %s has %d files, the marker says %d", m.AsOf, t.Name, len(files), want)
 		}
 	}
 	return nil
@@ -230,17 +224,6 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 			shards = append(shards, pipeline.Shard{Index: i, Count: n})
 		}
 	}
-	// The dates' results are replaced: their markers go first, so that no
-	// reader takes a date whose parts are being rewritten for complete. A
-	// history is replaced a month at a time, when its marker is written.
-	for _, d := range dates {
-		if opt.History != nil {
-			break
-		}
-		if err := os.Remove(pipeline.MarkerPath(opt.Warehouse, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return none, err
-		}
-	}
 	out := Computed{Rows: map[pipeline.Date]map[string]int64{}}
 	knownBy := ""
 	if opt.KnownBy != nil {
@@ -256,25 +239,29 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		start := time.Now()
 		// Each date is recorded as its part is written: a compute stopped
 		// half-way keeps the dates it finished.
-		written := func(e *Engine, d pipeline.Date, rows map[string]int64, quality []QualityCount) error {
+		written := func(e *Engine, d pipeline.Date, files map[string]PartFile, quality []QualityCount) error {
 			if out.Rows[d] == nil {
 				out.Rows[d] = map[string]int64{}
 			}
-			for t, n := range rows {
-				out.Rows[d][t] += n // this process's shards
+			rows := map[string]int64{}
+			for t, f := range files {
+				out.Rows[d][t] += f.Rows // this process's shards
+				rows[t] = f.Rows
 			}
+			gen := resultGen(d, s.Count, e.dataID, knownBy)
 			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: e.dataID, KnownBy: knownBy,
-				Rows: rows, Quality: quality, At: opt.Now().UTC()}
+				Gen: gen, Rows: rows, Files: files, Quality: quality, At: opt.Now().UTC()}
 			if err := writePartMarker(opt.Warehouse, pm); err != nil {
 				return err
 			}
 			v, _ := opt.Catalog.InForce(d)
 			var qualityRows int64
-			done, err := completeDate(opt.Warehouse, d, s.Count, e.dataID, Marker{AsOf: d.String(), RunID: opt.RunID,
-				CatalogVersion: v.Version, KnownBy: knownBy, Shards: s.Count, At: opt.Now().UTC()},
-				func(all []QualityCount) (n int64, err error) {
-					qualityRows, err = e.writeQuality(ctx, opt.Warehouse, d, s.Count, all)
-					return qualityRows, err
+			done, err := completeDate(ctx, opt.Warehouse, d, s.Count, gen, Marker{AsOf: d.String(), RunID: opt.RunID,
+				CatalogVersion: v.Version, KnownBy: knownBy, At: opt.Now().UTC()},
+				func(all []QualityCount) (PartFile, error) {
+					f, err := e.writeQuality(ctx, opt.Warehouse, d, gen, s.Count, all)
+					qualityRows = f.Rows
+					return f, err
 				})
 			if err != nil {
 				return err
@@ -435,7 +422,7 @@ func (p datePlan) passes(size int) []datePlan {
 // evaluate them and, once they cover the month's spine, its part of the
 // month's history, and tells month.
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
-	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]int64, []QualityCount) error,
+	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]PartFile, []QualityCount) error,
 	month func(*Engine, string, map[string]int64) error) error {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
@@ -492,10 +479,14 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			}
 			continue
 		}
+		knownBy := ""
+		if opt.KnownBy != nil {
+			knownBy = opt.KnownBy.String()
+		}
 		for _, d := range pass.dates {
-			var rows map[string]int64
+			var files map[string]PartFile
 			if err := e.timed("write", func() (err error) {
-				rows, err = e.WriteResults(ctx, opt.Warehouse, d, s)
+				files, err = e.WriteResults(ctx, opt.Warehouse, d, s, resultGen(d, s.Count, e.dataID, knownBy))
 				return err
 			}); err != nil {
 				return err
@@ -506,7 +497,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 					return err
 				}
 			}
-			if err := written(e, d, rows, quality); err != nil {
+			if err := written(e, d, files, quality); err != nil {
 				return err
 			}
 		}
@@ -764,26 +755,24 @@ func (e *Engine) runAll(ctx context.Context, steps []string) error {
 	return nil
 }
 
-// WriteResults writes shard s's part of each result table of asOf and returns
-// the rows written per table. The table's other files are removed first, but
-// those of the other shards of s.Count (SPEC §6.1: readers read every file).
-func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date, s pipeline.Shard) (map[string]int64, error) {
-	rows := map[string]int64{}
+// WriteResults writes shard s's part of each result table of asOf, staged as
+// generation gen (parts.go), and returns each table's file.
+func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date, s pipeline.Shard, gen string) (map[string]PartFile, error) {
+	files := map[string]PartFile{}
 	for _, t := range Tables {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := removeOtherParts(warehouse, t.Name, asOf, s.Count); err != nil {
-			return nil, err
-		}
-		q := fmt.Sprintf("SELECT * FROM %s_on(DATE '%s')", t.Name, asOf)
-		n, err := e.CopyTo(ctx, q, pipeline.ResultPart(warehouse, t.Name, asOf, s))
+		path := pipeline.ResultStaged(warehouse, t.Name, asOf, gen, s)
+		n, err := e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM %s_on(DATE '%s')", t.Name, asOf), path)
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)
 		}
-		rows[t.Name] = n
+		if files[t.Name], err = partFile(path, n); err != nil {
+			return nil, err
+		}
 	}
-	return rows, nil
+	return files, nil
 }
 
 // qualityCounts are the session's data-quality counts (quality.sql).
@@ -800,8 +789,9 @@ func (e *Engine) qualityCounts(ctx context.Context) ([]QualityCount, error) {
 }
 
 // writeQuality writes the sums of the shards' data-quality counts as the
-// first part of data_quality of a date of n shards, and returns its rows.
-func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.Date, n int, counts []QualityCount) (int64, error) {
+// first part of data_quality of a date of n shards, staged as generation gen,
+// and returns its file.
+func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.Date, gen string, n int, counts []QualityCount) (PartFile, error) {
 	q := "SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS feed, NULL::BIGINT AS rows WHERE false"
 	if len(counts) > 0 {
 		var values []string
@@ -812,26 +802,12 @@ func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.
 			") v(check_name, feed, rows) GROUP BY check_name, feed"
 	}
 	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE dq_sums AS "+q); err != nil {
-		return 0, err
+		return PartFile{}, err
 	}
-	return e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM data_quality_of(DATE '%s', 'dq_sums')", d),
-		pipeline.ResultPart(warehouse, "data_quality", d, pipeline.Shard{Index: 0, Count: n}))
-}
-
-// removeOtherParts removes a result table's files of a date that are not parts
-// of n shards: an earlier compute's, with another number of shards.
-func removeOtherParts(warehouse, table string, d pipeline.Date, n int) error {
-	files, err := ResultFiles(warehouse, table, d)
+	path := pipeline.ResultStaged(warehouse, "data_quality", d, gen, pipeline.Shard{Index: 0, Count: n})
+	rows, err := e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM data_quality_of(DATE '%s', 'dq_sums')", d), path)
 	if err != nil {
-		return err
+		return PartFile{}, err
 	}
-	suffix := fmt.Sprintf("-of-%d.parquet", n)
-	for _, f := range files {
-		if !strings.HasPrefix(filepath.Base(f), table+"-") || !strings.HasSuffix(f, suffix) {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		}
-	}
-	return nil
+	return partFile(path, rows)
 }

@@ -1,11 +1,13 @@
 package sql
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,32 +17,47 @@ import (
 )
 
 // The completion protocol of a date's results (SPEC §6.1, §7.1). Each shard
-// writes its part of every result table of the date, then its part marker,
-// results/_parts/<D>/<i>-of-<N>.json, naming the data it computed from. The
-// process that finds all N part markers of one N and one data written writes
-// the date's marker, results/_complete/<D>.json, by a hard link that fails
-// when the marker exists: exactly one process completes a date, whichever
-// writes the last part, and a date is never complete with a part missing,
-// with parts of two N, or with parts computed from two states of the landed
-// data. A compute removes the date's marker before it writes any part.
+// writes its part of every result table of the date aside, staged under
+// results/.staging/<D>/<gen>/ (gen: what the parts are computed from — the
+// landed data, --as-known and the number of shards N), then its part marker,
+// results/_parts/<D>/<i>-of-<N>.json, naming the generation and each staged
+// file's rows, size and SHA-256. The process that finds, under the date's
+// completion lock, all N part markers of one generation with their staged
+// files writes the date's marker, results/_complete/<D>.json, which replaces
+// the earlier one and pins every part's size and SHA-256, and then moves the
+// staged parts into place: the marker is the commit. Until then the date's
+// earlier results stay as they were (a re-run that is stopped leaves them);
+// a date is never complete with a part missing, with parts of two N, or with
+// parts computed from two states of the landed data; a reader whose files do
+// not match the marker refuses them, naming the file (CheckPart).
 //
 // The data-quality counts are of all organizations: each shard counts its own
 // (quality.sql) into its part marker and writes no data_quality rows, and the
 // process that completes the date writes their sums as the first part's rows
-// before the marker. What it writes depends on the part markers alone, so two
-// processes that complete at once write the same bytes.
+// before the marker.
 
-// PartMarker says that one shard's part of a date's results is written.
+// PartFile is one written part of a result table: its file's base name,
+// rows, size and SHA-256.
+type PartFile struct {
+	File   string `json:"file"`
+	Rows   int64  `json:"rows"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// PartMarker says that one shard's part of a date's results is staged.
 type PartMarker struct {
-	AsOf    string           `json:"as_of"`
-	RunID   string           `json:"run_id"`
-	Shard   int              `json:"shard"`
-	Shards  int              `json:"shards"`
-	Data    string           `json:"data"` // what the shard computed from: the SHA-256 of the landed files' manifest
-	KnownBy string           `json:"known_by,omitempty"`
-	Rows    map[string]int64 `json:"rows"`
-	Quality []QualityCount   `json:"quality,omitempty"` // the shard's data-quality counts, when of several
-	At      time.Time        `json:"at"`
+	AsOf    string              `json:"as_of"`
+	RunID   string              `json:"run_id"`
+	Shard   int                 `json:"shard"`
+	Shards  int                 `json:"shards"`
+	Data    string              `json:"data"` // what the shard computed from: the SHA-256 of the landed files' manifest
+	KnownBy string              `json:"known_by,omitempty"`
+	Gen     string              `json:"gen"`
+	Rows    map[string]int64    `json:"rows"`
+	Files   map[string]PartFile `json:"files"` // by table
+	Quality []QualityCount      `json:"quality,omitempty"` // the shard's data-quality counts, when of several
+	At      time.Time           `json:"at"`
 }
 
 // QualityCount is one data-quality count (a data_quality row but its date).
@@ -50,33 +67,51 @@ type QualityCount struct {
 	Rows  int64  `json:"rows"`
 }
 
-// writePartMarker writes a shard's part marker, and removes those of other
-// numbers of shards (an earlier compute's).
+// resultGen names the generation of a date's results: the landed data they
+// are computed from, --as-known and the number of shards.
+func resultGen(d pipeline.Date, shards int, data, knownBy string) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%s|%s", d, shards, data, knownBy))
+	return hex.EncodeToString(h[:])[:16]
+}
+
+// partFile describes a written file.
+func partFile(path string, rows int64) (PartFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return PartFile{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return PartFile{}, err
+	}
+	return PartFile{File: filepath.Base(path), Rows: rows, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// writePartMarker writes a shard's part marker.
 func writePartMarker(warehouse string, m PartMarker) error {
 	dir := pipeline.PartsDir(warehouse, pipeline.MustDate(m.AsOf))
-	entries, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	suffix := fmt.Sprintf("-of-%d.json", m.Shards)
-	for _, en := range entries {
-		if !strings.HasSuffix(en.Name(), suffix) && !strings.HasSuffix(en.Name(), pipeline.TempSuffix) {
-			if err := os.Remove(filepath.Join(dir, en.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		}
-	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	return pipeline.WriteFileAtomic(filepath.Join(dir, fmt.Sprintf("%d-of-%d.json", m.Shard, m.Shards)), append(b, '\n'))
 }
 
-// completeDate writes the date's marker (m, with the rows of every part) when
-// all n parts are written from data, and says whether this call wrote it.
-// With several parts it first has writeQuality write the sums of their
-// data-quality counts (and counts the rows it wrote).
-func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marker,
-	writeQuality func([]QualityCount) (int64, error)) (bool, error) {
-	m.Rows = map[string]int64{}
+// completeDate writes the date's marker (m, with the parts' rows and files)
+// when all n parts of generation gen are staged, moves them into place, and
+// says whether this call did. With several parts it first has writeQuality
+// write the sums of their data-quality counts, staged as the first part's
+// data_quality, and returns that file's description.
+func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int, gen string, m Marker,
+	writeQuality func([]QualityCount) (PartFile, error)) (bool, error) {
+	host, _ := os.Hostname()
+	lock, err := pipeline.Acquire(ctx, pipeline.PartsDir(warehouse, d), "complete.lock",
+		fmt.Sprintf("attain compute, pid %d on %s", os.Getpid(), host), pipeline.LockMode{Wait: true})
+	if err != nil {
+		return false, err
+	}
+	defer lock.Release()
+	m.Gen, m.Shards = gen, n
+	m.Rows, m.Parts = map[string]int64{}, map[string][]PartFile{}
 	var quality []QualityCount
 	for i := range n {
 		b, err := os.ReadFile(filepath.Join(pipeline.PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
@@ -90,34 +125,148 @@ func completeDate(warehouse string, d pipeline.Date, n int, data string, m Marke
 		if err := json.Unmarshal(b, &p); err != nil {
 			return false, fmt.Errorf("part marker of %s: %w", d, err)
 		}
-		if p.Data != data || p.KnownBy != m.KnownBy {
+		if p.Gen != gen {
 			return false, nil // that shard computed from other data: it runs again
 		}
-		for t, r := range p.Rows {
-			m.Rows[t] += r
+		for _, t := range Tables {
+			f, ok := p.Files[t.Name]
+			if !ok || !exists(filepath.Join(pipeline.ResultStagingDir(warehouse, d, gen), f.File)) {
+				// not written, or moved into place by the process that completed it
+				return false, nil
+			}
+			m.Parts[t.Name] = append(m.Parts[t.Name], f)
+			m.Rows[t.Name] += f.Rows
 		}
 		quality = append(quality, p.Quality...)
 	}
 	if n > 1 {
-		rows, err := writeQuality(quality)
+		f, err := writeQuality(quality)
 		if err != nil {
 			return false, err
 		}
-		m.Rows["data_quality"] = rows
+		m.Parts["data_quality"][0] = f
+		m.Rows["data_quality"] = f.Rows
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	path := pipeline.MarkerPath(warehouse, d)
-	tmp := pipeline.TempName(path, true)
-	if err := pipeline.WriteFileAtomic(tmp, append(b, '\n')); err != nil {
+	if err := pipeline.WriteFileAtomic(pipeline.MarkerPath(warehouse, d), append(b, '\n')); err != nil {
 		return false, err
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); errors.Is(err, os.ErrExist) {
-		return false, nil // another shard's process completed it
-	} else if err != nil {
-		return false, err
+	return true, publishDate(warehouse, &m)
+}
+
+// publishDate moves a complete date's staged parts into place and removes the
+// date's other result files (an earlier compute's), and the staged parts no
+// part marker names any more (a stopped compute's).
+func publishDate(warehouse string, m *Marker) error {
+	d := pipeline.MustDate(m.AsOf)
+	staging := pipeline.ResultStagingDir(warehouse, d, m.Gen)
+	for _, t := range Tables {
+		dir := pipeline.ResultDir(warehouse, t.Name, d)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		keep := map[string]bool{}
+		for _, f := range m.Parts[t.Name] {
+			keep[f.File] = true
+			if err := os.Rename(filepath.Join(staging, f.File), filepath.Join(dir, f.File)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, en := range entries {
+			if !keep[en.Name()] && !strings.HasPrefix(en.Name(), ".") {
+				if err := os.Remove(filepath.Join(dir, en.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
+		}
+		if err := pipeline.SyncDir(dir); err != nil {
+			return err
+		}
 	}
-	return true, pipeline.SyncDir(filepath.Dir(path))
+	// staged generations no part marker names: stopped computes'
+	named := map[string]bool{}
+	markers, _ := os.ReadDir(pipeline.PartsDir(warehouse, d))
+	for _, en := range markers {
+		var p PartMarker
+		if b, err := os.ReadFile(filepath.Join(pipeline.PartsDir(warehouse, d), en.Name())); err == nil && json.Unmarshal(b, &p) == nil {
+			named[p.Gen] = true
+		}
+	}
+	gens, _ := os.ReadDir(filepath.Dir(staging))
+	for _, en := range gens {
+		if en.Name() == m.Gen || !named[en.Name()] {
+			if err := os.RemoveAll(filepath.Join(filepath.Dir(staging), en.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PartPaths are the files of a result table of a complete date, each checked
+// against the marker (CheckPart): in place, or still staged when the process
+// that completed the date stopped before it moved them. A marker that names
+// no parts (hand-made, or of an earlier build) gives the table's files when
+// there are as many as its shards.
+func PartPaths(warehouse string, m *Marker, table string) ([]string, error) {
+	d, err := pipeline.ParseDate(m.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	if m.Parts == nil {
+		files, err := ResultFiles(warehouse, table, d)
+		if err != nil {
+			return nil, err
+		}
+		if want := max(m.Shards, 1); len(files) != want {
+			return nil, fmt.Errorf("results of %s: %s has %d files, the marker says %d", m.AsOf, table, len(files), want)
+		}
+		return files, nil
+	}
+	parts := m.Parts[table]
+	if len(parts) != max(m.Shards, 1) {
+		return nil, fmt.Errorf("results of %s: the marker names %d parts of %s, of %d shards", m.AsOf, len(parts), table, m.Shards)
+	}
+	var out []string
+	for _, f := range parts {
+		// in place; else still staged (a process stopped between the marker
+		// and the move); a part staged again by a later compute of the same
+		// data is not the one pinned unless equal
+		path := filepath.Join(pipeline.ResultDir(warehouse, table, d), f.File)
+		err := CheckPart(path, f)
+		if staged := filepath.Join(pipeline.ResultStagingDir(warehouse, d, m.Gen), f.File); err != nil && CheckPart(staged, f) == nil {
+			path, err = staged, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("results of %s: %w", m.AsOf, err)
+		}
+		out = append(out, path)
+	}
+	return out, nil
+}
+
+// CheckPart says whether the file at path is the part the marker pinned: its
+// size and SHA-256. The error names the file.
+func CheckPart(path string, want PartFile) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s is missing: %w", path, err)
+	}
+	if info.Size() != want.Size {
+		return fmt.Errorf("%s has %d bytes, the marker says %d: it is not the part that completed the date", path, info.Size(), want.Size)
+	}
+	got, err := partFile(path, want.Rows)
+	if err != nil {
+		return err
+	}
+	if got.SHA256 != want.SHA256 {
+		return fmt.Errorf("%s is not the part that completed the date (its SHA-256 differs from the marker's)", path)
+	}
+	return nil
 }
 
 // manifestID is the SHA-256 of a manifest's bytes.

@@ -537,7 +537,7 @@ func TestEarlyFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			metrics := filepath.Join(dir, tc.name+".prom")
-			code, _, stderr := attain(t, append(append([]string{"run", "--as-of", last, "--metrics-file", metrics, "--log-format", "json"}, tc.args...))...)
+			code, _, stderr := attain(t, append([]string{"run", "--as-of", last, "--metrics-file", metrics, "--log-format", "json"}, tc.args...)...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d: %s", code, tc.code, stderr)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,12 +11,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	"attain/pipeline"
+	"attain/sql"
 )
 
 // attainCmd is the test binary as attain, with these arguments.
@@ -273,7 +276,7 @@ func TestMarkersAreChecked(t *testing.T) {
 	// A backfill stores history and never touches nightly results (SPEC §8):
 	// its report of the date reads the nightly results, and refuses them.
 	out, err := attainCmd(t, "backfill", "--warehouse", wh, "--reports", rep, "--from", last, "--to", last, "--log-format", "json").CombinedOutput()
-	if code := exitOf(err); code != 1 || !bytes.Contains(out, []byte("alerts has 0 files")) {
+	if code := exitOf(err); code != 1 || !bytes.Contains(out, []byte("alerts-0-of-1.parquet is missing")) {
 		t.Errorf("backfill of a date whose nightly alerts file is gone: exit %d, %s; want 1 naming it", code, out)
 	}
 	mustAttain(t, "compute", "--warehouse", wh, "--as-of", last, "--log-format", "json")
@@ -328,5 +331,122 @@ func TestRequirementsSheetIsScoped(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Requirements sheet: %d rows, want the %d scoped rows of requirements.csv", len(got), len(want))
+	}
+}
+
+// TestPartsArePinned: a complete date's marker pins each part's size and
+// SHA-256; a report of a date whose part was swapped for another shard's,
+// for an empty file of its schema, truncated or deleted exits 1 naming the
+// file, never reads the wrong rows (SPEC §6.1).
+func TestPartsArePinned(t *testing.T) {
+	in := smallInbox(t)
+	dir := t.TempDir()
+	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+	mustAttain(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last)
+	mustAttain(t, "compute", "--warehouse", wh, "--as-of", last, "--shards", "2")
+	part := func(i int) string {
+		return pipeline.ResultPart(wh, "renewal_risk", pipeline.MustDate(last), pipeline.Shard{Index: i, Count: 2})
+	}
+	original, err := os.ReadFile(part(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := os.ReadFile(part(1))
+	ctx := context.Background()
+	eng, err := sql.Open(ctx, sql.Settings{MemoryLimit: "256MiB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.parquet")
+	if _, err := eng.CopyTo(ctx, "SELECT * FROM "+sql.ReadFiles([]string{part(0)})+" LIMIT 0", empty); err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+	emptyBytes, _ := os.ReadFile(empty)
+	for _, tc := range []struct {
+		name   string
+		mutate func() error
+	}{
+		{"another shard's part", func() error { return os.WriteFile(part(0), other, 0o644) }},
+		{"an empty file of its schema", func() error { return os.WriteFile(part(0), emptyBytes, 0o644) }},
+		{"truncated", func() error { return os.WriteFile(part(0), original[:len(original)/2], 0o644) }},
+		{"deleted", func() error { return os.Remove(part(0)) }},
+	} {
+		if err := tc.mutate(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last, "--log-format", "json").CombinedOutput()
+		if code := exitOf(err); code != 1 || !bytes.Contains(out, []byte(part(0))) {
+			t.Errorf("%s: report exit %d, %s; want 1 naming %s", tc.name, code, out, part(0))
+		}
+		if err := os.WriteFile(part(0), original, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAttain(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last)
+}
+
+// TestCompleteResultsStayUntilReplaced: a re-run of a complete date that is
+// stopped (SIGINT at random moments) leaves its results as they were, and
+// processes of two numbers of shards racing on one date never complete it
+// with parts of both (SPEC §6.1, §7.1): the date reads whole, with the
+// CSV files of one process, whatever finished last.
+func TestCompleteResultsStayUntilReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops 4 computes and races 7 processes twice")
+	}
+	in := smallInbox(t)
+	dir := t.TempDir()
+	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
+	mustAttain(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last)
+	start := time.Now()
+	mustAttain(t, "compute", "--warehouse", wh, "--as-of", last)
+	full := time.Since(start)
+	mustAttain(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last)
+	want := csvFiles(t, rep)
+	check := func(what string) {
+		t.Helper()
+		os.RemoveAll(rep)
+		if out, err := attainCmd(t, "report", "--warehouse", wh, "--reports", rep, "--as-of", last).CombinedOutput(); err != nil {
+			t.Fatalf("%s: report: %v\n%s", what, err, out)
+		}
+		if got := csvFiles(t, rep); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the date's CSV files differ from one process's", what)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 4 {
+		cmd := attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shards", fmt.Sprint(1+trial%3))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rng.Int64N(int64(full)))
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+		check(fmt.Sprintf("re-run stopped after %v", delay))
+	}
+	for trial := range 2 {
+		var cmds []*exec.Cmd
+		for i := range 3 {
+			cmds = append(cmds, attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", fmt.Sprintf("%d/3", i)))
+		}
+		for i := range 4 {
+			cmds = append(cmds, attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--shard", fmt.Sprintf("%d/4", i)))
+		}
+		outs, errs := sideBySide(cmds...)
+		for i, err := range errs {
+			if err != nil && exitOf(err) != 75 {
+				t.Errorf("race %d, process %d: %v\n%s", trial, i, err, outs[i])
+			}
+		}
+		m, err := sql.ReadMarker(wh, pipeline.MustDate(last))
+		if err != nil || m == nil {
+			t.Fatalf("race %d: no marker (%v)", trial, err)
+		}
+		if err := sql.CheckComplete(wh, m); err != nil {
+			t.Errorf("race %d: %v", trial, err)
+		}
+		check(fmt.Sprintf("race %d (the marker says %d shards)", trial, m.Shards))
 	}
 }
