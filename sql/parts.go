@@ -55,7 +55,7 @@ type PartMarker struct {
 	KnownBy string              `json:"known_by,omitempty"`
 	Gen     string              `json:"gen"`
 	Rows    map[string]int64    `json:"rows"`
-	Files   map[string]PartFile `json:"files"` // by table
+	Files   map[string]PartFile `json:"files"`             // by table
 	Quality []QualityCount      `json:"quality,omitempty"` // the shard's data-quality counts, when of several
 	At      time.Time           `json:"at"`
 }
