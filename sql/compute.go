@@ -302,7 +302,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 				// one shard reads the landed data where it lies
 				return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
 			}
-			if err := e.LoadShard(ctx, dir, s); err != nil {
+			if err := e.LoadShard(ctx, opt.Warehouse, dir, s); err != nil {
 				return err
 			}
 			return e.LoadCatalog(ctx, opt.Catalog)

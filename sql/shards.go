@@ -47,7 +47,7 @@ import (
 
 // splitFormat changes when the split's layout or contents change, so that a
 // split written by an older build is made again.
-const splitFormat = 4
+const splitFormat = 5
 
 // globalTables are the split's tables that are not per organization.
 var globalTables = []string{"fx_rates", "usage_months"}
@@ -127,7 +127,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.timed("split", func() error { return e.writeSplit(ctx, tmp, units) }); err != nil {
+	if err := e.timed("split", func() error { return e.writeSplit(ctx, warehouse, tmp, units) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -157,14 +157,25 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 }
 
 // writeSplit writes the global tables and units.json: the units of the
-// feeds' splits each shard reads, by feed.
-func (e *Engine) writeSplit(ctx context.Context, dir string, units map[string][]string) error {
+// feeds' splits each shard reads, by feed, relative to the warehouse (a
+// warehouse reached by another path, or moved, reads its own units).
+func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, units map[string][]string) error {
 	for _, t := range globalTables {
 		if _, err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
 			return fmt.Errorf("split %s: %w", t, err)
 		}
 	}
-	b, _ := json.MarshalIndent(units, "", "  ")
+	rel := map[string][]string{}
+	for feed, dirs := range units {
+		for _, d := range dirs {
+			r, err := filepath.Rel(warehouse, d)
+			if err != nil || !filepath.IsLocal(r) {
+				return fmt.Errorf("split %s: unit %s is not inside the warehouse %s", feed, d, warehouse)
+			}
+			rel[feed] = append(rel[feed], filepath.ToSlash(r))
+		}
+	}
+	b, _ := json.MarshalIndent(rel, "", "  ")
 	return pipeline.WriteFileAtomic(filepath.Join(dir, "units.json"), append(b, '\n'))
 }
 
@@ -480,7 +491,7 @@ func (e *Engine) copyPartitioned(ctx context.Context, query, dir string) error {
 // global tables, views over one shard's files of a split. A shard with no rows
 // of a feed gets an empty view of the feed's columns. The global tables that are
 // counted once (data quality, the quarantine) are empty except in shard 0.
-func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) error {
+func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipeline.Shard) error {
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return err
 	}
@@ -502,6 +513,14 @@ func (e *Engine) LoadShard(ctx context.Context, dir string, s pipeline.Shard) er
 	var units map[string][]string
 	if err := json.Unmarshal(b, &units); err != nil {
 		return fmt.Errorf("shard %s: units.json: %w", s, err)
+	}
+	for feed, dirs := range units {
+		for i, d := range dirs {
+			if !filepath.IsLocal(filepath.FromSlash(d)) {
+				return fmt.Errorf("shard %s: units.json names %s outside the warehouse: the split is remade", s, d)
+			}
+			units[feed][i] = filepath.Join(warehouse, filepath.FromSlash(d))
+		}
 	}
 	// A feed keyed by individual is read whole (all_<feed>) and kept for the
 	// individuals associated with an organization of the shard, with all their

@@ -450,3 +450,41 @@ func TestCompleteResultsStayUntilReplaced(t *testing.T) {
 		check(fmt.Sprintf("race %d (the marker says %d shards)", trial, m.Shards))
 	}
 }
+
+// TestWarehouseFromAnyPath: every path a warehouse stores is relative to it,
+// so it gives the same results from any working directory and after mv; a
+// relative --warehouse never reads another directory's warehouse.
+func TestWarehouseFromAnyPath(t *testing.T) {
+	in := smallInbox(t)
+	one, two := t.TempDir(), t.TempDir()
+	run := func(cwd string, args ...string) {
+		t.Helper()
+		cmd := attainCmd(t, args...)
+		cmd.Dir = cwd
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("attain %s in %s: %v\n%s", args[0], cwd, err, out)
+		}
+	}
+	// two warehouses named wh, of other data: the second knows a month less
+	run(one, "ingest", "--inbox", in, "--warehouse", "wh", "--as-of", last)
+	run(two, "ingest", "--inbox", in, "--warehouse", "wh", "--as-of", "2026-09-30")
+	run(one, "compute", "--warehouse", "wh", "--as-of", last, "--shards", "2")
+	run(two, "compute", "--warehouse", "wh", "--as-of", "2026-09-30", "--shards", "2")
+	run(one, "report", "--warehouse", "wh", "--reports", "rep", "--as-of", last)
+	want := csvFiles(t, filepath.Join(one, "rep"))
+	abs := filepath.Join(one, "wh")
+	run(two, "compute", "--warehouse", abs, "--as-of", last, "--shards", "2")
+	run(two, "report", "--warehouse", abs, "--reports", "rep-abs", "--as-of", last)
+	if got := csvFiles(t, filepath.Join(two, "rep-abs")); !reflect.DeepEqual(got, want) {
+		t.Errorf("the warehouse computed from another directory gave other CSV files")
+	}
+	moved := filepath.Join(two, "moved")
+	if err := os.Rename(abs, moved); err != nil {
+		t.Fatal(err)
+	}
+	run(two, "compute", "--warehouse", "moved", "--as-of", last, "--shards", "2")
+	run(two, "report", "--warehouse", "moved", "--reports", "rep-moved", "--as-of", last)
+	if got := csvFiles(t, filepath.Join(two, "rep-moved")); !reflect.DeepEqual(got, want) {
+		t.Errorf("the moved warehouse gave other CSV files")
+	}
+}
