@@ -713,3 +713,21 @@ func TestSameContentUnderTwoNames(t *testing.T) {
 		t.Errorf("landed files %v, want one", files)
 	}
 }
+
+// TestUnclosedQuoteRejectsTheFile: a quote left open on line 3 of a big file
+// would make the rest of the file one record held in memory, and its valid
+// rows one quarantined "row": the file is rejected with its reason instead.
+func TestUnclosedQuoteRejectsTheFile(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\n")
+	b.WriteString("t-0,o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n")
+	b.WriteString("t-1,\"o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n")
+	for i := range 40000 {
+		fmt.Fprintf(&b, "t-%d,o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n", i+2)
+	}
+	in := inbox(t, map[string]string{"revenue_2026-11-23.csv": b.String()})
+	sum, err := ingestOnce(t, in, t.TempDir())
+	if !errors.Is(err, pipeline.ErrRejected) || sum.Rejected != 1 || !strings.Contains(sum.Rejections[0], "line 3: a record longer than 1 MiB (an unclosed quote?)") {
+		t.Errorf("err %v, rejections %q", err, sum.Rejections)
+	}
+}

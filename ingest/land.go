@@ -170,11 +170,14 @@ func (s *source) next(file string) error {
 	}
 	var se *sourceError
 	var nu errNotUTF8
+	var long errRecordTooLong
 	switch {
 	case errors.As(err, &se):
 		return &rejection{fmt.Sprintf("cannot be read: %v", se.err)}
 	case errors.As(err, &nu):
 		return &rejection{fmt.Sprintf("line %d: not valid UTF-8", nu.line)}
+	case errors.As(err, &long):
+		return &rejection{long.Error()}
 	}
 	return err
 }
@@ -425,7 +428,15 @@ func (l *landing) header(s *source) ([]int, error) {
 		return nil, &rejection{fmt.Sprintf("line %d: missing required column(s): %s", rr.line, strings.Join(missing, ", "))}
 	}
 	if len(unknown) > 0 {
-		l.warnings = append(l.warnings, fmt.Sprintf("%s: unknown column(s) ignored: %s", l.d.File, strings.Join(unknown, ", ")))
+		// what a message quotes is cut: a header of a million names is one line
+		names := make([]string, 0, min(len(unknown), 10))
+		for _, n := range unknown[:min(len(unknown), 10)] {
+			names = append(names, clip([]byte(n)))
+		}
+		if len(unknown) > 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(unknown)-10))
+		}
+		l.warnings = append(l.warnings, fmt.Sprintf("%s: unknown column(s) ignored: %s", l.d.File, strings.Join(names, ", ")))
 	}
 	return cols, nil
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"unicode/utf8"
@@ -24,6 +25,19 @@ type recordReader struct {
 	starts    []int  // start offset of each field in buf
 	ends      []int  // end offset of each field in buf
 	malformed string // why the current record is malformed, or ""
+}
+
+// maxRecord is the longest record read, line ends and quotes included: a
+// record of a feed is a few hundred bytes; a longer one is an unclosed quote
+// or not a feed, and reading it whole would hold it all in memory.
+const maxRecord = 1 << 20
+
+// errRecordTooLong ends a file with a record longer than maxRecord (a
+// file-level rejection).
+type errRecordTooLong struct{ line int }
+
+func (e errRecordTooLong) Error() string {
+	return fmt.Sprintf("line %d: a record longer than %d MiB (an unclosed quote?)", e.line, maxRecord>>20)
 }
 
 // errNotUTF8 ends a file whose text is not UTF-8 (a file-level rejection).
@@ -92,6 +106,9 @@ func (rr *recordReader) scan() error {
 	var eol []byte // the line end of the previous line of this record
 	for {
 		line, err := rr.readLine()
+		if err == errLineTooLong || len(rr.own)+len(line) > maxRecord {
+			return errRecordTooLong{line: rr.line}
+		}
 		if len(line) == 0 && err != nil {
 			if state == quoted || state == quoteInQuoted {
 				if state == quoted {
@@ -206,11 +223,15 @@ func (rr *recordReader) setMalformed(why string) {
 
 // readLine returns the next physical line with its line end. The slice is
 // valid until the next read.
+// A line longer than maxRecord is not read whole: errLineTooLong.
 func (rr *recordReader) readLine() ([]byte, error) {
 	line, err := rr.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		long := append([]byte(nil), line...)
 		for err == bufio.ErrBufferFull {
+			if len(long) > maxRecord {
+				return nil, errLineTooLong
+			}
 			line, err = rr.r.ReadSlice('\n')
 			long = append(long, line...)
 		}
@@ -218,6 +239,8 @@ func (rr *recordReader) readLine() ([]byte, error) {
 	}
 	return line, err
 }
+
+var errLineTooLong = errors.New("line too long")
 
 func trimEOL(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\n' {

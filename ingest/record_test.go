@@ -78,12 +78,20 @@ func TestRecordReaderRejectsNonUTF8(t *testing.T) {
 }
 
 func TestRecordReaderLongLine(t *testing.T) {
-	long := strings.Repeat("x", 3<<20)
+	long := strings.Repeat("x", 512<<10) // past the reader's buffer, within maxRecord
 	got, err := readAll(t, "a,"+long+"\nb,c\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].fields[1] != long || got[1].line != 2 {
 		t.Fatalf("long line not read whole: %d records", len(got))
+	}
+	// a record past maxRecord is not held in memory: the file ends there
+	for _, body := range []string{"a,b\nc," + strings.Repeat("x", 3<<20) + "\n", "a,b\nc,\"" + strings.Repeat("x\n", 1<<20) + "d\n"} {
+		_, err := readAll(t, body)
+		var long errRecordTooLong
+		if !errors.As(err, &long) || long.line != 2 {
+			t.Errorf("a record of %d bytes from line 2: %v, want errRecordTooLong at line 2", len(body)-4, err)
+		}
 	}
 }

@@ -112,6 +112,10 @@ func LoadCatalog(path string) (*Catalog, error) {
 	return loadFS(os.DirFS(filepath.Dir(path)), filepath.Dir(path)+string(filepath.Separator), filepath.Base(path))
 }
 
+// MaxCatalogBytes is the largest catalog file read: the default catalog is
+// about 10 KB; a file of megabytes is a mistake (or an attack).
+const MaxCatalogBytes = 4 << 20
+
 // CatalogErrors are all the problems of a catalog, one "file:line: message" each.
 type CatalogErrors []string
 
@@ -137,6 +141,18 @@ func loadFS(fsys fs.FS, prefix string, only ...string) (*Catalog, error) {
 	c := &Catalog{}
 	var errs CatalogErrors
 	for _, n := range names {
+		// a regular file of a catalog's size: not a device (/dev/zero), a FIFO,
+		// or a file no catalog could be, read at once and without limit
+		info, err := fs.Stat(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: catalog: %v", ErrUsage, err)
+		}
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: catalog %s%s is not a regular file", ErrUsage, prefix, n)
+		}
+		if info.Size() > MaxCatalogBytes {
+			return nil, fmt.Errorf("%w: catalog %s%s has %d bytes; a catalog file has at most %d", ErrUsage, prefix, n, info.Size(), MaxCatalogBytes)
+		}
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, fmt.Errorf("%w: catalog: %v", ErrUsage, err)

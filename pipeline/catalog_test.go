@@ -116,3 +116,17 @@ func TestCatalogVersionsByEffectiveFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogThatIsNotOne: a device, or a file larger than any catalog, is a
+// configuration error at once, not read without limit.
+func TestCatalogThatIsNotOne(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, make([]byte, MaxCatalogBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/dev/zero": "not a regular file", big: "a catalog file has at most"} {
+		if _, err := LoadCatalog(path); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a usage error saying %q", path, err, want)
+		}
+	}
+}
