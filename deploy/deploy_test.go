@@ -126,10 +126,15 @@ func TestShardedJobs(t *testing.T) {
 		if spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
 			t.Errorf("%s: restartPolicy %s, want Never", name, spec.Template.Spec.RestartPolicy)
 		}
+		// retries per index: a shard retries alone; 2 and 3 fail their index
+		// at once, and a failed index fails the Job
+		if spec.BackoffLimitPerIndex == nil || *spec.BackoffLimitPerIndex < 1 || spec.MaxFailedIndexes == nil || *spec.MaxFailedIndexes != 0 {
+			t.Errorf("%s: backoffLimitPerIndex %v, maxFailedIndexes %v; want per-index retries and 0", name, spec.BackoffLimitPerIndex, spec.MaxFailedIndexes)
+		}
 		rules := spec.PodFailurePolicy.Rules
-		if len(rules) != 2 || rules[0].Action != batchv1.PodFailurePolicyActionFailJob || !slices.Equal(rules[0].OnExitCodes.Values, []int32{2, 3}) ||
+		if len(rules) != 2 || rules[0].Action != batchv1.PodFailurePolicyActionFailIndex || !slices.Equal(rules[0].OnExitCodes.Values, []int32{2, 3}) ||
 			rules[1].Action != batchv1.PodFailurePolicyActionIgnore {
-			t.Errorf("%s: podFailurePolicy %+v: want FailJob on 2 and 3, disruptions ignored", name, rules)
+			t.Errorf("%s: podFailurePolicy %+v: want FailIndex on 2 and 3, disruptions ignored", name, rules)
 		}
 		for _, v := range spec.Template.Spec.Volumes {
 			if v.Name == "warehouse" && v.PersistentVolumeClaim.ClaimName != "attain-warehouse-shared" {
