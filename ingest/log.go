@@ -112,13 +112,21 @@ func openLog(warehouse string) (*logWriter, error) {
 	return &logWriter{f: f}, nil
 }
 
-// append writes an entry; it is durable once Sync returns.
+// append writes an entry whole or not at all (a full disk cuts the part it
+// wrote off again); it is durable once Sync returns.
 func (l *logWriter) append(e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
+	at, err := l.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
 	if _, err := l.f.Write(append(b, '\n')); err != nil {
+		if terr := l.f.Truncate(at); terr == nil {
+			l.f.Seek(at, io.SeekStart)
+		}
 		return err
 	}
 	l.unsynced++
