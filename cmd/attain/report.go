@@ -13,7 +13,7 @@ import (
 
 	"attain/ingest"
 	"attain/pipeline"
-	"attain/reports"
+	"attain/render"
 	"attain/sql"
 )
 
@@ -107,7 +107,7 @@ func exists(path string) bool {
 
 // runReport is the report stage, shared by report, run and backfill. It
 // returns what the Summary sheet says.
-func runReport(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta, error) {
+func runReport(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta, error) {
 	meta, err := writeReports(ctx, e, asOf)
 	if err != nil {
 		return meta, fmt.Errorf("report %s: %w", asOf, err)
@@ -115,8 +115,8 @@ func runReport(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta, e
 	return meta, nil
 }
 
-func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta, error) {
-	var none reports.Meta
+func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta, error) {
+	var none render.Meta
 	start := time.Now()
 	e.log.Info("stage start", "stage", "report", "as_of", asOf.String())
 	stored, err := sql.OpenStored(e.cfg.Warehouse, asOf)
@@ -165,7 +165,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 	if err != nil {
 		return none, err
 	}
-	wb, err := reports.NewWorkbook(meta)
+	wb, err := render.NewWorkbook(meta)
 	if err != nil {
 		return none, err
 	}
@@ -250,7 +250,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 		}
 		defer req.Close()
 		if err := writeAtomic(filepath.Join(dir, "requirements.csv"), func(w io.Writer) error {
-			_, err := reports.WriteCSV(w, req)
+			_, err := render.WriteCSV(w, req)
 			return err
 		}); err != nil {
 			return fmt.Errorf("requirements.csv: %w", err)
@@ -292,7 +292,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (reports.Meta
 
 // addSheet writes a result table's sheet from query over its parts and, unless
 // csv is empty, its CSV file there from the same rows.
-func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet, table, query, csv string) error {
+func addSheet(ctx context.Context, eng *sql.Engine, wb *render.Workbook, sheet, table, query, csv string) error {
 	rows, err := eng.ReadTable(ctx, query)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", table, err)
@@ -305,7 +305,7 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 		return nil
 	}
 	err = writeAtomic(csv, func(w io.Writer) error {
-		c, err := reports.NewCSV(w, rows.Columns())
+		c, err := render.NewCSV(w, rows.Columns())
 		if err != nil {
 			return err
 		}
@@ -325,7 +325,7 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *reports.Workbook, sheet,
 // show (SPEC §6.3): members by level × status at each stored month end of the 13
 // months up to D, and at D; the month ends not stored; and the members whose
 // status differs from the latest stored result before D.
-func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tables map[string]string, meta *reports.Meta) error {
+func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tables map[string]string, meta *render.Meta) error {
 	stored, err := sql.StoredDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
@@ -372,7 +372,7 @@ func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tab
 			return err
 		}
 		for _, r := range rows {
-			meta.Trend = append(meta.Trend, reports.TrendPoint{Date: d, Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
+			meta.Trend = append(meta.Trend, render.TrendPoint{Date: d, Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
 		}
 		return nil
 	}
@@ -406,7 +406,7 @@ func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tab
 		return fmt.Errorf("changes since %s: %w", prev, err)
 	}
 	for _, r := range rows {
-		meta.Changes = append(meta.Changes, reports.StatusChange{OrgID: r[0].(string), OrgName: r[1].(string), Level: r[2].(string),
+		meta.Changes = append(meta.Changes, render.StatusChange{OrgID: r[0].(string), OrgName: r[1].(string), Level: r[2].(string),
 			Previous: r[3].(string), Status: r[4].(string), Cause: r[5].(string)})
 	}
 	return nil
@@ -420,7 +420,7 @@ func writeCSV(ctx context.Context, eng *sql.Engine, path, query string) error {
 	}
 	defer rows.Close()
 	if err := writeAtomic(path, func(w io.Writer) error {
-		_, err := reports.WriteCSV(w, rows)
+		_, err := render.WriteCSV(w, rows)
 		return err
 	}); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Base(path), err)
@@ -471,10 +471,10 @@ func names(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables m
 }
 
 // reportMeta gathers the Summary and About sheets' facts.
-func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) (reports.Meta, error) {
+func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) (render.Meta, error) {
 	asOf := pipeline.MustDate(m.AsOf)
 	var err error
-	meta := reports.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
+	meta := render.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
 	log, err := ingest.ReadLog(e.cfg.Warehouse)
 	if err != nil {
 		return meta, err
@@ -482,17 +482,17 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 	landed, rejected := ingest.Current(log)
 	meta.FilesLanded, meta.FilesRejected = len(landed), len(rejected)
 	for _, r := range rejected {
-		meta.Rejected = append(meta.Rejected, reports.Rejection{File: r.File, Reason: r.Reason})
+		meta.Rejected = append(meta.Rejected, render.Rejection{File: r.File, Reason: r.Reason})
 	}
 	byFeed := map[string]int64{}
 	for _, l := range landed {
 		meta.RowsQuarantined += l.RowsQuarantined
 		byFeed[l.Feed] += l.RowsQuarantined
-		meta.Inputs = append(meta.Inputs, reports.Input{File: l.File, SHA256: l.SHA256, Rows: l.RowsLanded})
+		meta.Inputs = append(meta.Inputs, render.Input{File: l.File, SHA256: l.SHA256, Rows: l.RowsLanded})
 	}
 	for _, f := range pipeline.Feeds {
 		if n := byFeed[f.Name]; n > 0 {
-			meta.QuarantinedByFeed = append(meta.QuarantinedByFeed, reports.FeedRows{Feed: f.Name, Rows: n})
+			meta.QuarantinedByFeed = append(meta.QuarantinedByFeed, render.FeedRows{Feed: f.Name, Rows: n})
 		}
 	}
 	rows, err := eng.Query(ctx, `SELECT coalesce(membership_level, ''), status, count(*) FROM `+tables["renewal_risk"]+` GROUP BY ALL ORDER BY ALL`)
@@ -500,7 +500,7 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 		return meta, err
 	}
 	for _, r := range rows {
-		meta.Members = append(meta.Members, reports.LevelStatus{Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
+		meta.Members = append(meta.Members, render.LevelStatus{Level: r[0].(string), Status: r[1].(string), Members: r[2].(int64)})
 	}
 	// by the competency the cause names, worst first (the chart's order too)
 	rows, err = eng.Query(ctx, `SELECT c.competency, coalesce(any_value(n.competency_name), c.competency),
@@ -512,7 +512,7 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 		return meta, err
 	}
 	for _, r := range rows {
-		meta.ByCompetency = append(meta.ByCompetency, reports.CompetencyRisk{Competency: r[0].(string), Name: r[1].(string),
+		meta.ByCompetency = append(meta.ByCompetency, render.CompetencyRisk{Competency: r[0].(string), Name: r[1].(string),
 			AtRisk: r[2].(int64), Lapsed: r[3].(int64)})
 	}
 	rows, err = eng.Query(ctx, `SELECT
@@ -530,7 +530,7 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 		return meta, err
 	}
 	f := rows[0]
-	meta.Figures = reports.Figures{Alerts: f[0].(int64), UpgradeEligible: f[1].(int64), EligibleNonMembers: f[2].(int64),
+	meta.Figures = render.Figures{Alerts: f[0].(int64), UpgradeEligible: f[1].(int64), EligibleNonMembers: f[2].(int64),
 		Anniversaries30: f[3].(int64), AtRisk30: f[4].(int64), Anniversaries90: f[5].(int64), AtRisk90: f[6].(int64),
 		WithKeyPeople: f[7].(int64), OneKeyPerson: f[8].(int64)}
 	if err := trend(ctx, e, eng, asOf, tables, &meta); err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"attain/pipeline"
-	"attain/reports"
+	"attain/render"
 	"attain/sql"
 )
 
@@ -47,16 +47,16 @@ func TestTrendFromStoredResults(t *testing.T) {
 	}
 	tonight := rows("('o-1', 'One', 'silver', 'at_risk', 'c1'), ('o-2', 'Two', 'gold', 'lapsed', 'c2'), " +
 		"('o-4', 'Four', 'silver', 'ok', NULL), ('o-5', 'Five', 'gold', 'ok', NULL)")
-	var meta reports.Meta
+	var meta render.Meta
 	e := &env{cfg: pipeline.Config{Warehouse: wh}}
 	asOf := pipeline.MustDate(last)
 	if err := trend(ctx, e, eng, asOf, map[string]string{"renewal_risk": tonight}, &meta); err != nil {
 		t.Fatal(err)
 	}
-	point := func(d, level, status string, n int64) reports.TrendPoint {
-		return reports.TrendPoint{Date: pipeline.MustDate(d), Level: level, Status: status, Members: n}
+	point := func(d, level, status string, n int64) render.TrendPoint {
+		return render.TrendPoint{Date: pipeline.MustDate(d), Level: level, Status: status, Members: n}
 	}
-	wantTrend := []reports.TrendPoint{
+	wantTrend := []render.TrendPoint{
 		point("2026-08-31", "gold", "at_risk", 1), point("2026-08-31", "silver", "ok", 1),
 		point("2026-09-30", "gold", "lapsed", 1), point("2026-09-30", "silver", "ok", 1),
 		point(last, "gold", "lapsed", 1), point(last, "gold", "ok", 1), point(last, "silver", "at_risk", 1), point(last, "silver", "ok", 1),
@@ -76,7 +76,7 @@ func TestTrendFromStoredResults(t *testing.T) {
 	if meta.Previous == nil || meta.Previous.String() != "2026-10-30" {
 		t.Fatalf("previous stored result %v, want 2026-10-30", meta.Previous)
 	}
-	wantChanges := []reports.StatusChange{
+	wantChanges := []render.StatusChange{
 		{OrgID: "o-1", OrgName: "One", Level: "silver", Previous: "ok", Status: "at_risk", Cause: "c1"},
 		{OrgID: "o-5", OrgName: "Five", Level: "gold", Previous: "not_member", Status: "ok"},
 	}

@@ -26,7 +26,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"attain/pipeline"
-	"attain/reports"
+	"attain/render"
 )
 
 func main() {
@@ -283,10 +283,10 @@ func writeReport(kind string, n int, out string) error {
 	defer f.Close()
 	rows := &reqRows{n: n, d: pipeline.MustDate("2026-10-31")}
 	if kind == "csv" {
-		_, err := reports.WriteCSV(f, rows)
+		_, err := render.WriteCSV(f, rows)
 		return err
 	}
-	wb, err := reports.NewWorkbook(reports.Meta{AsOf: rows.d, RunID: "bench", CatalogVersion: "FY2018"})
+	wb, err := render.NewWorkbook(render.Meta{AsOf: rows.d, RunID: "bench", CatalogVersion: "FY2018"})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-// Package reports writes what analysts open (SPEC §6.2, §6.3): a CSV file per
+// Package render writes what analysts open (SPEC §6.2, §6.3): a CSV file per
 // result table and the renewal-risk workbook. Writers take rows and an
 // io.Writer; only the command touches paths.
-package reports
+package render
