@@ -132,7 +132,7 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 		out[f.Name] = ff
 	}
 	if copied > 0 && e.Log != nil {
-		e.Log.Info("landed months compacted", "months", copied, "duration", time.Since(start).Round(time.Millisecond).String())
+		e.Log.Debug("landed months compacted", "months", copied, "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return out, nil
 }

@@ -167,6 +167,9 @@ type ComputeOptions struct {
 	// OnMonth, when set, is told each month whose history this compute
 	// completed, as it does.
 	OnMonth func(month string)
+	// OnStep, when set, is told each step of the rules as it starts, with
+	// the shard (a progress line on a terminal).
+	OnStep func(s pipeline.Shard, step string)
 	// EveryPoint evaluates every organization at every date, change point or
 	// not (points.sql): the same results, slower; for the tests.
 	EveryPoint bool
@@ -430,6 +433,9 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 	}
 	defer e.Close()
 	e.Log = opt.Log
+	if opt.OnStep != nil {
+		e.OnStep = func(step string) { opt.OnStep(s, step) }
+	}
 	if err := load(e); err != nil {
 		return err
 	}

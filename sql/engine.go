@@ -32,7 +32,9 @@ type Engine struct {
 	db   *dbsql.DB
 	conn *dbsql.Conn
 	// Log, when set, is told how long each step took (timed).
-	Log      *slog.Logger
+	Log *slog.Logger
+	// OnStep, when set, is told each step as it starts (a progress line).
+	OnStep   func(step string)
 	spillDir string               // DuckDB's, where the engine's own scratch files go too
 	found    map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
 	dataID   string               // what the loaded data is: the SHA-256 of its files' manifest
@@ -128,6 +130,9 @@ func (e *Engine) Run(ctx context.Context, file string) error {
 // timed runs one step of a compute and, with a Log, tells it how long the step
 // took (at debug level: ATTAIN_DEBUG=1; the compute benchmark sums them).
 func (e *Engine) timed(step string, fn func() error) error {
+	if e.OnStep != nil {
+		e.OnStep(step)
+	}
 	start := time.Now()
 	err := fn()
 	if e.Log != nil && err == nil {

@@ -151,7 +151,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 		return "", err
 	}
 	if e.Log != nil {
-		e.Log.Info("landed data split into shards", "shards", n, "duration", time.Since(start).Round(time.Millisecond).String())
+		e.Log.Debug("landed data split into shards", "shards", n, "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return dir, nil
 }

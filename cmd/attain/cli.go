@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -292,10 +293,60 @@ func newLogger(w io.Writer, format string, tty bool) *slog.Logger {
 		opts.Level = slog.LevelDebug
 	}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.String(slog.TimeKey, a.Value.Time().Format("15:04:05"))
+			}
+			if len(groups) == 0 && a.Key == slog.LevelKey && a.Value.Any() == slog.LevelInfo {
+				return slog.Attr{} // a line says its level when it is not INFO
+			}
+			return a
+		}
+		return slog.New(terseHandler{slog.NewTextHandler(w, opts)})
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
+
+// terseHandler shortens the text log for a person at a terminal of 100
+// columns (the JSON logs keep every field): "ingest end" for "stage end"
+// stage=ingest; no run id, no path or date said on another line, no counts
+// of every table or of files at 0; files_landed is landed, rows_landed
+// landed; durations to a tenth of a second.
+type terseHandler struct{ slog.Handler }
+
+func (h terseHandler) Handle(ctx context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "stage" && (msg == "stage start" || msg == "stage end") {
+			msg = a.Value.String() + strings.TrimPrefix(msg, "stage") // "stage end", stage=ingest: "ingest end"
+		}
+		return true
+	})
+	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		switch k := a.Key; {
+		case k == "run_id", k == "dir", k == "workbook" && r.Message == "run end", strings.HasSuffix(k, "_rows"):
+		case k == "stage" && msg != r.Message:
+		case k == "as_of" && (r.Message == "stage end" || r.Message == "run end"):
+		case strings.HasPrefix(k, "files_") && k != "files_landed" && a.Value.String() == "0":
+		case k == "duration":
+			if d, err := time.ParseDuration(a.Value.String()); err == nil {
+				a.Value = slog.StringValue(d.Round(100 * time.Millisecond).String())
+			}
+			out.AddAttrs(a)
+		case strings.HasPrefix(k, "files_"), strings.HasPrefix(k, "rows_"):
+			a.Key = k[strings.IndexByte(k, '_')+1:]
+			out.AddAttrs(a)
+		default:
+			out.AddAttrs(a)
+		}
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+func (h terseHandler) WithAttrs(as []slog.Attr) slog.Handler { return terseHandler{h.Handler.WithAttrs(as)} }
+func (h terseHandler) WithGroup(g string) slog.Handler       { return terseHandler{h.Handler.WithGroup(g)} }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

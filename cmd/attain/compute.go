@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"attain/ingest"
@@ -72,10 +73,25 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 	if err := ingest.CheckLanded(e.cfg.Warehouse); err != nil {
 		return sql.Computed{}, fmt.Errorf("compute %s: %w", span, err)
 	}
-	c, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy,
+	// one date on a terminal: a line that says which step of the rules runs
+	// (a backfill has its own bar)
+	var onStep func(pipeline.Shard, string)
+	var bar *progress
+	if len(dates) == 1 && hooks.history == nil && hooks.completed == nil {
+		bar = e.console.newSpinner("compute")
+		onStep = func(s pipeline.Shard, step string) {
+			what := "compute " + dates[0].String() + ": " + strings.TrimSuffix(step, ".sql")
+			if s.Count > 1 {
+				what += " (shard " + s.String() + ")"
+			}
+			bar.describe(what)
+		}
+	}
+	c, err := sql.Compute(ctx, sql.ComputeOptions{Warehouse: e.cfg.Warehouse, Dates: dates, Catalog: cat, KnownBy: knownBy, OnStep: onStep,
 		Settings: settings(e.cfg), Shards: e.cfg.Shards, Shard: e.cfg.Shard, Pass: hooks.pass, OnComplete: hooks.completed,
 		History: hooks.history, OnMonth: hooks.month,
 		RunID: runID, Now: e.cfg.Now, Log: e.log})
+	bar.finish()
 	if err != nil {
 		return c, fmt.Errorf("compute %s: %w", span, err)
 	}

@@ -51,6 +51,21 @@ func (c *console) newProgress(what string, total int) *progress {
 	return &progress{c: c, bar: c.bar}
 }
 
+// newSpinner starts a line of work without a known total, described as it goes.
+func (c *console) newSpinner(what string) *progress {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.w), progressbar.OptionSetDescription(what),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSpinnerType(14), progressbar.OptionShowElapsedTimeOnFinish())
+	return &progress{c: c, bar: c.bar}
+}
+
+// describe says what the bar's work is doing now.
+func (p *progress) describe(what string) { p.do(func(b *progressbar.ProgressBar) { b.Describe(what) }) }
+
 // set moves the bar to done steps.
 func (p *progress) set(done int) { p.do(func(b *progressbar.ProgressBar) { b.Set(done) }) }
 

@@ -95,7 +95,8 @@ func (c *runCmd) run(ctx context.Context, e *env) error {
 		args = append(args, "shard", e.cfg.Shard.String())
 	}
 	if m.reported {
-		args = append(args, "reports", reportDir(e.cfg, asOf))
+		args = append(args, m.headline...)
+		args = append(args, "workbook", workbookPath(e.cfg, asOf))
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -208,6 +209,15 @@ func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.D
 	if err := stage("report", func() error {
 		meta, err := runReport(ctx, e, asOf)
 		m.reported = err == nil
+		status := map[string]int64{}
+		for _, ls := range meta.Members {
+			if ls.Level != "" {
+				status["members"] += ls.Members
+				status[ls.Status] += ls.Members
+			}
+		}
+		m.headline = []any{"members", status["members"], "at_risk", status["at_risk"], "lapsed", status["lapsed"],
+			"alerts", meta.Figures.Alerts}
 		for _, ls := range meta.Members {
 			level := ls.Level
 			if level == "" {

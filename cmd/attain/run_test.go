@@ -183,7 +183,7 @@ func TestFailedRunDoesNotReportSuccess(t *testing.T) {
 			end = rec
 		}
 	}
-	if end["level"] != "ERROR" || end["stage"] != "compute" || end["reports"] != nil {
+	if end["level"] != "ERROR" || end["stage"] != "compute" || end["workbook"] != nil {
 		t.Errorf("run end line %v: want ERROR, naming the compute stage and no reports", end)
 	}
 
