@@ -345,8 +345,10 @@ func (h terseHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, out)
 }
 
-func (h terseHandler) WithAttrs(as []slog.Attr) slog.Handler { return terseHandler{h.Handler.WithAttrs(as)} }
-func (h terseHandler) WithGroup(g string) slog.Handler       { return terseHandler{h.Handler.WithGroup(g)} }
+func (h terseHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return terseHandler{h.Handler.WithAttrs(as)}
+}
+func (h terseHandler) WithGroup(g string) slog.Handler { return terseHandler{h.Handler.WithGroup(g)} }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

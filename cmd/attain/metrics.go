@@ -15,7 +15,7 @@ import (
 
 // runMetrics are the metrics of SPEC §7 for one run.
 type runMetrics struct {
-	headline []any // what the run-end line tells first: members by status, alerts
+	headline    []any // what the run-end line tells first: members by status, alerts
 	reg         *prometheus.Registry
 	lastSuccess prometheus.Gauge
 	stage       *prometheus.GaugeVec
