@@ -21,7 +21,11 @@ CREATE OR REPLACE TEMP MACRO measure_counts(products, via, product, attribution)
 -- (fx.sql says why). USD is 1.
 CREATE OR REPLACE TEMP MACRO usd_amount(amount, currency, rate) AS
     CASE WHEN currency = 'USD' THEN CAST(amount AS DECIMAL(38, 16))
-         ELSE CAST(amount * CAST(CAST(rate AS VARCHAR) AS DECIMAL(38, 12)) AS DECIMAL(38, 16)) END;
+         ELSE CAST(amount * rate AS DECIMAL(38, 16)) END;
+
+-- Each rate as its decimal, once a rate (not once a revenue row).
+CREATE OR REPLACE TEMP TABLE fx_exact AS
+SELECT currency, month, CAST(CAST(usd_per_unit AS VARCHAR) AS DECIMAL(38, 12)) AS rate FROM fx_rates;
 
 -- The DOUBLE a rule compares with a minimum, of an exact DECIMAL sum x: the
 -- largest DOUBLE <= x, so that value >= min holds exactly when x >= min for any
@@ -45,15 +49,15 @@ CREATE OR REPLACE TEMP MACRO value_shown(d) AS
 -- Items: what each measure sums or counts, with the interval it counts in.
 CREATE OR REPLACE TEMP TABLE revenue_items AS
 SELECT m.version, m.measure, o.org_no, r.transaction_id,
-       usd_amount(r.amount, r.currency, f.usd_per_unit) AS amount_usd,
+       usd_amount(r.amount, r.currency, f.rate) AS amount_usd,
        r.booked_on AS t_from, leaves_window(r.booked_on) AS t_until
 FROM revenue r
 JOIN cat_measures m ON m.metric = 'revenue_12m'
      AND measure_counts(m.products, m.via, r.product, r.attribution)
 JOIN org_versions o ON o.org_id = r.org_id AND o.version = m.version
-LEFT JOIN fx_rates f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
+LEFT JOIN fx_exact f ON f.currency = r.currency AND f.month = CAST(date_trunc('month', r.booked_on) AS DATE)
 WHERE r.booked_on > getvariable('window_start') AND leaves_window(r.booked_on) > o.first_d
-  AND (r.currency = 'USD' OR f.usd_per_unit IS NOT NULL);
+  AND (r.currency = 'USD' OR f.rate IS NOT NULL);
 
 -- A customer counts while any of its matching rows is in the window.
 CREATE OR REPLACE TEMP TABLE customer_keyed AS
@@ -72,22 +76,26 @@ SELECT unnest(k), t_from, t_until FROM interval_union('customer_keyed');
 -- segment holds the value on first_d and comes from 0.
 CREATE OR REPLACE TEMP TABLE timelines AS
 WITH changes AS (
-    SELECT c.version, c.measure, c.org_no, greatest(c.t, o.first_d) AS t, sum(c.delta) AS delta FROM (
-        SELECT version, measure, org_no, t_from AS t, CAST(amount_usd AS DECIMAL(38, 16)) AS delta FROM revenue_items
-        UNION ALL SELECT version, measure, org_no, t_until, -amount_usd FROM revenue_items
-        UNION ALL SELECT version, measure, org_no, t_from, 1 FROM customer_segments
-        UNION ALL SELECT version, measure, org_no, t_until, -1 FROM customer_segments
-        UNION ALL SELECT version, measure, org_no, t_from, 1 FROM people_segments
-        UNION ALL SELECT version, measure, org_no, t_until, -1 FROM people_segments
+    SELECT c.version, c.measure, c.org_no, c.money, greatest(c.t, o.first_d) AS t, sum(c.delta) AS delta FROM (
+        SELECT version, measure, org_no, true AS money, t_from AS t, CAST(amount_usd AS DECIMAL(38, 16)) AS delta FROM revenue_items
+        UNION ALL SELECT version, measure, org_no, true, t_until, -amount_usd FROM revenue_items
+        UNION ALL SELECT version, measure, org_no, false, t_from, 1 FROM customer_segments
+        UNION ALL SELECT version, measure, org_no, false, t_until, -1 FROM customer_segments
+        UNION ALL SELECT version, measure, org_no, false, t_from, 1 FROM people_segments
+        UNION ALL SELECT version, measure, org_no, false, t_until, -1 FROM people_segments
     ) c JOIN org_versions o USING (org_no, version)
     GROUP BY ALL
+), steps AS (
+    -- the window's sum once: each use below reads it
+    SELECT version, measure, org_no, money, t, delta, lead(t, 1, forever()) OVER w AS t_until, sum(delta) OVER w AS total
+    FROM changes
+    WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t)
 )
-SELECT version, measure, org_no, t AS t_from,
-       lead(t, 1, forever()) OVER w AS t_until,
-       double_down(sum(delta) OVER w) AS value,
+SELECT version, measure, org_no, t AS t_from, t_until,
+       -- counts are whole numbers, which a DOUBLE and a DECIMAL(38, 4) hold exactly
+       CASE WHEN money THEN double_down(total) ELSE CAST(total AS DOUBLE) END AS value,
        -- the value of the segment before (0 before the first): where a minimum
        -- is crossed is then a filter, not another pass in order (ok_intervals)
-       double_down(sum(delta) OVER w - delta) AS prev_value,
-       value_shown(sum(delta) OVER w) AS value_dec
-FROM changes
-WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t);
+       CASE WHEN money THEN double_down(total - delta) ELSE CAST(total - delta AS DOUBLE) END AS prev_value,
+       CASE WHEN money THEN value_shown(total) ELSE CAST(total AS DECIMAL(38, 4)) END AS value_dec
+FROM steps;
