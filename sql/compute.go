@@ -2,7 +2,6 @@ package sql
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,18 +107,7 @@ func CheckComplete(warehouse string, m *Marker) error {
 
 // ReadMarker returns the marker of a date, or nil when its results are not complete.
 func ReadMarker(warehouse string, d pipeline.Date) (*Marker, error) {
-	b, err := os.ReadFile(pipeline.MarkerPath(warehouse, d))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var m Marker
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", pipeline.MarkerPath(warehouse, d), err)
-	}
-	return &m, nil
+	return readJSON[Marker](pipeline.MarkerPath(warehouse, d))
 }
 
 // CompleteDates lists the dates with complete results, oldest first.

@@ -193,16 +193,9 @@ func (e *Engine) writeMonthPart(ctx context.Context, warehouse, month, gen, segs
 func completeMonth(warehouse string, m MonthMarker) (bool, error) {
 	m.Rows = map[string]int64{}
 	for i := range m.Parts {
-		b, err := os.ReadFile(filepath.Join(pipeline.HistoryPartsDir(warehouse, m.Month), fmt.Sprintf("%d-of-%d.json", i, m.Parts)))
-		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		}
-		if err != nil {
+		p, err := readJSON[monthPart](filepath.Join(pipeline.HistoryPartsDir(warehouse, m.Month), fmt.Sprintf("%d-of-%d.json", i, m.Parts)))
+		if err != nil || p == nil {
 			return false, err
-		}
-		var p monthPart
-		if err := json.Unmarshal(b, &p); err != nil {
-			return false, fmt.Errorf("history part marker of %s: %w", m.Month, err)
 		}
 		if p.Gen != m.Gen {
 			return false, nil // that shard computed other dates or data: it runs again
@@ -273,16 +266,13 @@ func publishMonth(warehouse string, m *MonthMarker) error {
 }
 
 // PublishHistory finishes the moves of the months whose marker is written but
-// whose parts are still staged (a process stopped between the two), and
-// removes staged parts no marker names.
+// whose parts are still staged (a process stopped between the two).
 func PublishHistory(warehouse string) error {
 	months, err := HistoryMonths(warehouse)
 	if err != nil {
 		return err
 	}
-	gens := map[string]bool{}
 	for _, m := range months {
-		gens[m.Gen] = true
 		if err := publishMonth(warehouse, m); err != nil {
 			return fmt.Errorf("history %s: %w", m.Month, err)
 		}
@@ -292,7 +282,11 @@ func PublishHistory(warehouse string) error {
 
 // ReadMonthMarker returns a month's marker, or nil when its history is not complete.
 func ReadMonthMarker(warehouse, month string) (*MonthMarker, error) {
-	path := pipeline.HistoryMarkerPath(warehouse, month)
+	return readJSON[MonthMarker](pipeline.HistoryMarkerPath(warehouse, month))
+}
+
+// readJSON reads a marker's JSON file, or returns nil when there is none.
+func readJSON[T any](path string) (*T, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -300,11 +294,11 @@ func ReadMonthMarker(warehouse, month string) (*MonthMarker, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m MonthMarker
-	if err := json.Unmarshal(b, &m); err != nil {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &m, nil
+	return &v, nil
 }
 
 // HistoryMonths lists the complete months of the history, oldest first.

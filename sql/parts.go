@@ -114,16 +114,9 @@ func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int,
 	m.Rows, m.Parts = map[string]int64{}, map[string][]PartFile{}
 	var quality []QualityCount
 	for i := range n {
-		b, err := os.ReadFile(filepath.Join(pipeline.PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
-		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		}
-		if err != nil {
+		p, err := readJSON[PartMarker](filepath.Join(pipeline.PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
+		if err != nil || p == nil {
 			return false, err
-		}
-		var p PartMarker
-		if err := json.Unmarshal(b, &p); err != nil {
-			return false, fmt.Errorf("part marker of %s: %w", d, err)
 		}
 		if p.Gen != gen {
 			return false, nil // that shard computed from other data: it runs again
