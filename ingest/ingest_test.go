@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -729,5 +730,46 @@ func TestUnclosedQuoteRejectsTheFile(t *testing.T) {
 	sum, err := ingestOnce(t, in, t.TempDir())
 	if !errors.Is(err, pipeline.ErrRejected) || sum.Rejected != 1 || !strings.Contains(sum.Rejections[0], "line 3: a record longer than 1 MiB (an unclosed quote?)") {
 		t.Errorf("err %v, rejections %q", err, sum.Rejections)
+	}
+}
+
+// TestLogAppendIsWhole: an entry whose write fails part-way (here the file
+// size limit, as a full disk would) is cut off again, so the log never holds
+// a torn line.
+func TestLogAppendIsWhole(t *testing.T) {
+	wh := t.TempDir()
+	l, err := openLog(wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.append(Entry{File: "a.csv", Status: StatusLanded}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(wh, LogFile)
+	before, _ := os.ReadFile(path)
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Skip(err)
+	}
+	signal.Ignore(syscall.SIGXFSZ)
+	defer signal.Reset(syscall.SIGXFSZ)
+	limit := syscall.Rlimit{Cur: uint64(len(before) + 20), Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
+		t.Skip(err)
+	}
+	err = l.append(Entry{File: strings.Repeat("b", 200) + ".csv", Status: StatusLanded})
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err == nil {
+		t.Fatal("the write past the size limit did not fail")
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Errorf("the log holds %d bytes after the failed append, %d before: a torn line", len(after), len(before))
+	}
+	if err := l.append(Entry{File: "c.csv", Status: StatusLanded}); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := ReadLog(wh); err != nil || len(entries) != 2 {
+		t.Errorf("log read back: %d entries (%v), want a.csv and c.csv", len(entries), err)
 	}
 }
