@@ -128,5 +128,24 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t\n", m.AsOf, m.RunID, m.CatalogVersion, max(m.Shards, 1), m.Rows["alerts"])
 	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	// The months of history (attain backfill), latest first.
+	months, err := sql.HistoryMonths(e.cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nhistory: %d month(s)\n", len(months))
+	w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "month\tdates\tas known\trun\tshards\trows\t\n")
+	for i := len(months) - 1; i >= 0 && i >= len(months)-12; i-- {
+		m := months[i]
+		var rows int64
+		for _, n := range m.Rows {
+			rows += n
+		}
+		fmt.Fprintf(w, "%s\t%d\t%t\t%s\t%d\t%d\t\n", m.Month, len(m.Dates), m.AsKnown, m.RunID, m.Parts, rows)
+	}
 	return w.Flush()
 }
