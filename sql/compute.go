@@ -166,6 +166,14 @@ type ComputeOptions struct {
 	Log        *slog.Logger
 }
 
+// knownBy is --as-known's date as the markers hold it, or "".
+func (o ComputeOptions) knownBy() string {
+	if o.KnownBy == nil {
+		return ""
+	}
+	return o.KnownBy.String()
+}
+
 // Computed is what a compute did: the rows of each date its shards wrote, and
 // the dates whose results it completed (every date, without --shard; with
 // it, those whose last part it wrote).
@@ -216,10 +224,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		}
 	}
 	out := Computed{Rows: map[pipeline.Date]map[string]int64{}}
-	knownBy := ""
-	if opt.KnownBy != nil {
-		knownBy = opt.KnownBy.String()
-	}
+	knownBy := opt.knownBy()
 	var dir string
 	if n > 1 {
 		if dir, err = split(ctx, opt, n); err != nil {
@@ -473,14 +478,10 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			}
 			continue
 		}
-		knownBy := ""
-		if opt.KnownBy != nil {
-			knownBy = opt.KnownBy.String()
-		}
 		for _, d := range pass.dates {
 			var files map[string]PartFile
 			if err := e.timed("write", func() (err error) {
-				files, err = e.WriteResults(ctx, opt.Warehouse, d, s, resultGen(d, s.Count, e.dataID, knownBy))
+				files, err = e.WriteResults(ctx, opt.Warehouse, d, s, resultGen(d, s.Count, e.dataID, opt.knownBy()))
 				return err
 			}); err != nil {
 				return err
