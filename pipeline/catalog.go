@@ -54,19 +54,40 @@ type Competency struct {
 	Silver, Gold []Path
 }
 
-// Path is one option of a level: every requirement must be met.
+// Path is one option of a level: every requirement must be met, or, for a scored
+// path (SPEC §4.1), its parts' points must reach the score's minimum.
 type Path struct {
 	ID, Name string
 	Requires []Requirement
+	Score    *Score // nil: a path of requirements
 }
 
-// Requirement is one metric with its filters and minimum.
+// Score is a scored path's test (SPEC §4.1): met when the parts' points reach Min
+// and, with EachAboveZero, every part's value is above 0.
+type Score struct {
+	Min           float64
+	EachAboveZero bool
+	Parts         []Requirement // each with Min = its full_at and Points
+}
+
+// Requirement is one metric with its filters and minimum. A scored path's part
+// carries its full_at in Min and its maximum in Points.
 type Requirement struct {
 	Metric   string
 	Products []string   // nil: any product
 	Via      []string   // nil: any attribution
 	AnyOf    [][]string // people: sets of codes, one set held whole by a person
 	Min      Min
+	Points   float64 // a scored part's maximum; 0 for a requirement
+}
+
+// Rows is what a path shows in requirements.csv and the rules evaluate: its
+// requirements, or its parts (SPEC §4.1).
+func (p Path) Rows() []Requirement {
+	if p.Score != nil {
+		return p.Score.Parts
+	}
+	return p.Requires
 }
 
 // Min is a minimum, the same everywhere or per market.
@@ -350,7 +371,7 @@ func (p *parser) paths(n *yaml.Node, what string) []Path {
 	var out []Path
 	seen := map[string]int{}
 	for _, pn := range n.Content {
-		f := p.fields(pn, "path", "path", "name", "requires")
+		f := p.fields(pn, "path", "path", "name", "requires", "score")
 		path := Path{ID: p.str(f["path"], "path"), Name: p.str(f["name"], "name")}
 		if path.ID == "" {
 			p.errorf(pn, "%s: a path needs its id (path:)", what)
@@ -362,12 +383,17 @@ func (p *parser) paths(n *yaml.Node, what string) []Path {
 		if path.Name == "" {
 			path.Name = path.ID
 		}
-		reqs := f["requires"]
-		if reqs == nil || reqs.Kind != yaml.SequenceNode || len(reqs.Content) == 0 {
-			p.errorf(pn, "%s path %s is empty: it needs at least one requirement", what, path.ID)
-		} else {
+		reqs, score := f["requires"], f["score"]
+		switch {
+		case reqs != nil && score != nil:
+			p.errorf(score, "%s path %s has both requires and score: a path is one or the other", what, path.ID)
+		case score != nil:
+			path.Score = p.score(score, what+" path "+path.ID)
+		case reqs == nil || reqs.Kind != yaml.SequenceNode || len(reqs.Content) == 0:
+			p.errorf(pn, "%s path %s is empty: it needs at least one requirement (requires:) or a score", what, path.ID)
+		default:
 			for _, rn := range reqs.Content {
-				path.Requires = append(path.Requires, p.requirement(rn))
+				path.Requires = append(path.Requires, p.requirement(rn, false))
 			}
 		}
 		out = append(out, path)
@@ -375,8 +401,49 @@ func (p *parser) paths(n *yaml.Node, what string) []Path {
 	return out
 }
 
-func (p *parser) requirement(n *yaml.Node) Requirement {
-	f := p.fields(n, "requirement", "metric", "products", "via", "any_of", "min")
+// score reads a scored path's score: (SPEC §4.1).
+func (p *parser) score(n *yaml.Node, what string) *Score {
+	f := p.fields(n, "score", "min", "each_above_zero", "parts")
+	s := &Score{}
+	switch m := f["min"]; {
+	case m == nil:
+		p.errorf(n, "%s: score needs a min", what)
+	default:
+		if s.Min = p.number(m, "score min"); s.Min == 0 {
+			// a minimum of 0 is met by every organization: no test at all
+			p.errorf(m, "%s: score min must be above 0", what)
+		}
+	}
+	if b := f["each_above_zero"]; b != nil {
+		if b.Kind != yaml.ScalarNode || b.Decode(&s.EachAboveZero) != nil {
+			p.errorf(b, "each_above_zero must be true or false")
+		}
+	}
+	parts := f["parts"]
+	if parts == nil || parts.Kind != yaml.SequenceNode || len(parts.Content) == 0 {
+		p.errorf(n, "%s: score needs at least one part (parts:)", what)
+		return s
+	}
+	var total float64
+	for _, pn := range parts.Content {
+		r := p.requirement(pn, true)
+		total += r.Points
+		s.Parts = append(s.Parts, r)
+	}
+	if s.Min > total && len(p.errs) == 0 {
+		p.errorf(f["min"], "%s: score min %g is above the sum of the parts' points (%g): no organization can reach it", what, s.Min, total)
+	}
+	return s
+}
+
+// requirement reads a path's requirement, or a scored path's part (full_at and
+// points instead of min).
+func (p *parser) requirement(n *yaml.Node, part bool) Requirement {
+	what, bound, allowed := "requirement", "min", []string{"metric", "products", "via", "any_of", "min"}
+	if part {
+		what, bound, allowed = "part", "full_at", []string{"metric", "products", "via", "any_of", "full_at", "points"}
+	}
+	f := p.fields(n, what, allowed...)
 	r := Requirement{Metric: p.str(f["metric"], "metric"), Products: p.strs(f["products"], "products"), Via: p.strs(f["via"], "via")}
 	switch {
 	case f["metric"] == nil:
@@ -411,19 +478,38 @@ func (p *parser) requirement(n *yaml.Node) Requirement {
 	if r.Metric == MetricPeople && (r.Products != nil || r.Via != nil) {
 		p.errorf(n, "products and via do not apply to metric people")
 	}
-	switch m := f["min"]; {
+	switch m := f[bound]; {
 	case m == nil:
-		p.errorf(n, "requirement needs a min")
+		p.errorf(n, "%s needs %s", what, bound)
 	case m.Kind == yaml.MappingNode:
-		mf := p.fields(m, "min", "developed", "developing")
+		mf := p.fields(m, bound, "developed", "developing")
 		if mf["developed"] == nil || mf["developing"] == nil {
-			p.errorf(m, "min per market needs both developed and developing")
+			p.errorf(m, "%s per market needs both developed and developing", bound)
 		} else {
-			r.Min = Min{Developed: p.number(mf["developed"], "min developed"), Developing: p.number(mf["developing"], "min developing")}
+			r.Min = Min{Developed: p.number(mf["developed"], bound+" developed"), Developing: p.number(mf["developing"], bound+" developing")}
 		}
 	default:
-		x := p.number(m, "min")
+		x := p.number(m, bound)
 		r.Min = Min{Developed: x, Developing: x}
+	}
+	if !part {
+		return r
+	}
+	if m := f[bound]; m != nil && (r.Min.Developed == 0 || r.Min.Developing == 0) {
+		p.errorf(m, "full_at must be above 0")
+	}
+	switch pt := f["points"]; {
+	case pt == nil:
+		p.errorf(n, "part needs points")
+	default:
+		if r.Points = p.number(pt, "points"); r.Points == 0 {
+			p.errorf(pt, "points must be above 0")
+		}
+	}
+	if r.Metric == MetricActiveUsers || r.Metric == MetricSeats {
+		// The projection keeps these two at their value at D (SPEC §4), which a
+		// score's step function over time cannot hold; see docs/rules.md.
+		p.errorf(f["metric"], "a part cannot score %s: its value is frozen at the as-of date, which a score's timeline does not model", r.Metric)
 	}
 	return r
 }

@@ -5,7 +5,10 @@
 -- before its purchased_on, with the catalog version in force at D.
 
 CREATE OR REPLACE TEMP MACRO metric_value(metric, v) AS
-    CASE WHEN metric = 'revenue_12m' THEN printf('%.2f', v) ELSE printf('%d', CAST(round(v) AS BIGINT)) END;
+    CASE WHEN metric = 'revenue_12m' THEN printf('%.2f', v)
+         -- a score to 2 places, without trailing zeros: 66.67, 70
+         WHEN metric = 'score' THEN regexp_replace(printf('%.2f', v), '\.?0+$', '')
+         ELSE printf('%d', CAST(round(v) AS BIGINT)) END;
 
 -- The facts behind each at_risk and lapsed member's cause (SPEC §5.5).
 CREATE OR REPLACE TEMP TABLE cause_risk AS
@@ -35,7 +38,7 @@ WITH at_risk AS (
     GROUP BY ALL
 )
 -- The path's requirement whose value falls below its minimum on that date.
-SELECT x.d, x.org_no, x.membership_level, x.competency_id, x.lapses_on, x.path,
+SELECT x.d, x.org_no, x.membership_level, x.competency_id, x.lapses_on, x.path, x.path_level,
        first(e.metric ORDER BY e.req_ord) AS metric,
        first(e.measure ORDER BY e.req_ord) AS measure,
        first(e.min_value ORDER BY e.req_ord) AS min_value,
@@ -45,7 +48,7 @@ FROM ending x
 LEFT JOIN (req_eval e JOIN ok_intervals o ON o.version = e.version AND o.measure = e.measure AND o.org_no = e.org_no
            AND o.min_value = e.min_value)
      ON e.org_no = x.org_no AND e.d = x.d AND e.version = x.version AND e.competency_id = x.competency_id
-     AND e.level = x.path_level AND e.path = x.path AND NOT e.frozen
+     AND e.level = x.path_level AND e.path = x.path AND NOT e.frozen AND e.counts
      AND o.t_from < x.lapses_on AND o.t_until = x.lapses_on
 GROUP BY ALL;
 
@@ -66,7 +69,8 @@ SELECT l.d, l.org_no, l.version, l.rank, l.lookback_from, q.comp_ord, q.competen
        q.path_ord, q.path, q.req_ord, q.metric, q.measure,
        CASE WHEN l.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
        q.metric IN ('active_users', 'deployed_seats') AS frozen
-FROM lapsed_members l JOIN cat_reqs q ON q.version = l.version AND q.level_rank >= l.rank;
+FROM lapsed_members l JOIN cat_reqs q ON q.version = l.version AND q.level_rank >= l.rank
+WHERE q.role <> 'part';
 
 -- active_users and deployed_seats as step functions of the date up to D, for the
 -- lapsed members only: looking back they fall on the dates their month or snapshot
@@ -189,7 +193,7 @@ WITH lost AS (
     GROUP BY ALL
 ), lost_req AS (
     -- The path's requirement that fell below its minimum on that date (catalog order).
-    SELECT x.d, x.org_no, x.competency_id, x.lost_on AS fell_on, x.path,
+    SELECT x.d, x.org_no, x.competency_id, x.lost_on AS fell_on, x.path, x.path_level,
            first(r.metric ORDER BY r.req_ord) AS metric, first(r.measure ORDER BY r.req_ord) AS measure,
            first(r.min_value ORDER BY r.req_ord) AS min_value, first(r.frozen ORDER BY r.req_ord) AS frozen
     FROM lost_path x
@@ -209,34 +213,64 @@ WITH lost AS (
     JOIN (SELECT org_no, d, version, comp_ord, competency_id, level, level_rank, path_ord, path,
                  count(*) FILTER (WHERE NOT met) AS unmet
           FROM req_eval e SEMI JOIN lapsed_members x ON x.org_no = e.org_no AND x.d = e.d AND x.version = e.version
+          WHERE e.counts
           GROUP BY ALL) p
          ON p.org_no = l.org_no AND p.d = l.d AND p.version = l.version AND p.level_rank >= l.rank
     ANTI JOIN lost x ON x.d = l.d AND x.org_no = l.org_no
     GROUP BY ALL
 ), fewest_req AS (
+    -- (a score shows the score itself; a score at or above its minimum failed on a
+    -- part at 0, SPEC §4.1, which the sentence names instead)
     SELECT f.d, f.org_no, f.competency_id, f.path, f.path_level,
            first(e.req_ord ORDER BY e.req_ord) AS req_ord, first(e.metric ORDER BY e.req_ord) AS metric,
-           first(e.min_value ORDER BY e.req_ord) AS min_value, first(e.value ORDER BY e.req_ord) AS value
+           first(e.min_value ORDER BY e.req_ord) AS min_value,
+           first(CASE WHEN e.metric = 'score' THEN CAST(e.value_dec AS DOUBLE) ELSE e.value END ORDER BY e.req_ord) AS value
     FROM fewest f
     JOIN req_eval e ON e.org_no = f.org_no AND e.d = f.d AND e.competency_id = f.competency_id
-         AND e.level = f.path_level AND e.path = f.path AND NOT e.met
+         AND e.level = f.path_level AND e.path = f.path AND NOT e.met AND e.counts
     SEMI JOIN lapsed_members l ON l.d = e.d AND l.org_no = e.org_no AND l.version = e.version
     GROUP BY ALL
+), zero_parts AS (
+    SELECT f.d, f.org_no, first(e.metric ORDER BY e.req_ord) AS metric
+    FROM fewest_req f
+    JOIN req_eval e ON e.org_no = f.org_no AND e.d = f.d AND e.competency_id = f.competency_id
+         AND e.level = f.path_level AND e.path = f.path AND NOT e.counts AND e.value <= 0
+    WHERE f.metric = 'score' AND f.value >= f.min_value
+    GROUP BY ALL
 )
-SELECT l.d, l.org_no, l.version, l.membership_level, r.competency_id, r.path, r.metric, r.measure, r.min_value,
+SELECT l.d, l.org_no, l.version, l.membership_level, r.competency_id, r.path, r.path_level, r.metric, r.measure, r.min_value,
        r.frozen, r.fell_on, NULL::DOUBLE AS value, NULL::DATE AS below_since
 FROM lost_req r JOIN lapsed_members l USING (d, org_no)
 UNION ALL
 -- "below since" the last date it fell below within the look-back, else the
 -- look-back's first date
-SELECT l.d, l.org_no, l.version, l.membership_level, f.competency_id, f.path, f.metric, NULL, f.min_value,
-       NULL, NULL, f.value,
+SELECT l.d, l.org_no, l.version, l.membership_level, f.competency_id, f.path, f.path_level,
+       coalesce(z.metric, f.metric), NULL, CASE WHEN z.metric IS NULL THEN f.min_value END,
+       NULL, NULL, CASE WHEN z.metric IS NULL THEN f.value ELSE 0 END,
        greatest(coalesce(max(o.t_until), l.lookback_from), l.lookback_from)
 FROM fewest_req f
 JOIN lapsed_members l USING (d, org_no)
+LEFT JOIN zero_parts z USING (d, org_no)
 LEFT JOIN lapsed_ok o ON o.d = f.d AND o.org_no = f.org_no AND o.competency_id = f.competency_id AND o.level = f.path_level
      AND o.path = f.path AND o.req_ord = f.req_ord AND o.t_until <= l.d
-GROUP BY l.d, l.org_no, l.version, l.membership_level, f.competency_id, f.path, f.metric, f.min_value, f.value, l.lookback_from;
+GROUP BY l.d, l.org_no, l.version, l.membership_level, f.competency_id, f.path, f.path_level, f.metric, z.metric,
+         f.min_value, f.value, l.lookback_from;
+
+-- A score's fall (SPEC §4.1) on the date a cause names: the score then, and the part
+-- that moved it (the one whose fall lowers the score most; a part that falls to 0
+-- when the score still reaches its minimum).
+CREATE OR REPLACE TEMP TABLE cause_scores AS
+SELECT c.version, c.measure, c.org_no, c.t, m.score, m.score < c.min_value AS below,
+       q.metric AS part_metric, q.measure AS part_measure, m.fell_from, m.fell_to
+FROM (SELECT DISTINCT version, measure, org_no, fails_on AS t, competency_id, path_level, path, min_value
+      FROM cause_risk WHERE metric = 'score' AND fails_on IS NOT NULL
+      UNION
+      SELECT DISTINCT version, measure, org_no, fell_on, competency_id, path_level, path, min_value
+      FROM cause_lapsed WHERE metric = 'score' AND fell_on IS NOT NULL) c
+JOIN score_moves m ON m.version = c.version AND m.measure = c.measure AND m.org_no = c.org_no AND m.t_from = c.t
+JOIN cat_reqs q ON q.version = c.version AND q.competency_id = c.competency_id AND q.level = c.path_level
+     AND q.path = c.path AND q.role = 'part'
+     AND q.req_ord = CASE WHEN m.score < c.min_value THEN m.fell ELSE m.zeroed END;
 
 -- What ends an item's part in a measure on a date, in words (future and past), for
 -- causes: revenue and customers leaving the window, individuals leaving or losing a
@@ -245,7 +279,9 @@ GROUP BY l.d, l.org_no, l.version, l.membership_level, f.competency_id, f.path, 
 CREATE OR REPLACE TEMP TABLE drop_dates AS
 SELECT DISTINCT version, measure, org_no, fails_on AS t FROM cause_risk WHERE fails_on IS NOT NULL
 UNION
-SELECT DISTINCT version, measure, org_no, fell_on FROM cause_lapsed WHERE fell_on IS NOT NULL AND NOT frozen;
+SELECT DISTINCT version, measure, org_no, fell_on FROM cause_lapsed WHERE fell_on IS NOT NULL AND NOT frozen
+UNION
+SELECT version, part_measure, org_no, t FROM cause_scores;
 
 CREATE OR REPLACE TEMP TABLE drops AS
 SELECT version, measure, org_no, t, row_number() OVER (PARTITION BY version, measure, org_no, t ORDER BY weight DESC, item, future) AS pick,
@@ -294,37 +330,54 @@ FROM (
 ) i
 SEMI JOIN drop_dates w ON w.version = i.version AND w.measure = i.measure AND w.org_no = i.org_no AND w.t = i.t;
 
+-- What falls in a cause (SPEC §5.5, §4.1): "metric falls to value (needs min)"; for a
+-- score, the score and, after the item, the part that moved it ("(people 4 → 3)"),
+-- or the part that fell to 0.
+CREATE OR REPLACE TEMP MACRO falls(verb, metric, value, min_value, s) AS
+    CASE WHEN s.part_metric IS NULL
+         THEN format('{} {} to {} (needs {})', metric, verb, metric_value(metric, value), metric_value(metric, min_value))
+         WHEN s.below
+         THEN format('score {} to {} (needs {})', verb, metric_value('score', s.score), metric_value('score', min_value))
+         ELSE format('{} {} to 0 (needs > 0)', s.part_metric, verb) END;
+CREATE OR REPLACE TEMP MACRO moved(s) AS
+    CASE WHEN s.below THEN format(' ({} {} → {})', s.part_metric, metric_value(s.part_metric, s.fell_from),
+                                  metric_value(s.part_metric, s.fell_to)) ELSE '' END;
+
 -- The cause sentence (SPEC §5.5).
 CREATE OR REPLACE TEMP TABLE causes AS
 SELECT r.d, r.org_no,
        CASE WHEN r.path IS NULL THEN format('{} {}: its override ends on {}', r.competency_id, r.membership_level, r.lapses_on)
-            ELSE format('{} {}, path {}: {} falls to {} (needs {}) on {}{}', r.competency_id, r.membership_level, r.path,
-                        r.metric, metric_value(r.metric, coalesce(t.value, 0)), metric_value(r.metric, r.min_value), r.fails_on,
-                        coalesce(' when ' || x.future, ''))
+            ELSE format('{} {}, path {}: {} on {}{}{}', r.competency_id, r.membership_level, r.path,
+                        falls('falls', r.metric, coalesce(t.value, 0), r.min_value, s), r.fails_on,
+                        coalesce(' when ' || x.future, ''), coalesce(moved(s), ''))
        END AS cause
 FROM cause_risk r
 LEFT JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_no = r.org_no
      AND t.t_from <= r.fails_on AND r.fails_on < t.t_until
-LEFT JOIN drops x ON x.version = r.version AND x.measure = r.measure AND x.org_no = r.org_no AND x.t = r.fails_on AND x.pick = 1
+LEFT JOIN cause_scores s ON s.version = r.version AND s.measure = r.measure AND s.org_no = r.org_no AND s.t = r.fails_on
+LEFT JOIN drops x ON x.version = r.version AND x.measure = coalesce(s.part_measure, r.measure) AND x.org_no = r.org_no
+     AND x.t = r.fails_on AND x.pick = 1
 UNION ALL
 -- Lapsed, nothing attained L within the look-back, or an override carried it last.
 SELECT d, org_no,
        CASE WHEN below_since IS NOT NULL
             THEN format('{} {}, path {}: {} is {} (needs {}), below since {}', competency_id, membership_level, path,
-                        metric, metric_value(metric, value), metric_value(metric, min_value), below_since)
+                        metric, metric_value(metric, value),
+                        coalesce(metric_value(metric, min_value), '> 0'), below_since)
             ELSE format('{} {}: its override ended on {}', competency_id, membership_level, fell_on) END
 FROM cause_lapsed WHERE below_since IS NOT NULL OR path IS NULL
 UNION ALL
 -- Lapsed when a path's requirement fell: its value then, and what ended or took
 -- effect that day (each kind of timeline joined on its own keys).
 SELECT l.d, l.org_no,
-       format('{} {}, path {}: {} fell to {} (needs {}) on {}{}', l.competency_id, l.membership_level, l.path,
-              l.metric, metric_value(l.metric, coalesce(t.value, 0)), metric_value(l.metric, l.min_value),
-              l.fell_on, coalesce(' when ' || x.past, ''))
+       format('{} {}, path {}: {} on {}{}{}', l.competency_id, l.membership_level, l.path,
+              falls('fell', l.metric, coalesce(t.value, 0), l.min_value, s),
+              l.fell_on, coalesce(' when ' || x.past, ''), coalesce(moved(s), ''))
 FROM cause_lapsed l
 LEFT JOIN timelines t ON t.version = l.version AND t.measure = l.measure AND t.org_no = l.org_no
      AND t.t_from <= l.fell_on AND l.fell_on < t.t_until
-LEFT JOIN drops x ON x.version = l.version AND x.measure = l.measure AND x.org_no = l.org_no
+LEFT JOIN cause_scores s ON s.version = l.version AND s.measure = l.measure AND s.org_no = l.org_no AND s.t = l.fell_on
+LEFT JOIN drops x ON x.version = l.version AND x.measure = coalesce(s.part_measure, l.measure) AND x.org_no = l.org_no
      AND x.t = l.fell_on AND x.pick = 1
 WHERE l.path IS NOT NULL AND NOT l.frozen
 UNION ALL

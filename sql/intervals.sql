@@ -31,12 +31,14 @@ ASOF LEFT JOIN downs d ON d.version = u.version AND d.measure = u.measure AND d.
 
 -- When each path is met as the data changes, counting only the requirements that
 -- change with time (frozen ones are judged at each point's D, below). A path whose
--- every such requirement has a minimum <= 0 is met from always to forever.
+-- every such requirement has a minimum <= 0 is met from always to forever. A scored
+-- path counts its score row only (SPEC §4.1): the score is a measure of its own.
 CREATE OR REPLACE TEMP TABLE path_islands AS
 WITH reqs AS (
     SELECT o.org_no, o.version, q.competency_id, q.level, q.path, q.measure, q.metric,
            CASE WHEN o.developing THEN q.min_developing ELSE q.min_developed END AS min_value
     FROM org_versions o JOIN cat_reqs q ON q.version = o.version
+    WHERE q.role <> 'part'
 ), dynamic AS (
     SELECT org_no, version, competency_id, level, path,
            count(*) FILTER (WHERE metric NOT IN ('active_users', 'deployed_seats') AND min_value > 0) AS k

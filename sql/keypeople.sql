@@ -20,7 +20,8 @@ WHERE r.membership_level IS NOT NULL AND r.status IN ('ok', 'at_risk');
 -- The supporting competencies (SPEC §5.5), their paths of level L or higher, and
 -- those paths' requirements with the member's minimum.
 CREATE OR REPLACE TEMP TABLE kp_path_reqs AS
-SELECT m.d, m.org_no, m.version, q.competency_id, q.level, q.path, q.measure, q.metric,
+SELECT m.d, m.org_no, m.version, q.competency_id, q.level, q.path, q.measure, q.metric, q.role, q.req_ord,
+       q.points, q.each_above_zero,
        CASE WHEN v.developing THEN q.min_developing ELSE q.min_developed END AS min_value
 FROM kp_members m
 JOIN org_versions v ON v.org_no = m.org_no AND v.version = m.version
@@ -61,11 +62,41 @@ SELECT d, org_no, individual_id, measure, t AS t_from, lead(t, 1, forever()) OVE
 FROM steps
 WINDOW w AS (PARTITION BY d, org_no, individual_id, measure ORDER BY t);
 
+-- A scored path's score in the scenario (SPEC §4.1), from D: its parts' scenario
+-- step functions (kp_timelines for the measures the scenario changes, the
+-- organization's timelines from D for the others) through score_steps, as one more
+-- measure of the scenario.
+CREATE OR REPLACE TEMP TABLE kp_score_keys AS
+SELECT DISTINCT {d: r.d, org_no: r.org_no, individual_id: r.individual_id, measure: s.measure} AS k,
+       p.req_ord AS part_ord, p.points, p.min_value AS full_at, s.each_above_zero, p.measure AS part_measure,
+       r.individual_id, s.version
+FROM (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
+JOIN kp_path_reqs c ON c.d = r.d AND c.org_no = r.org_no AND c.measure = r.measure AND c.role = 'part'
+JOIN kp_path_reqs s ON s.d = c.d AND s.org_no = c.org_no AND s.competency_id = c.competency_id AND s.level = c.level
+     AND s.path = c.path AND s.role = 'score'
+JOIN kp_path_reqs p ON p.d = c.d AND p.org_no = c.org_no AND p.competency_id = c.competency_id AND p.level = c.level
+     AND p.path = c.path AND p.role = 'part';
+CREATE OR REPLACE TEMP TABLE kp_score_segs AS
+SELECT k, part_ord, t_from, value FROM (
+    SELECT p.k, p.part_ord, x.t_from, x.value
+    FROM kp_score_keys p JOIN kp_timelines x ON x.d = p.k.d AND x.org_no = p.k.org_no
+         AND x.individual_id = p.individual_id AND x.measure = p.part_measure
+    UNION ALL
+    SELECT p.k, p.part_ord, greatest(t.t_from, p.k.d), t.value
+    FROM kp_score_keys p JOIN timelines t ON t.version = p.version AND t.measure = p.part_measure
+         AND t.org_no = p.k.org_no AND t.t_until > p.k.d
+    ANTI JOIN kp_removed x ON x.d = p.k.d AND x.org_no = p.k.org_no AND x.individual_id = p.individual_id
+         AND x.measure = p.part_measure
+);
+INSERT INTO kp_timelines
+SELECT k.d, k.org_no, k.individual_id, k.measure, t_from, t_until, value, prev_value
+FROM score_steps('kp_score_keys', 'kp_score_segs');
+
 -- The scenario's ok intervals of those measures at each minimum a path above asks
 -- (from D: the first segment starts at D, "up" when it is at or above the minimum).
 CREATE OR REPLACE TEMP TABLE kp_ok AS
 WITH mins AS (
-    SELECT DISTINCT d, org_no, measure, min_value FROM kp_path_reqs WHERE metric = 'people'
+    SELECT DISTINCT d, org_no, measure, min_value FROM kp_path_reqs WHERE metric IN ('people', 'score')
 ), crossings AS (
     SELECT t.d, t.org_no, t.individual_id, t.measure, n.min_value, t.t_from AS t, t.value >= n.min_value AS up
     FROM kp_timelines t JOIN mins n USING (d, org_no, measure)
@@ -85,14 +116,15 @@ JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
 
 -- When each changed path is met in the scenario, from D: all of its requirements that
 -- change with time at once (all_hold), the scenario's intervals for the measures it
--- changes, ok_intervals for the others.
+-- changes, ok_intervals for the others. A changed scored path counts its score, which
+-- the scenario changes.
 CREATE OR REPLACE TEMP TABLE kp_reqs AS
-SELECT c.*, q.version, q.measure, q.min_value, r.measure IS NOT NULL AS removed
+SELECT c.*, q.version, q.measure, q.min_value, r.measure IS NOT NULL OR q.role = 'score' AS removed
 FROM kp_changed c
 JOIN kp_path_reqs q USING (d, org_no, competency_id, level, path)
 LEFT JOIN (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
      ON r.d = c.d AND r.org_no = c.org_no AND r.individual_id = c.individual_id AND r.measure = q.measure
-WHERE q.metric NOT IN ('active_users', 'deployed_seats');
+WHERE q.metric NOT IN ('active_users', 'deployed_seats') AND q.role <> 'part';
 
 CREATE OR REPLACE TEMP TABLE kp_path_oks AS
 WITH ok AS (

@@ -2,12 +2,13 @@
 
 -- Each path at each point: included when its frozen requirements (active_users,
 -- deployed_seats) are met at D, since they keep that value in the projection; met when
--- every requirement is met at D; it lapses at the end of its met interval containing D.
+-- every requirement is met at D (a scored path: its score row, SPEC §4.1); it lapses at
+-- the end of its met interval containing D.
 CREATE OR REPLACE TEMP TABLE path_eval AS
 WITH ids AS (
     SELECT org_no, d, version, path_id,
-           coalesce(bool_and(met) FILTER (WHERE frozen), true) AS included,
-           bool_and(met) AS met
+           coalesce(bool_and(met) FILTER (WHERE frozen AND counts), true) AS included,
+           bool_and(met) FILTER (WHERE counts) AS met
     FROM req_values GROUP BY ALL
 ), p AS (
     SELECT i.org_no, i.d, i.version, q.comp_ord, q.competency_id, q.level, q.level_rank, q.path_ord, q.path,

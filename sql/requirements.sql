@@ -9,7 +9,10 @@ CREATE OR REPLACE TEMP TABLE req_values AS
 WITH r AS (
     SELECT p.org_no, p.d, p.version, q.path_id, q.req_id, q.measure, p.developing,
            CASE WHEN p.developing THEN q.min_developing ELSE q.min_developed END AS min_value,
-           q.metric IN ('active_users', 'deployed_seats') AS frozen
+           q.metric IN ('active_users', 'deployed_seats') AS frozen,
+           -- a scored path's parts show in the requirements rows; its score row
+           -- alone says whether the path is met (SPEC §4.1)
+           q.role <> 'part' AS counts
     FROM points p JOIN cat_reqs q ON q.version = p.version
 ), at_d AS (
     -- The value at D: the segment that holds D (segments run on from the first
@@ -39,7 +42,7 @@ FROM v LEFT JOIN ok_intervals o ON o.version = v.version AND o.measure = v.measu
 
 CREATE OR REPLACE TEMP VIEW req_eval AS
 SELECT e.org_no, e.d, e.version, q.comp_ord, q.competency_id, q.level, q.level_rank,
-       q.path_ord, q.path, q.req_ord, q.metric, e.measure, e.min_value, e.frozen, e.value, e.met, e.fails_on
+       q.path_ord, q.path, q.req_ord, q.metric, e.measure, e.min_value, e.frozen, e.counts, e.value, e.value_dec, e.met, e.fails_on
 FROM req_values e JOIN cat_reqs q USING (req_id);
 
 -- The minimums as the requirements table shows them (value_text), once.
