@@ -430,7 +430,7 @@ func (p *parser) score(n *yaml.Node, what string) *Score {
 		total += r.Points
 		s.Parts = append(s.Parts, r)
 	}
-	if s.Min > total && len(p.errs) == 0 {
+	if s.Min > total {
 		p.errorf(f["min"], "%s: score min %g is above the sum of the parts' points (%g): no organization can reach it", what, s.Min, total)
 	}
 	return s

@@ -98,6 +98,85 @@ competencies:
 	}
 }
 
+// TestScoredPathsAreChecked: what SPEC §4.1 says attain catalog check rejects, each
+// with its line.
+func TestScoredPathsAreChecked(t *testing.T) {
+	bad := `version: S
+effective_from: 2024-01-01
+competencies:
+  - id: a
+    silver:
+      - path: both
+        requires:
+          - metric: people
+            any_of: [[X]]
+            min: 1
+        score:
+          min: 1
+          parts:
+            - metric: people
+              any_of: [[X]]
+              full_at: 1
+              points: 1
+      - path: parts
+        score:
+          min: 120
+          each_above_zero: maybe
+          parts:
+            - metric: people
+              any_of: [[X]]
+              points: 40
+            - metric: new_customers_12m
+              full_at: 0
+              points: 30
+            - metric: revenue_12m
+              full_at: {developed: 100, developing: 50}
+              min: 3
+            - metric: active_users
+              full_at: 10
+              points: 0
+      - path: none
+        name: Neither
+      - path: empty
+        score:
+          min: 0
+          parts: []
+`
+	path := filepath.Join(t.TempDir(), "scored.yaml")
+	os.WriteFile(path, []byte(bad), 0o644)
+	_, err := LoadCatalog(path)
+	var errs CatalogErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v, want CatalogErrors", err)
+	}
+	want := []string{
+		path + `:12: a silver path both has both requires and score`,
+		path + `:21: each_above_zero must be true or false`,
+		path + `:23: part needs full_at`,
+		path + `:27: full_at must be above 0`,
+		path + `:31: unknown field "min" in part`,
+		path + `:29: part needs points`,
+		path + `:34: points must be above 0`,
+		path + `:32: a part cannot score active_users`,
+		path + `:20: a silver path parts: score min 120 is above the sum of the parts' points (70)`,
+		path + `:35: a silver path none is empty`,
+		path + `:39: a silver path empty: score min must be above 0`,
+		path + `:39: a silver path empty: score needs at least one part`,
+	}
+	for _, w := range want {
+		found := false
+		for _, e := range errs {
+			found = found || strings.HasPrefix(e, w)
+		}
+		if !found {
+			t.Errorf("missing %q in\n%s", w, errs)
+		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(errs), len(want), errs)
+	}
+}
+
 func TestCatalogVersionsByEffectiveFrom(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{

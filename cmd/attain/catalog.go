@@ -59,26 +59,15 @@ func (c *catalogShowCmd) run(_ context.Context, e *env) error {
 		for rank, paths := range [][]pipeline.Path{comp.Silver, comp.Gold} {
 			for _, p := range paths {
 				fmt.Fprintf(w, "  %s, path %s (%s):\n", pipeline.Levels[rank], p.ID, p.Name)
-				for _, r := range p.Requires {
-					fmt.Fprintf(w, "    %s", r.Metric)
-					if r.Products != nil {
-						fmt.Fprintf(w, " of %s", strings.Join(r.Products, ", "))
+				if p.Score != nil {
+					each := ""
+					if p.Score.EachAboveZero {
+						each = ", every part above 0"
 					}
-					if r.Via != nil {
-						fmt.Fprintf(w, " via %s", strings.Join(r.Via, ", "))
-					}
-					if r.AnyOf != nil {
-						var sets []string
-						for _, s := range r.AnyOf {
-							sets = append(sets, strings.Join(s, " + "))
-						}
-						fmt.Fprintf(w, " holding one of [%s]", strings.Join(sets, " | "))
-					}
-					if r.Min.Developed == r.Min.Developing {
-						fmt.Fprintf(w, " ≥ %g\n", r.Min.Developed)
-					} else {
-						fmt.Fprintf(w, " ≥ %g (developing markets: %g)\n", r.Min.Developed, r.Min.Developing)
-					}
+					fmt.Fprintf(w, "    score ≥ %g of these parts' points%s:\n", p.Score.Min, each)
+				}
+				for _, r := range p.Rows() {
+					fmt.Fprintf(w, "    %s\n", describeRequirement(r))
 				}
 			}
 		}
@@ -103,4 +92,33 @@ func (c *catalogShowCmd) run(_ context.Context, e *env) error {
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// describeRequirement is a requirement, or a scored part, in one line: the metric,
+// its filters and its minimum (full_at and points for a part).
+func describeRequirement(r pipeline.Requirement) string {
+	var b strings.Builder
+	b.WriteString(r.Metric)
+	if r.Products != nil {
+		fmt.Fprintf(&b, " of %s", strings.Join(r.Products, ", "))
+	}
+	if r.Via != nil {
+		fmt.Fprintf(&b, " via %s", strings.Join(r.Via, ", "))
+	}
+	if r.AnyOf != nil {
+		var sets []string
+		for _, s := range r.AnyOf {
+			sets = append(sets, strings.Join(s, " + "))
+		}
+		fmt.Fprintf(&b, " holding one of [%s]", strings.Join(sets, " | "))
+	}
+	bound := " ≥ %g"
+	if r.Points > 0 {
+		bound = fmt.Sprintf(": %g points at %%g", r.Points)
+	}
+	fmt.Fprintf(&b, bound, r.Min.Developed)
+	if r.Min.Developed != r.Min.Developing {
+		fmt.Fprintf(&b, " (developing markets: %g)", r.Min.Developing)
+	}
+	return b.String()
 }
