@@ -61,7 +61,12 @@ func landedGen(t testing.TB) string {
 
 func compute(t testing.TB, wh string, d pipeline.Date) {
 	t.Helper()
-	_, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: []pipeline.Date{d}, Catalog: defaultCat, Settings: testSettings,
+	computeWith(t, wh, d, defaultCat)
+}
+
+func computeWith(t testing.TB, wh string, d pipeline.Date, cat *pipeline.Catalog) {
+	t.Helper()
+	_, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: []pipeline.Date{d}, Catalog: cat, Settings: testSettings,
 		RunID: "prop", Now: func() time.Time { return d.End() }})
 	if err != nil {
 		t.Fatal(err)
@@ -218,9 +223,15 @@ func at(rows []string, i int) string {
 // revenue leaving the window), in passes of 17 dates, every result table of
 // every date equals evaluating every organization at every date in one pass.
 func TestChangePointsGiveEveryDatesResults(t *testing.T) {
-	cat := twoVersions(t, pipeline.MustDate("2026-09-15"))
+	changePointsAgree(t, twoVersions(t, pipeline.MustDate("2026-09-15")), pipeline.MustDate("2026-06-01"))
+}
+
+// changePointsAgree computes every date from `from` to propAsOf with the catalog
+// cat three ways (skipping to change points, every organization at every date, and
+// as history read back) and compares every table of every date.
+func changePointsAgree(t *testing.T, cat *pipeline.Catalog, from pipeline.Date) {
 	var dates []pipeline.Date
-	for d := pipeline.MustDate("2026-06-01"); d <= propAsOf; d++ {
+	for d := from; d <= propAsOf; d++ {
 		dates = append(dates, d)
 	}
 	var log bytes.Buffer
@@ -274,7 +285,7 @@ func TestChangePointsGiveEveryDatesResults(t *testing.T) {
 	// and hold far fewer rows than the dates' tables
 	var stored int64
 	mm, err := HistoryMonths(history)
-	if err != nil || len(mm) != 5 {
+	if err != nil || len(mm) != len(months.Months) {
 		t.Fatalf("%d months of history (%v)", len(mm), err)
 	}
 	for _, m := range mm {
@@ -434,7 +445,7 @@ func TestShardsGiveTheSameResults(t *testing.T) {
 		dates   []pipeline.Date
 		knownBy *pipeline.Date
 	}{{"all landed data", []pipeline.Date{propAsOf - 1, propAsOf}, nil}, {"as known", []pipeline.Date{known}, &known}} {
-		t.Run(tc.name, func(t *testing.T) { shardsAgree(t, tc.dates, tc.knownBy) })
+		t.Run(tc.name, func(t *testing.T) { shardsAgree(t, defaultCat, tc.dates, tc.knownBy) })
 	}
 }
 
@@ -463,12 +474,12 @@ func landQualityCases(t *testing.T, wh string) {
 }
 
 // shardsAgree computes the dates in 1, 2 and 7 shards and compares the rows.
-func shardsAgree(t *testing.T, dates []pipeline.Date, knownBy *pipeline.Date) {
+func shardsAgree(t *testing.T, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date) {
 	var want map[pipeline.Date]map[string][]string
 	for _, shards := range []int{1, 2, 7} {
 		wh := landedGen(t)
 		landQualityCases(t, wh)
-		c, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
+		c, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: cat, Settings: testSettings,
 			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
 		if err != nil {
 			t.Fatal(err)
@@ -545,8 +556,16 @@ func TestGlobCharactersInPaths(t *testing.T) {
 // individual during D is landed, D is computed again, and the member's status and
 // lapses_on must be what key_people said (for a key person) or no worse than now.
 func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
+	keyPeopleAgree(t, defaultCat, 2)
+}
+
+// keyPeopleAgree: with the catalog cat, a few key people and members' other
+// counting individuals each leave at D; a member's status and lapses_on are then
+// what key_people said (a key person), or no worse (another). The data must hold
+// minKeys key people.
+func keyPeopleAgree(t *testing.T, cat *pipeline.Catalog, minKeys int) {
 	base := landedGen(t)
-	compute(t, base, propAsOf)
+	computeWith(t, base, propAsOf, cat)
 	e := testEngine(t)
 	ctx := context.Background()
 	read := func(wh, table string) string {
@@ -578,8 +597,8 @@ func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
 			others++
 		}
 	}
-	if keys < 2 || others < 2 {
-		t.Fatalf("generated data has %d key people and %d others to try; want 2 and 2", keys, others)
+	if keys < minKeys || others < 2 {
+		t.Fatalf("generated data has %d key people and %d others to try; want %d and 2", keys, others, minKeys)
 	}
 	worse := map[string]int{"ok": 0, "at_risk": 1, "lapsed": 2}
 	for _, r := range rows {
@@ -598,7 +617,7 @@ func TestKeyPeopleAreTheRulesWithoutThem(t *testing.T) {
 			if _, err := ingest.Run(ctx, ingest.Options{Inbox: in, Warehouse: wh, AsOf: propAsOf, MaxBadFraction: 0, RunID: "leave"}); err != nil {
 				t.Fatal(err)
 			}
-			compute(t, wh, propAsOf)
+			computeWith(t, wh, propAsOf, cat)
 			got, err := e.Query(ctx, `SELECT status, coalesce(CAST(lapses_on AS VARCHAR), '') FROM `+read(wh, "renewal_risk")+` WHERE org_id = ?`, org)
 			if err != nil || len(got) != 1 {
 				t.Fatalf("renewal_risk of %s: %v %v", org, got, err)
@@ -675,4 +694,44 @@ func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 	if after, err := os.Stat(last); err != nil || !after.ModTime().Equal(before.ModTime()) {
 		t.Errorf("a compute as known by %s removed or rewrote the unit of %s (%v)", earlier, propAsOf, err)
 	}
+}
+
+// TestScoredCatalogProperties: the example scored catalog (SPEC §4.1) on generated
+// data, where some organizations qualify and some do not, keeps the properties of
+// the rules: results independent of the number of shards, change points and history
+// giving every date's results, key people what the rules say without them.
+func TestScoredCatalogProperties(t *testing.T) {
+	cat, err := pipeline.LoadCatalog("../examples/pcs-azure.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := landedGen(t)
+	computeWith(t, wh, propAsOf, cat)
+	e := testEngine(t)
+	read := func(table string) string {
+		files, err := ResultFiles(wh, table, propAsOf)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no result files (%v)", table, err)
+		}
+		return ReadFiles(files)
+	}
+	got, err := e.Query(context.Background(), `SELECT
+		(SELECT count(*) FILTER (WHERE met) FROM `+read("requirements")+` WHERE metric = 'score'),
+		(SELECT count(*) FILTER (WHERE NOT met) FROM `+read("requirements")+` WHERE metric = 'score'),
+		(SELECT count(*) FILTER (WHERE status = 'ok') FROM `+read("renewal_risk")+`),
+		(SELECT count(*) FILTER (WHERE status = 'lapsed') FROM `+read("renewal_risk")+`),
+		(SELECT count(*) FROM `+read("key_people")+`)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, what := range []string{"scores met", "scores not met", "ok members", "lapsed members", "key people"} {
+		if got[0][i].(int64) == 0 {
+			t.Fatalf("no %s (%v): the generated data does not exercise the catalog", what, got[0])
+		}
+	}
+	t.Run("shards", func(t *testing.T) { shardsAgree(t, cat, []pipeline.Date{propAsOf}, nil) })
+	t.Run("change points and history", func(t *testing.T) { changePointsAgree(t, cat, pipeline.MustDate("2026-10-01")) })
+	// (60 organizations have one key person of a scored path; testdata/rules/scored
+	// has eleven)
+	t.Run("key people", func(t *testing.T) { keyPeopleAgree(t, cat, 1) })
 }
