@@ -65,14 +65,20 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 	t.Helper()
 	meta := Meta{AsOf: pipeline.MustDate("2026-11-23"), RunID: "run-1", CatalogVersion: "FY2018", ProgramVersion: "test",
 		FilesLanded: 3, FilesRejected: 1, RowsQuarantined: 2,
-		Inputs:       []Input{{File: "revenue_2026-11-23.csv", SHA256: strings.Repeat("ab", 32), Rows: 10}},
+		Inputs: []Input{{File: "revenue_2026-11-23.csv", Feed: "revenue", Status: "landed", SHA256: strings.Repeat("ab", 32), Rows: 10},
+			{File: "seats_2026-11-23.csv", Feed: "seats", Status: "rejected", Reason: "header lacks deployed_seats"}},
 		Members:      []LevelStatus{{"silver", "ok", 3}, {"gold", "at_risk", 1}, {"", "not_member", 2}},
 		ByCompetency: []CompetencyRisk{{"cloud-platform", "Cloud Platform", 1, 0}, {"datacenter", "Datacenter", 0, 2}},
 		Rejected:     []Rejection{{"seats_2026-11-23.csv", "seats_2026-11-23.csv: header lacks deployed_seats"}},
 		Trend: []TrendPoint{{pipeline.MustDate("2026-10-31"), "silver", "ok", 2}, {pipeline.MustDate("2026-10-31"), "gold", "ok", 1},
 			{pipeline.MustDate("2026-11-23"), "silver", "ok", 3}, {pipeline.MustDate("2026-11-23"), "gold", "at_risk", 1}},
 		Previous: func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
-		Changes:  []StatusChange{{"o-9", "Nine", "gold", "ok", "at_risk", "comp gold, path p: people falls to 1 (needs 2) on 2027-01-15"}}}
+		Changes:  []StatusChange{{"o-9", "Nine", "gold", "ok", "at_risk", "comp gold, path p: people falls to 1 (needs 2) on 2027-01-15"}},
+		Figures:  Figures{Silver: 3, Gold: 1, AtRisk: 1, OK: 3, Alerts: 1},
+		MonthEnd: func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
+		MonthEndFigures: &Figures{Silver: 2, Gold: 1, OK: 3},
+		Act: []ActList{{Title: "Today's alerts", DateLabel: "Lapses on", TextLabel: "Cause", Sheet: "Alerts", Total: 12,
+			Rows: []ActRow{{OrgID: "o-3", OrgName: "Three", Level: "gold", Status: "at_risk", On: pipeline.MustDate("2027-01-03"), Text: longCause}}}}}
 	w, err := NewWorkbook(meta)
 	if err != nil {
 		t.Fatal(err)
@@ -80,29 +86,31 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 	defer w.Close()
 	w.MaxRows = maxRows
 	d := pipeline.MustDate("2026-11-23")
-	risk := &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "status", "cause", "in_grace"},
-		Data: [][]any{{d, "o-1", "lapsed", "=HYPERLINK(\"x\")", true}, {d, "o-2", "ok", nil, false},
-			{d, "o-3", "at_risk", longCause, false}}}
-	if _, err := w.AddSheet("Renewal risk", risk); err != nil {
+	// as_of first, as the table has it: the sheet shows it last
+	risk := &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "in_grace", "status", "cause", "needs"},
+		Data: [][]any{{d, "o-1", true, "lapsed", "=HYPERLINK(\"x\")", "1 more person holding 70-533"}, {d, "o-2", false, "ok", nil, nil},
+			{d, "o-3", false, "at_risk", longCause, "8234.50 USD more revenue of AZURE before 2027-01-03"}}}
+	if _, err := w.AddSheet("Renewal risk", risk, SheetOptions{Order: []string{"org_id", "status", "cause", "needs"}, Keep: 1,
+		Slicers: []string{"status"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.AddSheet("Key people", &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "individual_id", "status_now", "status_if_leaves"},
-		Data: [][]any{{d, "o-2", "i-1", "ok", "lapsed"}}}); err != nil {
+		Data: [][]any{{d, "o-2", "i-1", "ok", "lapsed"}}}, SheetOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.AddTrend(); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"Alerts", "Expiring", "Attainment"} {
-		if _, err := w.AddSheet(s, &pipeline.SliceRows{Cols: []string{"as_of", "org_id"}}); err != nil {
+		if _, err := w.AddSheet(s, &pipeline.SliceRows{Cols: []string{"as_of", "org_id"}}, SheetOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	req := &reqRows{n: n, d: d}
-	if got, err := w.AddSheet("Requirements", req); err != nil || got != int64(n) {
+	if got, err := w.AddSheet("Requirements", req, SheetOptions{}); err != nil || got != int64(n) {
 		t.Fatalf("requirements: %d rows, %v", got, err)
 	}
-	if _, err := w.AddSheet("Profile", &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "competency_id", "displayed_level"}}); err != nil {
+	if _, err := w.AddSheet("Profile", &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "competency_id", "displayed_level"}}, SheetOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
@@ -151,7 +159,7 @@ func TestWorkbookReadsBack(t *testing.T) {
 	}
 	defer f.Close()
 	want := []string{"Summary", "Renewal risk", "Key people", "Trend", "Alerts", "Expiring", "Attainment",
-		"Requirements", "Requirements (2)", "Requirements (3)", "Profile", "About"}
+		"Requirements", "Requirements (2)", "Requirements (3)", "Profile", "About", "Inputs"}
 	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("sheets %v, want %v", got, want)
 	}
@@ -163,12 +171,12 @@ func TestWorkbookReadsBack(t *testing.T) {
 		// 25 rows, 9 a sheet under a header: 9 + 9 + 7.
 		for sheet, n := range map[string]int{"Requirements": 10, "Requirements (2)": 10, "Requirements (3)": 8} {
 			rows, _ := f.GetRows(sheet)
-			if len(rows) != n || rows[0][0] != "as_of" {
+			if len(rows) != n || rows[0][0] != "Organization id" || rows[0][9] != "As of" {
 				t.Errorf("%s: %d rows (header %v), want %d", sheet, len(rows), rows[0], n)
 			}
 		}
 	})
-	t.Run("header bold and frozen, autofilter", func(t *testing.T) {
+	t.Run("header bold, in words, frozen; a table", func(t *testing.T) {
 		style, _ := f.GetCellStyle("Requirements", "A1")
 		s, _ := f.GetStyle(style)
 		if s == nil || s.Font == nil || !s.Font.Bold {
@@ -182,33 +190,46 @@ func TestWorkbookReadsBack(t *testing.T) {
 		if len(tables) != 1 || tables[0].Range != "A1:J10" {
 			t.Errorf("tables %+v, want one autofiltered table over A1:J10", tables)
 		}
+		if h, _ := f.GetCellValue("Requirements", "J1"); h != "As of" {
+			t.Errorf("Requirements J1 = %q, want the header in words", h)
+		}
+		// Renewal risk: slicers above the header, which is frozen with them,
+		// and the organization kept in view
+		panes, _ = f.GetPanes("Renewal risk")
+		if !panes.Freeze || panes.YSplit != 7 || panes.XSplit != 1 {
+			t.Errorf("Renewal risk panes %+v, want rows 1-7 and column A frozen", panes)
+		}
+		tables, _ = f.GetTables("Renewal risk")
+		if len(tables) != 1 || tables[0].Range != "A7:F10" {
+			t.Errorf("Renewal risk tables %+v, want A7:F10", tables)
+		}
 	})
 	t.Run("dates are dates, money has separators", func(t *testing.T) {
-		typ, _ := f.GetCellType("Requirements", "A2")
-		raw, _ := f.GetCellValue("Requirements", "A2", excelize.Options{RawCellValue: true})
-		shown, _ := f.GetCellValue("Requirements", "A2")
+		typ, _ := f.GetCellType("Requirements", "J2")
+		raw, _ := f.GetCellValue("Requirements", "J2", excelize.Options{RawCellValue: true})
+		shown, _ := f.GetCellValue("Requirements", "J2")
 		if typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || raw != "46349" || shown != "2026-11-23" {
 			t.Errorf("date cell: type %v raw %q shown %q, want serial 46349 shown 2026-11-23", typ, raw, shown)
 		}
-		shown, _ = f.GetCellValue("Requirements", "G3") // revenue 3 × 12.5 × ... row 2 is i=2
+		shown, _ = f.GetCellValue("Requirements", "F3") // revenue 3 × 12.5 × ... row 2 is i=2
 		if shown != "25.00" {
 			t.Errorf("money cell shows %q, want 25.00", shown)
 		}
-		shown, _ = f.GetCellValue("Requirements", "H2")
+		shown, _ = f.GetCellValue("Requirements", "G2")
 		if shown != "1,000" {
 			t.Errorf("count cell shows %q, want 1,000", shown)
 		}
 	})
 	t.Run("text is never a formula", func(t *testing.T) {
-		formula, _ := f.GetCellFormula("Renewal risk", "D2")
-		v, _ := f.GetCellValue("Renewal risk", "D2")
+		formula, _ := f.GetCellFormula("Renewal risk", "C8")
+		v, _ := f.GetCellValue("Renewal risk", "C8")
 		if formula != "" || v != `=HYPERLINK("x")` {
 			t.Errorf("formula %q value %q", formula, v)
 		}
 	})
 	t.Run("status coloured", func(t *testing.T) {
-		a, _ := f.GetCellStyle("Renewal risk", "C2")
-		b, _ := f.GetCellStyle("Renewal risk", "C3")
+		a, _ := f.GetCellStyle("Renewal risk", "B8")
+		b, _ := f.GetCellStyle("Renewal risk", "B9")
 		if a == b || a == 0 {
 			t.Errorf("lapsed and ok share style %d/%d", a, b)
 		}
@@ -230,8 +251,8 @@ func TestWorkbookReadsBack(t *testing.T) {
 		found := false
 		rows, _ := f.GetRows("Summary")
 		for i, r := range rows {
-			if len(r) > 0 && r[0] == "About" {
-				cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			if len(r) > 6 && r[6] == "About" {
+				cell, _ := excelize.CoordinatesToCellName(7, i+1)
 				ok, link, _ := f.GetCellHyperLink("Summary", cell)
 				found = ok && link == "'About'!A1"
 			}
@@ -262,7 +283,10 @@ func TestWorkbookReadsBack(t *testing.T) {
 				if lay.FitToHeight == nil || *lay.FitToHeight != 1 {
 					t.Errorf("Summary is not one page tall")
 				}
-			case "About":
+			case "Renewal risk":
+				if names[sheet] != "'Renewal risk'!$7:$7" {
+					t.Errorf("%s: print titles %q, want its header row", sheet, names[sheet])
+				}
 			default:
 				if names[sheet] != "'"+sheet+"'!$1:$1" {
 					t.Errorf("%s: print titles %q, want its header row", sheet, names[sheet])
@@ -270,22 +294,27 @@ func TestWorkbookReadsBack(t *testing.T) {
 			}
 		}
 	})
-	t.Run("causes wrapped and readable", func(t *testing.T) {
-		style, _ := f.GetCellStyle("Renewal risk", "D4")
-		st, _ := f.GetStyle(style)
-		if st == nil || st.Alignment == nil || !st.Alignment.WrapText {
-			t.Error("the cause cell does not wrap")
+	t.Run("causes and needs wrapped and readable", func(t *testing.T) {
+		for _, cell := range []string{"C10", "D10"} {
+			style, _ := f.GetCellStyle("Renewal risk", cell)
+			st, _ := f.GetStyle(style)
+			if st == nil || st.Alignment == nil || !st.Alignment.WrapText {
+				t.Errorf("%s does not wrap", cell)
+			}
 		}
-		if h, _ := f.GetRowHeight("Renewal risk", 4); h < 30 {
+		if h, _ := f.GetRowHeight("Renewal risk", 10); h < 30 {
 			t.Errorf("a long cause's row is %v points tall, want its lines", h)
 		}
-		v, _ := f.GetCellValue("Renewal risk", "D4")
+		v, _ := f.GetCellValue("Renewal risk", "C10")
 		if !strings.Contains(v, "63,765.66 USD (needs 100,000.00 USD)") || !strings.Contains(v, "(12,000.50 USD)") {
 			t.Errorf("cause shown as %q", v)
 		}
+		if v, _ := f.GetCellValue("Renewal risk", "D10"); v != "8,234.50 USD more revenue of AZURE before 2027-01-03" {
+			t.Errorf("needs shown as %q", v)
+		}
 	})
 	t.Run("true and false as words", func(t *testing.T) {
-		for cell, want := range map[string]string{"E2": "true", "E3": "false"} {
+		for cell, want := range map[string]string{"E8": "true", "E9": "false"} {
 			typ, _ := f.GetCellType("Renewal risk", cell)
 			v, _ := f.GetCellValue("Renewal risk", cell)
 			if v != want || (typ != excelize.CellTypeSharedString && typ != excelize.CellTypeInlineString) {
@@ -295,7 +324,7 @@ func TestWorkbookReadsBack(t *testing.T) {
 	})
 	t.Run("Trend", func(t *testing.T) {
 		rows, _ := f.GetRows("Trend")
-		if len(rows) < 3 || rows[0][0] != "date" || rows[2][0] != "2026-11-23" || rows[2][1] != "0" || rows[2][3] != "3" || rows[2][5] != "1" {
+		if len(rows) < 3 || rows[0][0] != "Date" || rows[2][0] != "2026-11-23" || rows[2][1] != "0" || rows[2][3] != "3" || rows[2][5] != "1" {
 			t.Errorf("Trend counts %v", rows[:min(3, len(rows))])
 		}
 		var changed bool
@@ -362,7 +391,7 @@ func TestLibreOfficeOpensTheWorkbook(t *testing.T) {
 	}
 	b, _ := os.ReadFile(matches[0])
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 41 || !strings.HasPrefix(lines[0], "as_of,org_id") || !strings.HasPrefix(lines[1], "2026-11-23,") {
+	if len(lines) != 41 || !strings.HasPrefix(lines[0], "Organization id,Competency id") || !strings.HasSuffix(lines[1], ",2026-11-23") {
 		t.Errorf("LibreOffice read %d lines, first %q", len(lines), lines[:min(2, len(lines))])
 	}
 }
@@ -398,9 +427,9 @@ func convertSample(t *testing.T, format string) (string, []byte) {
 	return dir, out
 }
 
-// TestReadableCause: amounts in a cause get separators and their currency,
+// TestReadable: amounts in a cause get separators and their currency,
 // counts separators; the rest is left as it is.
-func TestReadableCause(t *testing.T) {
+func TestReadable(t *testing.T) {
 	for in, want := range map[string]string{
 		longCause: "cloud-platform gold, path azure-consumption: revenue_12m falls to 63,765.66 USD (needs 100,000.00 USD) on 2027-01-03 " +
 			"when transaction T-000123-000456 (12,000.50 USD) leaves the 12-month window",
@@ -408,9 +437,12 @@ func TestReadableCause(t *testing.T) {
 		"x gold, path m: active_users fell to 2562 (needs 4000) on 2018-12-31 when …":           "x gold, path m: active_users fell to 2,562 (needs 4,000) on 2018-12-31 when …",
 		"x silver, path p: people is 0 (needs 2), below since 2025-06-01":                       "x silver, path p: people is 0 (needs 2), below since 2025-06-01",
 		"comp silver: its override ends on 2027-03-01":                                          "comp silver: its override ends on 2027-03-01",
+		// a scored path's cause, and needs
+		"infra silver, path points: score falls to 20 (needs 70) on 2027-10-01 when transaction T-F1 (60000.00 USD) leaves the 12-month window (revenue_12m 60000.00 → 0.00)": "infra silver, path points: score falls to 20 (needs 70) on 2027-10-01 when transaction T-F1 (60,000.00 USD) leaves the 12-month window (revenue_12m 60,000.00 USD → 0.00 USD)",
+		"1 more new customer and 40 more points: 40000.00 USD more revenue of AZURE before 2027-10-01": "1 more new customer and 40 more points: 40,000.00 USD more revenue of AZURE before 2027-10-01",
 	} {
-		if got := ReadableCause(in); got != want {
-			t.Errorf("ReadableCause(%q)\n = %q\nwant %q", in, got, want)
+		if got := Readable(in); got != want {
+			t.Errorf("Readable(%q)\n = %q\nwant %q", in, got, want)
 		}
 	}
 }
@@ -433,7 +465,7 @@ func TestLibreOfficePrintsTheSummaryOnOnePage(t *testing.T) {
 	if !strings.Contains(one, "Renewal risk as of 2026-11-23") || !strings.Contains(one, "About") || !strings.Contains(one, "Data quality") {
 		t.Errorf("page 1 is not the whole Summary:\n%s", one)
 	}
-	if !strings.Contains(two, "as_of") || !strings.Contains(two, "in_grace") || strings.Contains(two, "Key figures") {
+	if !strings.Contains(two, "Organization id") || !strings.Contains(two, "In grace") || strings.Contains(two, "Key figures") {
 		t.Errorf("page 2 is not Renewal risk, one page wide:\n%s", two)
 	}
 }

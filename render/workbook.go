@@ -35,6 +35,10 @@ type Meta struct {
 	Members                    []LevelStatus
 	ByCompetency               []CompetencyRisk
 	Figures                    Figures
+	// the latest stored month end before D and its figures, when there is one
+	MonthEnd        *pipeline.Date
+	MonthEndFigures *Figures
+	Act             []ActList // the Summary's "act on today" (SPEC §6.3)
 	Trend                      []TrendPoint    // members by level × status at stored dates, D last
 	TrendMissing               []pipeline.Date // month ends of the 13 months up to D with no stored result
 	Previous                   *pipeline.Date  // the latest stored result before D
@@ -46,8 +50,25 @@ type StatusChange struct {
 	OrgID, OrgName, Level, Previous, Status, Cause string
 }
 
-// Figures are the Summary's key figures (SPEC §6.3).
+// ActList is one list of the Summary's "act on today": members by name, worst
+// first, at most ten of Total, with the date and the sentence that matter.
+type ActList struct {
+	Title, DateLabel, TextLabel string
+	Rows                        []ActRow
+	Total                       int64
+	Sheet                       string // where the rest are
+}
+
+// ActRow is a member to act on.
+type ActRow struct {
+	OrgID, OrgName, Level, Status string
+	On                            pipeline.Date // 0: none
+	Text                          string
+}
+
+// Figures are the Summary's key figures at a date (SPEC §6.3).
 type Figures struct {
+	Silver, Gold, Lapsed, AtRisk, OK            int64 // members
 	Alerts, UpgradeEligible, EligibleNonMembers int64
 	// anniversaries in the next 30 and 90 days, and how many of those members
 	// are at risk or lapsed
@@ -73,10 +94,12 @@ type TrendPoint struct {
 	Members       int64
 }
 
-// Input is one landed file.
+// Input is one input file in force: landed (its rows landed and quarantined) or
+// rejected (and why).
 type Input struct {
-	File, SHA256 string
-	Rows         int64
+	File, Feed, Status, SHA256 string
+	Rows, Quarantined          int64
+	Reason                     string
 }
 
 // LevelStatus counts members of one level in one status.
@@ -105,6 +128,7 @@ type Workbook struct {
 
 type styles struct {
 	header, date, money, count, text, title, link, wrap, percent, subtitle, big int
+	headerRight, textRight, change, countOrBlank, dateLeft                      int
 	status                                                                      map[string]int
 }
 
@@ -129,12 +153,15 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 		return id
 	}
 	dateFmt, moneyFmt, countFmt := "yyyy-mm-dd", "#,##0.00", "#,##0"
+	changeFmt, countOrBlank := "+#,##0;-#,##0;0", countOrBlankFmt
+	top := &excelize.Alignment{Vertical: "top"}
 	w.style = styles{
 		header: mk(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}),
-		date:   mk(&excelize.Style{CustomNumFmt: &dateFmt}),
-		money:  mk(&excelize.Style{CustomNumFmt: &moneyFmt}),
-		count:  mk(&excelize.Style{CustomNumFmt: &countFmt}),
-		text:   mk(&excelize.Style{NumFmt: 49}), // "@": stored and shown as text
+		// data cells sit at the top of a row a wrapped sentence makes tall
+		date:   mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: top}),
+		money:  mk(&excelize.Style{CustomNumFmt: &moneyFmt, Alignment: top}),
+		count:  mk(&excelize.Style{CustomNumFmt: &countFmt, Alignment: top}),
+		text:   mk(&excelize.Style{NumFmt: 49, Alignment: top}), // "@": stored and shown as text
 		title:  mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}),
 		link:   mk(&excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}),
 		// wrapped text, top-aligned, for causes
@@ -142,10 +169,17 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 		percent:  mk(&excelize.Style{NumFmt: 10}), // 0.00%
 		subtitle: mk(&excelize.Style{Font: &excelize.Font{Color: "404040"}}),
 		big:      mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 12}, CustomNumFmt: &countFmt}),
+		headerRight: mk(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
+			Alignment: &excelize.Alignment{Horizontal: "right"}}),
+		textRight:    mk(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{Horizontal: "right"}}),
+		change:       mk(&excelize.Style{CustomNumFmt: &changeFmt}),
+		countOrBlank: mk(&excelize.Style{CustomNumFmt: &countOrBlank}),
+		dateLeft:     mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}),
 		status:   map[string]int{},
 	}
 	for _, status := range slices.Sorted(maps.Keys(statusColor)) { // in order: the same style ids every time
-		w.style.status[status] = mk(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{statusColor[status]}}, NumFmt: 49})
+		w.style.status[status] = mk(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{statusColor[status]}}, NumFmt: 49,
+			Alignment: top})
 	}
 	if err != nil {
 		return nil, err
@@ -156,34 +190,76 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 // widthSample is how many rows decide the column widths.
 const widthSample = 1000
 
-// AddSheet streams a table onto a sheet (and its overflow sheets), with a bold
-// frozen header, an autofilter, dates as dates and money with separators. It
-// returns the rows written.
-func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
-	cols := rows.Columns()
+// SheetOptions say how a table shows on its sheet.
+type SheetOptions struct {
+	// Order lists the columns the sheet shows first, in order (those an analyst
+	// acts on, printed); the others follow in their own order.
+	Order []string
+	// Keep is how many of the first columns stay in view when scrolling right.
+	Keep int
+	// Slicers are the columns with an Excel slicer (SPEC §6.3).
+	Slicers []string
+}
+
+// wrapWidths are the columns of sentences, read in full: wrapped in a column of
+// this width, each row as tall as its lines (excelize writes no height of its
+// own, and Excel does not fit one).
+var wrapWidths = map[string]float64{"cause": 38, "needs": 34, "message": 40, "competency_names": 30, "supporting_competencies": 24,
+	"reason": 50}
+
+// maxWidth is the widest a column of values gets (names: 30); a longer value
+// wraps.
+const maxWidth = 30
+
+// AddSheet streams a table onto a sheet (and its overflow sheets) as an Excel
+// table: headers in words, the header row frozen (and opt.Keep columns), dates as
+// dates, money with separators, sentences wrapped; printed landscape at a scale
+// that reads, its first columns when it is too wide (SPEC §6.3). It returns the
+// rows written.
+func (w *Workbook) AddSheet(name string, rows pipeline.Rows, opt SheetOptions) (int64, error) {
+	src := rows.Columns()
+	// the sheet's column i is the rows' column perm[i]
+	var perm []int
+	for _, c := range opt.Order {
+		if i := indexOf(src, c); i >= 0 {
+			perm = append(perm, i)
+		}
+	}
+	// then the rest, the as-of date last (the same on every row)
+	for i, c := range src {
+		if !slices.Contains(opt.Order, c) && c != "as_of" {
+			perm = append(perm, i)
+		}
+	}
+	if i := indexOf(src, "as_of"); i >= 0 && !slices.Contains(opt.Order, "as_of") {
+		perm = append(perm, i)
+	}
+	cols := make([]string, len(src))
+	for i, j := range perm {
+		cols[i] = src[j]
+	}
 	// Widths come from the header and the first rows.
 	var sample [][]any
 	for len(sample) < widthSample && rows.Next() {
-		sample = append(sample, append([]any(nil), rows.Values()...))
+		sample = append(sample, permuted(rows.Values(), perm, nil))
 	}
 	widths := make([]float64, len(cols))
 	for i, c := range cols {
-		widths[i] = float64(utf8.RuneCountInString(c)) + 4
+		widths[i] = float64(utf8.RuneCountInString(Header(c))) + 3 // the filter button
 	}
 	for _, r := range sample {
 		for i, v := range r {
 			widths[i] = max(widths[i], float64(utf8.RuneCountInString(display(v)))+2)
 		}
 	}
-	for i := range widths {
-		widths[i] = min(widths[i], 80)
+	wrapped := make([]bool, len(cols))
+	for i, c := range cols {
+		widths[i] = min(widths[i], maxWidth)
+		if wd, ok := wrapWidths[c]; ok {
+			widths[i], wrapped[i] = wd, true
+		}
 	}
-	// Causes are read in full: a wide column, wrapped, each row as tall as its
-	// lines (excelize writes no height of its own, and Excel does not fit one).
-	wrapCol := indexOf(cols, "cause")
-	if wrapCol >= 0 {
-		widths[wrapCol] = causeWidth
-	}
+	printed := printedColumns(widths)
 	// A column of dates, counts or text (a DuckDB column has one type) takes its
 	// style as the column's, so its cells are written as bare values: a styled
 	// cell costs excelize an allocation per cell, a seventh of a large sheet.
@@ -202,9 +278,15 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 	sheet := name
 	var sw *excelize.StreamWriter
 	rowNo := 0
+	head := 1 // the header row
 	open := func() error {
 		if part > 1 {
 			sheet = fmt.Sprintf("%s (%d)", name, part)
+		}
+		// Slicers (the first part's) sit in rows above the header, in view.
+		head = 1
+		if len(opt.Slicers) > 0 && part == 1 {
+			head = slicerRows + 1
 		}
 		if _, err := w.f.NewSheet(sheet); err != nil {
 			return err
@@ -213,8 +295,15 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 		// before the stream writer, which writes the worksheet's settings as
 		// they are now (set after its Flush, excelize would read the whole
 		// sheet back in)
-		if err := w.printSetup(sheet, false); err != nil {
+		if err := w.printSetup(sheet, false, head); err != nil {
 			return err
+		}
+		if printed < len(cols) {
+			last, _ := excelize.ColumnNumberToName(printed)
+			if err := w.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Area",
+				RefersTo: fmt.Sprintf("'%s'!$A:$%s", sheet, last), Scope: sheet}); err != nil {
+				return err
+			}
 		}
 		var err error
 		if sw, err = w.f.NewStreamWriter(sheet); err != nil {
@@ -224,7 +313,7 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 			if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
 				return err
 			}
-			if i == wrapCol {
+			if wrapped[i] {
 				colStyle[i] = w.style.wrap
 			}
 			if colStyle[i] != 0 {
@@ -233,29 +322,68 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 				}
 			}
 		}
-		if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		if err := sw.SetPanes(freezePanes(opt.Keep, head)); err != nil {
 			return err
+		}
+		if head > 1 {
+			note := "Filter with the slicers beside this note (in Excel) or the buttons on the header row."
+			if err := sw.SetRow("A1", []any{excelize.Cell{StyleID: w.style.wrap, Value: note}}); err != nil {
+				return err
+			}
+			last, _ := excelize.CoordinatesToCellName(2, slicerRows)
+			if err := sw.MergeCell("A1", last); err != nil {
+				return err
+			}
 		}
 		header := make([]any, len(cols))
 		for i, c := range cols {
-			header[i] = excelize.Cell{StyleID: w.style.header, Value: c}
+			header[i] = excelize.Cell{StyleID: w.style.header, Value: Header(c)}
 		}
-		rowNo = 1
-		return sw.SetRow("A1", header)
+		rowNo = head
+		cell, _ := excelize.CoordinatesToCellName(1, head)
+		return sw.SetRow(cell, header)
 	}
 	closeSheet := func() error {
-		last, _ := excelize.CoordinatesToCellName(len(cols), max(rowNo, 2))
-		tbl := strings.NewReplacer(" ", "", "(", "_", ")", "").Replace(sheet)
-		if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: tbl, StyleName: "TableStyleLight1"}); err != nil {
+		first, _ := excelize.CoordinatesToCellName(1, head)
+		last, _ := excelize.CoordinatesToCellName(len(cols), max(rowNo, head+1))
+		if err := sw.AddTable(&excelize.Table{Range: first + ":" + last, Name: TableName(sheet), StyleName: "TableStyleLight9"}); err != nil {
 			return err
 		}
-		return sw.Flush()
+		if err := sw.Flush(); err != nil {
+			return err
+		}
+		if head == 1 {
+			return nil
+		}
+		// Excel's slicers on the table. excelize adds them to a sheet it holds,
+		// so it reads this one back (a member a row: 60,000 rows at 100,000
+		// organizations); LibreOffice leaves them out and keeps the filters.
+		// side by side from column C: each at the first column that starts
+		// right of the one before (an offset cannot leave its cell)
+		at, x := 2, 0.0 // column index (0-based), its left edge in pixels from C
+		for _, col := range opt.Slicers {
+			if !slices.Contains(cols, col) {
+				continue
+			}
+			cell, _ := excelize.CoordinatesToCellName(at+1, 1)
+			show := true
+			if err := w.f.AddSlicer(sheet, &excelize.SlicerOptions{Name: Header(col), Cell: cell, TableSheet: sheet,
+				TableName: TableName(sheet), Caption: Header(col), Width: slicerWidth, Height: slicerRows*20 - 4,
+				DisplayHeader: &show, Format: excelize.GraphicOptions{OffsetY: 2}}); err != nil {
+				return fmt.Errorf("slicer %s: %w", col, err)
+			}
+			for end := x + slicerWidth + 8; x < end && at < len(widths)-1; at++ {
+				x += 7*widths[at] + 5
+			}
+		}
+		return nil
 	}
 	if err := open(); err != nil {
 		return 0, err
 	}
 	metric := indexOf(cols, "metric")
 	cells := make([]any, len(cols))
+	row := make([]any, len(cols))
 	write := func(vals []any) error {
 		if rowNo == w.MaxRows {
 			if err := closeSheet(); err != nil {
@@ -269,11 +397,9 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 		money := metric >= 0 && vals[metric] == pipeline.MetricRevenue
 		lines := 1
 		for i, v := range vals {
-			if i == wrapCol {
-				if c, ok := v.(string); ok {
-					v = ReadableCause(c)
-					lines = linesOf(v.(string), causeWidth)
-				}
+			if c, ok := v.(string); ok && wrapped[i] {
+				v = Readable(c)
+				lines = max(lines, linesOf(v.(string), widths[i]))
 			}
 			cells[i] = w.cell(cols[i], v, money, colStyle[i])
 		}
@@ -291,7 +417,7 @@ func (w *Workbook) AddSheet(name string, rows pipeline.Rows) (int64, error) {
 		}
 	}
 	for rows.Next() {
-		if err := write(rows.Values()); err != nil {
+		if err := write(permuted(rows.Values(), perm, row)); err != nil {
 			return total, err
 		}
 	}
@@ -343,7 +469,7 @@ func (w *Workbook) styleOf(col string, v any, money bool) int {
 		if id, ok := w.style.status[x]; ok && strings.Contains(col, "status") {
 			return id
 		}
-		if col == "cause" {
+		if _, ok := wrapWidths[col]; ok {
 			return w.style.wrap
 		}
 		return w.style.text
@@ -386,6 +512,59 @@ func display(v any) string {
 		return fmt.Sprintf("%.2f,", x) // separators widen it a little
 	}
 	return fmt.Sprint(v)
+}
+
+// permuted is vals in the sheet's order, into out (a new slice when nil).
+func permuted(vals []any, perm []int, out []any) []any {
+	if out == nil {
+		out = make([]any, len(perm))
+	}
+	for i, j := range perm {
+		out[i] = vals[j]
+	}
+	return out
+}
+
+// freezePanes keeps the rows down to the header row, and the first keep
+// columns, in view.
+func freezePanes(keep, head int) *excelize.Panes {
+	if keep == 0 {
+		return &excelize.Panes{Freeze: true, YSplit: head, TopLeftCell: fmt.Sprintf("A%d", head+1), ActivePane: "bottomLeft"}
+	}
+	cell, _ := excelize.CoordinatesToCellName(keep+1, head+1)
+	return &excelize.Panes{Freeze: true, XSplit: keep, YSplit: head, TopLeftCell: cell, ActivePane: "bottomRight"}
+}
+
+// Slicers: rows above the header (20 px each) and a slicer's width in pixels.
+const (
+	slicerRows  = 6
+	slicerWidth = 190
+)
+
+// TableName is a sheet's Excel table name: letters, digits and underscores.
+func TableName(sheet string) string {
+	return strings.NewReplacer(" ", "", "(", "_", ")", "").Replace(sheet)
+}
+
+// The printed page (SPEC §6.3): landscape Letter, 0.7 in margins, at 70% at
+// least. A column of width w (characters of Calibri 11) is 7w + 5 pixels, 3/4
+// of a point each.
+const (
+	pagePoints = (11 - 2*0.7) * 72
+	minScale   = 0.7
+)
+
+// printedColumns is how many of the first columns print at minScale or more:
+// all of them when they fit.
+func printedColumns(widths []float64) int {
+	var points float64
+	for i, wd := range widths {
+		points += 0.75 * (7*wd + 5)
+		if points*minScale > pagePoints {
+			return max(1, i)
+		}
+	}
+	return len(widths)
 }
 
 func indexOf(xs []string, s string) int {
@@ -434,6 +613,42 @@ func (c *cells) put(col, row int, v any, style int) {
 	}
 }
 
+// table makes the cells from top-left cell tl, cols wide, to row last an Excel
+// table with a header row and the data sheets' style.
+func (c *cells) table(tl string, cols, last int, name string) {
+	if c.err != nil {
+		return
+	}
+	br, _ := excelize.CoordinatesToCellName(cols, last)
+	c.err = c.f.AddTable(c.sheet, &excelize.Table{Range: tl + ":" + br, Name: name, StyleName: "TableStyleLight9"})
+}
+
+// merge merges a range of cells.
+func (c *cells) merge(col1, row1, col2, row2 int) {
+	if c.err != nil {
+		return
+	}
+	a, _ := excelize.CoordinatesToCellName(col1, row1)
+	b, _ := excelize.CoordinatesToCellName(col2, row2)
+	c.err = c.f.MergeCell(c.sheet, a, b)
+}
+
+// height sets a row's height (points).
+func (c *cells) height(row int, h float64) {
+	if c.err == nil {
+		c.err = c.f.SetRowHeight(c.sheet, row, h)
+	}
+}
+
+// link makes a cell a link to another sheet's first cell.
+func (c *cells) link(col, row int, sheet string) {
+	if c.err != nil {
+		return
+	}
+	cell, _ := excelize.CoordinatesToCellName(col, row)
+	c.err = c.f.SetCellHyperLink(c.sheet, cell, fmt.Sprintf("'%s'!A1", sheet), "Location")
+}
+
 func count(ms []LevelStatus, level, status string) int64 {
 	for _, m := range ms {
 		if m.Level == level && m.Status == status {
@@ -454,6 +669,7 @@ var sheetNotes = [][2]string{
 	{"Attainment", "Each organization's level in each competency it attains, what carries it and when it lapses if nothing new arrives."},
 	{"Requirements", "Only the organizations on Renewal risk, at their own level (a member's level, an eligible non-member's eligible level): every requirement of every path, its value, the minimum for its market, met, and when its value falls below the minimum. requirements.csv holds every organization's rows at every level."},
 	{"Profile", "The competencies each member's marketing profile shows, and at which level."},
+	{"Inputs", "Every input file in force: landed (rows landed and quarantined, SHA-256) or rejected, and why."},
 }
 
 var columnNotes = [][2]string{
@@ -482,12 +698,14 @@ var columnNotes = [][2]string{
 	{"true / false", "Yes/no columns are written as the words true and false, alike in Excel and LibreOffice."},
 }
 
+// about writes the About sheet (what each sheet and column means, the program
+// version: a page or two) and the Inputs sheet (SPEC §6.3).
 func (w *Workbook) about() error {
 	const s = "About"
 	if _, err := w.f.NewSheet(s); err != nil {
 		return err
 	}
-	if err := w.printSetup(s, false); err != nil {
+	if err := w.printSetup(s, false, 1); err != nil {
 		return err
 	}
 	m := w.meta
@@ -495,35 +713,48 @@ func (w *Workbook) about() error {
 	put := c.put
 	put(1, 1, "About this workbook", w.style.title)
 	put(1, 2, "Program", w.style.header)
-	put(2, 2, "attain "+m.ProgramVersion, w.style.text)
+	put(2, 2, "attain "+m.ProgramVersion+" · as of "+m.AsOf.String()+" · catalog "+m.CatalogVersion, w.style.text)
 	row := 4
-	// A two-column table of notes under its header, then a blank row.
-	notes := func(head [2]string, lines [][2]string) {
+	// A two-column table of notes under its header, then a blank row; each note
+	// wrapped, its row as tall as its lines.
+	notes := func(head [2]string, lines [][2]string, name string) {
+		first := row
 		put(1, row, head[0], w.style.header)
 		put(2, row, head[1], w.style.header)
 		for _, n := range lines {
 			row++
-			put(1, row, n[0], w.style.text)
-			put(2, row, n[1], w.style.text)
+			put(1, row, n[0], w.style.wrap)
+			put(2, row, n[1], w.style.wrap)
+			if l := max(linesOf(n[1], aboutWidth), linesOf(n[0], aboutKeyWidth)); l > 1 {
+				c.height(row, float64(l)*lineHeight)
+			}
 		}
+		cell, _ := excelize.CoordinatesToCellName(1, first)
+		c.table(cell, 2, row, name)
 		row += 2
 	}
-	notes([2]string{"Sheet", "What it holds"}, sheetNotes)
-	notes([2]string{"Column", "Meaning"}, columnNotes)
-	put(1, row, "Input file", w.style.header)
-	put(2, row, "SHA-256", w.style.header)
-	put(3, row, "rows", w.style.header)
+	notes([2]string{"Sheet", "What it holds"}, sheetNotes, "AboutSheets")
+	notes([2]string{"Column", "Meaning"}, columnNotes, "AboutColumns")
+	if c.err == nil {
+		c.err = w.f.SetColWidth(s, "A", "A", aboutKeyWidth)
+	}
+	if c.err == nil {
+		c.err = w.f.SetColWidth(s, "B", "B", aboutWidth)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	// Inputs: every file in force, streamed (a program's years of daily files).
+	rows := &pipeline.SliceRows{Cols: []string{"file", "feed", "status", "rows", "quarantined", "reason", "sha256"}}
 	for _, in := range m.Inputs {
-		row++
-		put(1, row, in.File, w.style.text)
-		put(2, row, in.SHA256, w.style.text)
-		put(3, row, in.Rows, w.style.count)
+		rows.Data = append(rows.Data, []any{in.File, in.Feed, in.Status, in.Rows, in.Quarantined, in.Reason, in.SHA256})
 	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "A", "A", 42)
-	}
-	if c.err == nil {
-		c.err = w.f.SetColWidth(s, "B", "B", 100)
-	}
-	return c.err
+	_, err := w.AddSheet("Inputs", rows, SheetOptions{})
+	return err
 }
+
+// The About sheet's columns.
+const (
+	aboutKeyWidth = 30.0
+	aboutWidth    = 100.0
+)

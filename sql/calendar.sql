@@ -77,40 +77,40 @@ FROM run r JOIN query_table(counts) c ON c.k = r.k
 WHERE r.n = c.n AND r.t < r.t_next;
 
 -- A scored path's score (SPEC §4.1) as a step function of time, made from its parts'
--- step functions. Table segs holds (k, part_ord, t_from, value), each part's segments
--- from its first change (0 before it); table parts holds (k, part_ord, points,
--- full_at, each_above_zero), every part of each key. At each date a part changes,
--- the score is Σ points × min(value, full_at) / full_at over every part's value then,
--- summed as DOUBLEs and rounded to 9 places: no part is rounded before the sum, and
--- a sum of fractions that is exactly the minimum (10/3 + 20/3 = 10) reaches it.
--- value is what the rules compare with score.min: the score, or −1 where
--- each_above_zero fails (below any minimum, which is > 0). For causes: the part whose
--- fall lowers the score most on that date (ties: catalog order), its value before
--- and after, and the first part that falls to 0.
-CREATE OR REPLACE TEMP MACRO score_steps(parts, segs) AS TABLE
-WITH ts AS (
-    SELECT DISTINCT k, t_from AS t FROM query_table(segs)
-), grid AS (
-    SELECT ts.k, ts.t, p.part_ord, p.points, p.full_at, p.each_above_zero
-    FROM ts JOIN query_table(parts) p ON p.k = ts.k
-), at_t AS (
-    SELECT g.*, coalesce(s.value, 0) AS value
-    FROM grid g ASOF LEFT JOIN query_table(segs) s ON s.k = g.k AND s.part_ord = g.part_ord AND s.t_from <= g.t
-), moved AS (
-    SELECT *, lag(value, 1, 0) OVER (PARTITION BY k, part_ord ORDER BY t) AS prev,
-           points * (least(lag(value, 1, 0) OVER (PARTITION BY k, part_ord ORDER BY t), full_at) - least(value, full_at)) / full_at AS lost
-    FROM at_t
-), score AS (
-    SELECT k, t, round(sum(points * least(value, full_at) / full_at), 9) AS score,
-           NOT bool_or(each_above_zero) OR bool_and(value > 0) AS above_zero,
-           bool_or(each_above_zero) AS gated,
-           first(part_ord ORDER BY lost DESC, part_ord) FILTER (WHERE lost > 0) AS fell,
-           first(prev ORDER BY lost DESC, part_ord) FILTER (WHERE lost > 0) AS fell_from,
-           first(value ORDER BY lost DESC, part_ord) FILTER (WHERE lost > 0) AS fell_to,
-           min(part_ord) FILTER (WHERE value <= 0 AND prev > 0) AS zeroed
-    FROM moved GROUP BY k, t
+-- step functions. A part's change at t from prev to value moves the score by its
+-- gain, points × (min(value, full_at) − min(prev, full_at)) / full_at, and the
+-- number of parts at 0 by zeros, (value <= 0) − (prev <= 0) (score_move); table
+-- moves holds (k, part_ord, t_from, value, prev_value, gain, zeros), the moves of
+-- each key (its parts' changes, from 0 before the first; a change that moves
+-- neither may be left out: above full_at most do), and table parts (k, parts,
+-- gated): how many parts each key has and whether each_above_zero applies. The
+-- score at t is the running sum of the gains up to t, Σ points × min(value,
+-- full_at) / full_at over the parts, as DOUBLEs rounded to 9 places (no part is
+-- rounded before the sum, and a sum of fractions that is exactly the minimum,
+-- 10/3 + 20/3 = 10, reaches it); every part is at 0 before any change. value is
+-- what the rules compare with score.min: the score, or −1 where each_above_zero
+-- fails (below any minimum, which is > 0). For causes: the part whose fall lowers
+-- the score most on that date (ties: catalog order), its value before and after,
+-- and the first part that falls to 0.
+CREATE OR REPLACE TEMP MACRO score_gain(points, full_at, value, prev) AS
+    points * (least(value, full_at) - least(prev, full_at)) / full_at;
+CREATE OR REPLACE TEMP MACRO score_zeros(value, prev) AS (value <= 0)::INTEGER - (prev <= 0)::INTEGER;
+
+CREATE OR REPLACE TEMP MACRO score_steps(parts, moves) AS TABLE
+WITH at_t AS (
+    SELECT k, t_from AS t, sum(gain) AS gain, sum(zeros) AS zeros,
+           arg_max({part_ord: part_ord, prev: prev_value, value: value}, -gain * 1e6 - part_ord) FILTER (WHERE gain < 0) AS fell,
+           min(part_ord) FILTER (WHERE value <= 0 AND prev_value > 0) AS zeroed
+    FROM query_table(moves) GROUP BY k, t_from
+), run AS (
+    SELECT a.k, a.t, a.fell, a.zeroed, p.gated,
+           round(sum(a.gain) OVER w, 9) AS score,
+           NOT p.gated OR p.parts + sum(a.zeros) OVER w = 0 AS above_zero,
+           lead(a.t, 1, forever()) OVER w AS t_until
+    FROM at_t a JOIN query_table(parts) p ON p.k = a.k
+    WINDOW w AS (PARTITION BY a.k ORDER BY a.t)
 )
-SELECT k, t AS t_from, lead(t, 1, forever()) OVER w AS t_until, score, above_zero, fell, fell_from, fell_to, zeroed,
+SELECT k, t AS t_from, t_until, score, above_zero, fell.part_ord AS fell, fell.prev AS fell_from, fell.value AS fell_to, zeroed,
        CASE WHEN above_zero THEN score ELSE -1 END AS value,
-       lag(CASE WHEN above_zero THEN score ELSE -1 END, 1, CASE WHEN gated THEN -1 ELSE 0 END) OVER w AS prev_value
-FROM score WINDOW w AS (PARTITION BY k ORDER BY t);
+       lag(CASE WHEN above_zero THEN score ELSE -1 END, 1, CASE WHEN gated THEN -1 ELSE 0 END) OVER (PARTITION BY k ORDER BY t) AS prev_value
+FROM run;

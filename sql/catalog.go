@@ -96,7 +96,7 @@ CREATE OR REPLACE TEMP TABLE cat_anyof (version VARCHAR, measure INTEGER, set_no
 						continue
 					}
 					// The score (SPEC §4.1) is one more measure of its own, a step
-					// function of time made from its parts' (timelines.sql), and one
+					// function of time made from its parts' (scores.sql), and one
 					// more row: the only one the path's met test counts.
 					score := pipeline.Requirement{Metric: "score", Min: pipeline.Min{Developed: p.Score.Min, Developing: p.Score.Min}}
 					key := fmt.Sprintf("score|%s|%s|%s", comp.ID, level, p.ID)

@@ -22,8 +22,9 @@ type Table struct {
 	OrderBy string
 }
 
-// Tables are the result tables, in the order of SPEC §6.2, plus the rows left out
-// at compute time.
+// Tables are the result tables, in the order of SPEC §6.2, plus what the workbook
+// says each at_risk and lapsed member needs (SPEC §6.3), the rows left out at
+// compute time and the data-quality counts.
 var Tables = []Table{
 	{"attainment", "as_of, org_id, org_name, competency_id, competency_name, level, basis, lapses_on, days_to_lapse", "org_id, competency_id"},
 	{"requirements", "as_of, org_id, competency_id, level, path, metric, value, min, met, lapses_on", "org_id, competency_id, level, path, metric, min, value"},
@@ -32,6 +33,7 @@ var Tables = []Table{
 	{"expiring", "as_of, org_id, individual_id, competency_id, kind, code, ends_on, days_left", "org_id, individual_id NULLS FIRST, competency_id, kind, code, ends_on"},
 	{"profile", "as_of, org_id, competency_id, displayed_level", "org_id, competency_id"},
 	{"key_people", "as_of, org_id, org_name, membership_level, individual_id, status_now, status_if_leaves, lapses_on_now, lapses_on_if_leaves, competencies", "org_id, individual_id"},
+	{"needs", "as_of, org_id, needs", "org_id"},
 	{"compute_quarantine", "as_of, feed, file, line, \"column\", reason", "file, line"},
 	{"data_quality", "as_of, check_name, feed, rows", "check_name, feed"},
 }
@@ -660,8 +662,8 @@ func (e *Engine) quality(ctx context.Context) error {
 // The rule files: what the dates of a compute share (rangeSteps, once), then
 // what one pass evaluates at its dates (passSteps).
 var (
-	rangeSteps = []string{"range.sql", "people.sql", "timelines.sql", "intervals.sql", "changes.sql"}
-	passSteps  = []string{"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql"}
+	rangeSteps = []string{"range.sql", "people.sql", "timelines.sql", "scores.sql", "intervals.sql", "changes.sql"}
+	passSteps  = []string{"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "needs.sql"}
 )
 
 // Evaluate runs the rules for the as-of dates in one pass: levels, lapses,

@@ -23,8 +23,8 @@ var files embed.FS
 
 // Steps are the rule files in the order they run.
 var Steps = []string{
-	"calendar.sql", "restate.sql", "fx.sql", "quality.sql", "range.sql", "people.sql", "timelines.sql", "intervals.sql", "changes.sql",
-	"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "keypeople.sql",
+	"calendar.sql", "restate.sql", "fx.sql", "quality.sql", "range.sql", "people.sql", "timelines.sql", "scores.sql", "intervals.sql", "changes.sql",
+	"points.sql", "frozen.sql", "requirements.sql", "levels.sql", "renewal.sql", "causes.sql", "needs.sql", "keypeople.sql",
 }
 
 // Engine is one DuckDB session: temporary tables live on its one connection.

@@ -81,6 +81,22 @@ FROM renewal_risk_of_history(history_files(warehouse, 'renewal_risk'), d)
 WHERE NOT nightly_complete(warehouse, d) AND history_has(warehouse, d)
 ORDER BY org_id;
 
+-- needs (beside the tables of §6.2: what the workbook says an at_risk or lapsed
+-- member needs)
+
+CREATE OR REPLACE MACRO needs_of_history(files, d) AS TABLE
+SELECT d AS as_of, org_id, needs
+FROM read_parquet(files, hive_partitioning = false, filename = true)
+WHERE in_month(filename, d) AND valid_from <= d AND d < valid_until;
+
+CREATE OR REPLACE MACRO needs_on(warehouse, d) AS TABLE
+SELECT * EXCLUDE (filename) FROM read_parquet(nightly_files(warehouse, 'needs'), hive_partitioning = false, filename = true)
+WHERE on_date(filename, d) AND nightly_complete(warehouse, d)
+UNION ALL
+FROM needs_of_history(history_files(warehouse, 'needs'), d)
+WHERE NOT nightly_complete(warehouse, d) AND history_has(warehouse, d)
+ORDER BY org_id;
+
 -- alerts
 
 CREATE OR REPLACE MACRO alerts_of_history(files, d) AS TABLE

@@ -66,31 +66,38 @@ WINDOW w AS (PARTITION BY d, org_no, individual_id, measure ORDER BY t);
 -- step functions (kp_timelines for the measures the scenario changes, the
 -- organization's timelines from D for the others) through score_steps, as one more
 -- measure of the scenario.
-CREATE OR REPLACE TEMP TABLE kp_score_keys AS
-SELECT DISTINCT {d: r.d, org_no: r.org_no, individual_id: r.individual_id, measure: s.measure} AS k,
-       p.req_ord AS part_ord, p.points, p.min_value AS full_at, s.each_above_zero, p.measure AS part_measure,
-       r.individual_id, s.version
+CREATE OR REPLACE TEMP TABLE kp_score_parts AS
+SELECT DISTINCT r.d, r.org_no, r.individual_id, s.measure, s.version, p.req_ord AS part_ord, p.points,
+       p.min_value AS full_at, s.each_above_zero, p.measure AS part_measure
 FROM (SELECT DISTINCT d, org_no, individual_id, measure FROM kp_removed) r
 JOIN kp_path_reqs c ON c.d = r.d AND c.org_no = r.org_no AND c.measure = r.measure AND c.role = 'part'
 JOIN kp_path_reqs s ON s.d = c.d AND s.org_no = c.org_no AND s.competency_id = c.competency_id AND s.level = c.level
      AND s.path = c.path AND s.role = 'score'
 JOIN kp_path_reqs p ON p.d = c.d AND p.org_no = c.org_no AND p.competency_id = c.competency_id AND p.level = c.level
      AND p.path = c.path AND p.role = 'part';
-CREATE OR REPLACE TEMP TABLE kp_score_segs AS
-SELECT k, part_ord, t_from, value FROM (
-    SELECT p.k, p.part_ord, x.t_from, x.value
-    FROM kp_score_keys p JOIN kp_timelines x ON x.d = p.k.d AND x.org_no = p.k.org_no
+CREATE OR REPLACE TEMP TABLE kp_score_keys AS
+SELECT {d: d, org_no: org_no, individual_id: individual_id, measure: measure} AS k, count(*) AS parts,
+       bool_or(each_above_zero) AS gated
+FROM kp_score_parts GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE kp_score_moves AS
+SELECT {d: d, org_no: org_no, individual_id: individual_id, measure: measure} AS k, part_ord, t_from, value, prev_value,
+       score_gain(points, full_at, value, prev_value) AS gain, score_zeros(value, prev_value) AS zeros
+FROM (
+    SELECT p.*, x.t_from, x.value, x.prev_value
+    FROM kp_score_parts p JOIN kp_timelines x ON x.d = p.d AND x.org_no = p.org_no
          AND x.individual_id = p.individual_id AND x.measure = p.part_measure
     UNION ALL
-    SELECT p.k, p.part_ord, greatest(t.t_from, p.k.d), t.value
-    FROM kp_score_keys p JOIN timelines t ON t.version = p.version AND t.measure = p.part_measure
-         AND t.org_no = p.k.org_no AND t.t_until > p.k.d
-    ANTI JOIN kp_removed x ON x.d = p.k.d AND x.org_no = p.k.org_no AND x.individual_id = p.individual_id
+    -- (from D: the segment that holds D comes from 0)
+    SELECT p.*, greatest(t.t_from, p.d), t.value, CASE WHEN t.t_from <= p.d THEN 0 ELSE t.prev_value END
+    FROM kp_score_parts p JOIN timelines t ON t.version = p.version AND t.measure = p.part_measure
+         AND t.org_no = p.org_no AND t.t_until > p.d
+    ANTI JOIN kp_removed x ON x.d = p.d AND x.org_no = p.org_no AND x.individual_id = p.individual_id
          AND x.measure = p.part_measure
-);
+)
+WHERE score_gain(points, full_at, value, prev_value) <> 0 OR score_zeros(value, prev_value) <> 0;
 INSERT INTO kp_timelines
 SELECT k.d, k.org_no, k.individual_id, k.measure, t_from, t_until, value, prev_value
-FROM score_steps('kp_score_keys', 'kp_score_segs');
+FROM score_steps('kp_score_keys', 'kp_score_moves');
 
 -- The scenario's ok intervals of those measures at each minimum a path above asks
 -- (from D: the first segment starts at D, "up" when it is at or above the minimum).

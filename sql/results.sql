@@ -93,6 +93,20 @@ SELECT as_of, org_id, org_name, membership_level, previous_status, status,
        cause
 FROM renewal_on(day) WHERE alert ORDER BY org_id;
 
+-- What each at_risk and lapsed member needs (needs.sql), for the workbook (SPEC §6.3):
+-- stored beside the tables of §6.2, not a CSV file of its own.
+CREATE OR REPLACE TEMP TABLE res_needs AS
+SELECT r.*, u.until FROM (
+    SELECT n.d AS as_of, n.org_no, o.org_id, n.needs
+    FROM needs n
+    JOIN orgs o USING (org_no)
+    SEMI JOIN out_points x ON x.d = n.d AND x.org_no = n.org_no
+) r JOIN point_until u ON u.org_no = r.org_no AND u.d = r.as_of
+ORDER BY org_id;
+
+CREATE OR REPLACE TEMP MACRO needs_on(day) AS TABLE
+SELECT day AS as_of, r.org_id, r.needs FROM res_needs r WHERE r.as_of <= day AND day < r.until;
+
 -- Expiring (SPEC §6.2): for members, each valid skill item of a counting individual
 -- whose code a competency's requirements name, and each active override, whose
 -- validity ends in (D, D + 90 days]; one row per competency it serves.

@@ -43,6 +43,10 @@ SELECT org_id, org_name, membership_level, previous_status, status,
        cause, d AS valid_from, nxt AS valid_until
 FROM seg_renewal_days WHERE alert;
 
+CREATE OR REPLACE TEMP TABLE seg_needs AS
+SELECT org_id, needs, valid_from, valid_until
+FROM seg_of('res_needs');
+
 CREATE OR REPLACE TEMP TABLE seg_expiring AS
 SELECT org_id, individual_id, competency_id, kind, code, ends_on, valid_from, valid_until
 FROM seg_of('res_expiring');

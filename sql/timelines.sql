@@ -100,29 +100,3 @@ SELECT version, measure, org_no, t AS t_from, t_until,
        CASE WHEN money THEN value_shown(total) ELSE CAST(total AS DECIMAL(38, 4)) END AS value_dec
 FROM steps;
 
--- Scored paths (SPEC §4.1): each path's score is one more measure with a timeline,
--- made from its parts' timelines for the organization's market (score_steps), so that
--- its minimum's ok intervals, the path's met intervals, change points, the lapse
--- projection and history need no second mechanism. value_dec shows the score itself
--- (value is −1 where each_above_zero fails); score_moves keeps, for causes, the part
--- that moved the score on each date.
-CREATE OR REPLACE TEMP TABLE score_part_keys AS
-SELECT {version: o.version, measure: s.measure, org_no: o.org_no} AS k, p.req_ord AS part_ord, p.points,
-       CASE WHEN o.developing THEN p.min_developing ELSE p.min_developed END AS full_at,
-       s.each_above_zero, p.measure AS part_measure
-FROM cat_reqs s
-JOIN cat_reqs p ON p.path_id = s.path_id AND p.role = 'part'
-JOIN org_versions o ON o.version = s.version
-WHERE s.role = 'score';
-
-CREATE OR REPLACE TEMP TABLE score_part_segs AS
-SELECT p.k, p.part_ord, t.t_from, t.value
-FROM score_part_keys p
-JOIN timelines t ON t.version = p.k.version AND t.measure = p.part_measure AND t.org_no = p.k.org_no;
-
-CREATE OR REPLACE TEMP TABLE score_moves AS
-SELECT k.version, k.measure, k.org_no, t_from, t_until, score, above_zero, fell, fell_from, fell_to, zeroed, value, prev_value
-FROM score_steps('score_part_keys', 'score_part_segs');
-
-INSERT INTO timelines
-SELECT version, measure, org_no, t_from, t_until, value, prev_value, value_text(score) FROM score_moves;

@@ -153,12 +153,23 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 	tables := map[string]string{} // table -> the SQL that reads its parts
 	for _, t := range sql.Tables {
 		from, err := stored.Table(e.cfg.Warehouse, t.Name)
+		if err != nil && t.Name == "needs" {
+			// results stored before attain wrote needs: the workbook leaves the
+			// column empty rather than refuse the date
+			e.log.Warn("stored results without needs: the Renewal risk sheet's needs column is empty; compute the date again to fill it",
+				"as_of", asOf.String())
+			tables[t.Name] = "(SELECT NULL::DATE AS as_of, NULL::VARCHAR AS org_id, NULL::VARCHAR AS needs WHERE false)"
+			continue
+		}
 		if err != nil {
 			return none, fmt.Errorf("%w: compute the date again (attain compute --as-of %s)", err, asOf)
 		}
 		tables[t.Name] = from
 	}
 	if err := names(ctx, e, eng, marker, tables); err != nil {
+		return none, err
+	}
+	if err := countries(ctx, e, eng, asOf); err != nil {
 		return none, err
 	}
 	meta, err := reportMeta(ctx, e, eng, marker, tables)
@@ -184,33 +195,48 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 			return none, err
 		}
 	}
+	// The sheets put the columns an analyst acts on first, with org_name beside
+	// org_id and competency names beside ids (SPEC §6.3).
+	orgFirst := []string{"org_id", "org_name"}
 	sheets := []struct {
 		name, table, query string
 		csv                bool
+		opt                render.SheetOptions
 	}{
-		// members worst first, then by anniversary, then eligible non-members
-		// (SPEC §6.3), with how many key people each rests on
-		{"Renewal risk", "renewal_risk", `SELECT r.*, CASE WHEN r.membership_level IS NOT NULL THEN coalesce(k.n, 0) END AS key_people
+		// members worst first: lapsed, at_risk by lapses_on, ok by anniversary;
+		// then eligible non-members (SPEC §6.3)
+		{"Renewal risk", "renewal_risk", `SELECT r.*, c.country, n.needs,
+			(SELECT string_agg(coalesce(cn.competency_name, x), '; ' ORDER BY x) FROM unnest(string_split(r.supporting_competencies, ';')) u(x)
+			 LEFT JOIN competency_names cn ON cn.competency_id = x) AS competency_names,
+			CASE WHEN r.membership_level IS NOT NULL THEN coalesce(k.n, 0) END AS key_people
 			FROM ` + tables["renewal_risk"] + ` r
+			LEFT JOIN org_countries c USING (org_id)
+			LEFT JOIN ` + tables["needs"] + ` n USING (org_id)
 			LEFT JOIN (SELECT org_id, count(*) AS n FROM ` + tables["key_people"] + ` GROUP BY org_id) k USING (org_id)
 			ORDER BY CASE r.status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1 WHEN 'ok' THEN 2 ELSE 3 END,
-			r.anniversary_on NULLS LAST, r.org_id`, false},
-		{"Key people", "key_people", `SELECT k.as_of, k.org_id, k.org_name, k.membership_level, k.individual_id, k.status_now,
-			k.status_if_leaves, k.lapses_on_now, k.lapses_on_if_leaves, k.competencies,
+			CASE WHEN r.status = 'at_risk' THEN r.lapses_on END, r.anniversary_on NULLS LAST,
+			CASE r.eligible_level WHEN 'gold' THEN 0 ELSE 1 END, r.org_id`, false,
+			render.SheetOptions{Order: []string{"org_id", "org_name", "country", "membership_level", "status", "anniversary_on", "lapses_on",
+				"cause", "needs", "competency_names", "key_people", "days_to_anniversary", "in_grace", "purchased_on",
+				"upgrade_eligible", "eligible_level", "alert", "supporting_competencies"},
+				Keep: 2, Slicers: []string{"status", "membership_level", "country", "competency_names"}}},
+		{"Key people", "key_people", `SELECT k.*,
 			(SELECT string_agg(coalesce(n.competency_name, c), '; ' ORDER BY c) FROM unnest(string_split(k.competencies, ';')) u(c)
 			 LEFT JOIN competency_names n ON n.competency_id = c) AS competency_names
-			FROM ` + tables["key_people"] + ` k ORDER BY ` + sql.TableOrder("key_people"), false},
-		{"Trend", "", "", false},
-		{"Alerts", "alerts", all("alerts"), true},
+			FROM ` + tables["key_people"] + ` k ORDER BY ` + sql.TableOrder("key_people"), false,
+			render.SheetOptions{Order: []string{"org_id", "org_name", "membership_level", "individual_id", "status_now", "status_if_leaves",
+				"lapses_on_now", "lapses_on_if_leaves", "competency_names"}, Keep: 2}},
+		{"Trend", "", "", false, render.SheetOptions{}},
+		{"Alerts", "alerts", all("alerts"), true, render.SheetOptions{Order: orgFirst, Keep: 2}},
 		{"Expiring", "expiring", `SELECT x.as_of, x.org_id, o.org_name, x.individual_id, x.competency_id, n.competency_name,
 			x.kind, x.code, x.ends_on, x.days_left
 			FROM ` + tables["expiring"] + ` x LEFT JOIN org_names o USING (org_id) LEFT JOIN competency_names n USING (competency_id)
-			ORDER BY ` + prefixed("x", sql.TableOrder("expiring")), false},
-		{"Attainment", "attainment", all("attainment"), true},
-		{"Requirements", "requirements", "", false},
+			ORDER BY ` + prefixed("x", sql.TableOrder("expiring")), false, render.SheetOptions{Order: orgFirst, Keep: 2}},
+		{"Attainment", "attainment", all("attainment"), true, render.SheetOptions{Order: orgFirst, Keep: 2}},
+		{"Requirements", "requirements", "", false, render.SheetOptions{Order: orgFirst, Keep: 2}},
 		{"Profile", "profile", `SELECT p.as_of, p.org_id, o.org_name, p.competency_id, n.competency_name, p.displayed_level
 			FROM ` + tables["profile"] + ` p LEFT JOIN org_names o USING (org_id) LEFT JOIN competency_names n USING (competency_id)
-			ORDER BY ` + prefixed("p", sql.TableOrder("profile")), false},
+			ORDER BY ` + prefixed("p", sql.TableOrder("profile")), false, render.SheetOptions{Order: orgFirst, Keep: 2}},
 	}
 	requirements := func() error {
 		// Requirements is by far the largest table (every requirement of every
@@ -239,7 +265,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 		if err != nil {
 			return fmt.Errorf("read requirements: %w", err)
 		}
-		_, err = wb.AddSheet("Requirements", sheet)
+		_, err = wb.AddSheet("Requirements", sheet, render.SheetOptions{Order: []string{"org_id", "org_name"}, Keep: 2})
 		sheet.Close()
 		if err != nil {
 			return fmt.Errorf("sheet Requirements: %w", err)
@@ -274,7 +300,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 		if s.csv {
 			csv = filepath.Join(dir, s.table+".csv")
 		}
-		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, csv); err != nil {
+		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, csv, s.opt); err != nil {
 			return none, err
 		}
 	}
@@ -292,14 +318,14 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 
 // addSheet writes a result table's sheet from query over its parts and, unless
 // csv is empty, its CSV file there from the same rows.
-func addSheet(ctx context.Context, eng *sql.Engine, wb *render.Workbook, sheet, table, query, csv string) error {
+func addSheet(ctx context.Context, eng *sql.Engine, wb *render.Workbook, sheet, table, query, csv string, opt render.SheetOptions) error {
 	rows, err := eng.ReadTable(ctx, query)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rows.Close()
 	if csv == "" {
-		if _, err := wb.AddSheet(sheet, rows); err != nil {
+		if _, err := wb.AddSheet(sheet, rows, opt); err != nil {
 			return fmt.Errorf("sheet %s: %w", sheet, err)
 		}
 		return nil
@@ -310,7 +336,7 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *render.Workbook, sheet, 
 			return err
 		}
 		rows.Tee(c.Encode)
-		if _, err := wb.AddSheet(sheet, rows); err != nil {
+		if _, err := wb.AddSheet(sheet, rows, opt); err != nil {
 			return fmt.Errorf("sheet %s: %w", sheet, err)
 		}
 		return c.Close()
@@ -470,6 +496,17 @@ func names(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables m
 		WHERE competency_id NOT IN (SELECT competency_id FROM catalog_names) GROUP BY ALL`)
 }
 
+// countries makes the table org_countries: each organization's country as the
+// organizations feed knew it at asOf (the latest delivery), for the Renewal risk
+// sheet.
+func countries(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date) error {
+	if _, err := eng.LoadLanded(ctx, e.cfg.Warehouse, &asOf); err != nil {
+		return err
+	}
+	return eng.Exec(ctx, `CREATE OR REPLACE TEMP TABLE org_countries AS
+		SELECT org_id, arg_max(country, delivery_date) AS country FROM landed_organizations GROUP BY org_id`)
+}
+
 // reportMeta gathers the Summary and About sheets' facts.
 func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) (render.Meta, error) {
 	asOf := pipeline.MustDate(m.AsOf)
@@ -481,14 +518,16 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 	}
 	landed, rejected := ingest.Current(log)
 	meta.FilesLanded, meta.FilesRejected = len(landed), len(rejected)
-	for _, r := range rejected {
-		meta.Rejected = append(meta.Rejected, render.Rejection{File: r.File, Reason: r.Reason})
-	}
 	byFeed := map[string]int64{}
 	for _, l := range landed {
 		meta.RowsQuarantined += l.RowsQuarantined
 		byFeed[l.Feed] += l.RowsQuarantined
-		meta.Inputs = append(meta.Inputs, render.Input{File: l.File, SHA256: l.SHA256, Rows: l.RowsLanded})
+		meta.Inputs = append(meta.Inputs, render.Input{File: l.File, Feed: l.Feed, Status: "landed", SHA256: l.SHA256,
+			Rows: l.RowsLanded, Quarantined: l.RowsQuarantined})
+	}
+	for _, r := range rejected {
+		meta.Rejected = append(meta.Rejected, render.Rejection{File: r.File, Reason: r.Reason})
+		meta.Inputs = append(meta.Inputs, render.Input{File: r.File, Feed: r.Feed, Status: "rejected", SHA256: r.SHA256, Reason: r.Reason})
 	}
 	for _, f := range pipeline.Feeds {
 		if n := byFeed[f.Name]; n > 0 {
@@ -515,24 +554,15 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 		meta.ByCompetency = append(meta.ByCompetency, render.CompetencyRisk{Competency: r[0].(string), Name: r[1].(string),
 			AtRisk: r[2].(int64), Lapsed: r[3].(int64)})
 	}
-	rows, err = eng.Query(ctx, `SELECT
-		count(*) FILTER (WHERE alert),
-		count(*) FILTER (WHERE upgrade_eligible),
-		count(*) FILTER (WHERE status = 'not_member'),
-		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 30),
-		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 30 AND status IN ('at_risk', 'lapsed')),
-		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 90),
-		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 90 AND status IN ('at_risk', 'lapsed')),
-		(SELECT count(DISTINCT org_id) FROM `+tables["key_people"]+`),
-		(SELECT count(*) FROM (SELECT org_id FROM `+tables["key_people"]+` GROUP BY org_id HAVING count(*) = 1))
-		FROM `+tables["renewal_risk"])
-	if err != nil {
+	if meta.Figures, err = figures(ctx, eng, tables["renewal_risk"], tables["key_people"]); err != nil {
 		return meta, err
 	}
-	f := rows[0]
-	meta.Figures = render.Figures{Alerts: f[0].(int64), UpgradeEligible: f[1].(int64), EligibleNonMembers: f[2].(int64),
-		Anniversaries30: f[3].(int64), AtRisk30: f[4].(int64), Anniversaries90: f[5].(int64), AtRisk90: f[6].(int64),
-		WithKeyPeople: f[7].(int64), OneKeyPerson: f[8].(int64)}
+	if err := monthEnd(ctx, e, eng, asOf, &meta); err != nil {
+		return meta, err
+	}
+	if meta.Act, err = actOnToday(ctx, eng, tables); err != nil {
+		return meta, err
+	}
 	if err := trend(ctx, e, eng, asOf, tables, &meta); err != nil {
 		return meta, err
 	}
@@ -549,6 +579,110 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 		}
 	}
 	return meta, nil
+}
+
+// figures counts the Summary's key figures (SPEC §6.3) from a date's renewal_risk
+// and key_people.
+func figures(ctx context.Context, eng *sql.Engine, renewal, keyPeople string) (render.Figures, error) {
+	rows, err := eng.Query(ctx, `SELECT
+		count(*) FILTER (WHERE membership_level = 'silver'),
+		count(*) FILTER (WHERE membership_level = 'gold'),
+		count(*) FILTER (WHERE membership_level IS NOT NULL AND status = 'lapsed'),
+		count(*) FILTER (WHERE membership_level IS NOT NULL AND status = 'at_risk'),
+		count(*) FILTER (WHERE membership_level IS NOT NULL AND status = 'ok'),
+		count(*) FILTER (WHERE alert),
+		count(*) FILTER (WHERE upgrade_eligible),
+		count(*) FILTER (WHERE status = 'not_member'),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 30),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 30 AND status IN ('at_risk', 'lapsed')),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 90),
+		count(*) FILTER (WHERE days_to_anniversary BETWEEN 0 AND 90 AND status IN ('at_risk', 'lapsed')),
+		(SELECT count(DISTINCT org_id) FROM `+keyPeople+`),
+		(SELECT count(*) FROM (SELECT org_id FROM `+keyPeople+` GROUP BY org_id HAVING count(*) = 1))
+		FROM `+renewal)
+	if err != nil {
+		return render.Figures{}, err
+	}
+	n := make([]int64, len(rows[0]))
+	for i, v := range rows[0] {
+		n[i] = v.(int64)
+	}
+	return render.Figures{Silver: n[0], Gold: n[1], Lapsed: n[2], AtRisk: n[3], OK: n[4], Alerts: n[5], UpgradeEligible: n[6],
+		EligibleNonMembers: n[7], Anniversaries30: n[8], AtRisk30: n[9], Anniversaries90: n[10], AtRisk90: n[11],
+		WithKeyPeople: n[12], OneKeyPerson: n[13]}, nil
+}
+
+// monthEnd gives the Summary the figures of the latest stored month end before
+// asOf, to set today's beside (SPEC §6.3).
+func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, meta *render.Meta) error {
+	stored, err := sql.StoredDates(e.cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	for i := len(stored) - 1; i >= 0; i-- {
+		d := stored[i]
+		if d >= asOf || d != d.AddDays(1).MonthStart().AddDays(-1) {
+			continue
+		}
+		st, err := sql.OpenStored(e.cfg.Warehouse, d)
+		if err != nil || st == nil {
+			return fmt.Errorf("the stored result of %s: %v", d, err)
+		}
+		renewal, err := st.Table(e.cfg.Warehouse, "renewal_risk")
+		if err != nil {
+			return err
+		}
+		keyPeople, err := st.Table(e.cfg.Warehouse, "key_people")
+		if err != nil {
+			return err
+		}
+		f, err := figures(ctx, eng, renewal, keyPeople)
+		if err != nil {
+			return fmt.Errorf("figures of %s: %w", d, err)
+		}
+		meta.MonthEnd, meta.MonthEndFigures = &d, &f
+		return nil
+	}
+	return nil
+}
+
+// actOnToday lists the members an analyst calls first (SPEC §6.3): today's
+// alerts, the members whose level lapses within 30 days, the members in their
+// grace window; worst first, ten of each.
+func actOnToday(ctx context.Context, eng *sql.Engine, tables map[string]string) ([]render.ActList, error) {
+	from := `(SELECT r.*, n.needs FROM ` + tables["renewal_risk"] + ` r LEFT JOIN ` + tables["needs"] + ` n USING (org_id)
+		WHERE r.membership_level IS NOT NULL)`
+	worst := `CASE status WHEN 'lapsed' THEN 0 WHEN 'at_risk' THEN 1 ELSE 2 END`
+	lists := []struct {
+		list         render.ActList
+		when, on, by string
+		text         string
+	}{
+		{render.ActList{Title: "Today's alerts", DateLabel: "Lapses on", TextLabel: "Cause", Sheet: "Alerts"},
+			"alert", "lapses_on", worst + ", lapses_on NULLS FIRST, org_id", "cause"},
+		{render.ActList{Title: "Lapsing within 30 days", DateLabel: "Lapses on", TextLabel: "Needs", Sheet: "Renewal risk"},
+			"lapses_on <= as_of + 30", "lapses_on", "lapses_on, " + worst + ", org_id", "coalesce(needs, cause)"},
+		{render.ActList{Title: "In their grace window", DateLabel: "Anniversary", TextLabel: "Needs", Sheet: "Renewal risk"},
+			"in_grace", "anniversary_on", worst + ", anniversary_on, org_id", "coalesce(needs, cause)"},
+	}
+	var out []render.ActList
+	for _, l := range lists {
+		rows, err := eng.Query(ctx, `SELECT org_id, org_name, membership_level, status, `+l.on+`, coalesce(`+l.text+`, ''),
+			count(*) OVER () FROM `+from+` WHERE `+l.when+` ORDER BY `+l.by+` LIMIT 10`)
+		if err != nil {
+			return nil, fmt.Errorf("act on today, %s: %w", l.list.Title, err)
+		}
+		for _, r := range rows {
+			a := render.ActRow{OrgID: r[0].(string), OrgName: r[1].(string), Level: r[2].(string), Status: r[3].(string), Text: r[5].(string)}
+			if t, ok := r[4].(time.Time); ok {
+				a.On = pipeline.DateFromTime(t)
+			}
+			l.list.Rows = append(l.list.Rows, a)
+			l.list.Total = r[6].(int64)
+		}
+		out = append(out, l.list)
+	}
+	return out, nil
 }
 
 // writeAtomic writes a report file so that it appears whole or not at all.

@@ -291,7 +291,7 @@ func writeReport(kind string, n int, out string) error {
 		return err
 	}
 	defer wb.Close()
-	if _, err := wb.AddSheet("Requirements", rows); err != nil {
+	if _, err := wb.AddSheet("Requirements", rows, render.SheetOptions{Order: []string{"org_id", "org_name"}, Keep: 2}); err != nil {
 		return err
 	}
 	_, err = wb.WriteTo(f)
