@@ -72,10 +72,10 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 		Rejected:     []Rejection{{"seats_2026-11-23.csv", "seats_2026-11-23.csv: header lacks deployed_seats"}},
 		Trend: []TrendPoint{{pipeline.MustDate("2026-10-31"), "silver", "ok", 2}, {pipeline.MustDate("2026-10-31"), "gold", "ok", 1},
 			{pipeline.MustDate("2026-11-23"), "silver", "ok", 3}, {pipeline.MustDate("2026-11-23"), "gold", "at_risk", 1}},
-		Previous: func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
-		Changes:  []StatusChange{{"o-9", "Nine", "gold", "ok", "at_risk", "comp gold, path p: people falls to 1 (needs 2) on 2027-01-15"}},
-		Figures:  Figures{Silver: 3, Gold: 1, AtRisk: 1, OK: 3, Alerts: 1},
-		MonthEnd: func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
+		Previous:        func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
+		Changes:         []StatusChange{{"o-9", "Nine", "gold", "ok", "at_risk", "comp gold, path p: people falls to 1 (needs 2) on 2027-01-15"}},
+		Figures:         Figures{Silver: 3, Gold: 1, AtRisk: 1, OK: 3, Alerts: 1},
+		MonthEnd:        func() *pipeline.Date { d := pipeline.MustDate("2026-10-31"); return &d }(),
 		MonthEndFigures: &Figures{Silver: 2, Gold: 1, OK: 3},
 		Act: []ActList{{Title: "Today's alerts", DateLabel: "Lapses on", TextLabel: "Cause", Sheet: "Alerts", Total: 12,
 			Rows: []ActRow{{OrgID: "o-3", OrgName: "Three", Level: "gold", Status: "at_risk", On: pipeline.MustDate("2027-01-03"), Text: longCause}}}}}
@@ -439,7 +439,7 @@ func TestReadable(t *testing.T) {
 		"comp silver: its override ends on 2027-03-01":                                          "comp silver: its override ends on 2027-03-01",
 		// a scored path's cause, and needs
 		"infra silver, path points: score falls to 20 (needs 70) on 2027-10-01 when transaction T-F1 (60000.00 USD) leaves the 12-month window (revenue_12m 60000.00 → 0.00)": "infra silver, path points: score falls to 20 (needs 70) on 2027-10-01 when transaction T-F1 (60,000.00 USD) leaves the 12-month window (revenue_12m 60,000.00 USD → 0.00 USD)",
-		"1 more new customer and 40 more points: 40000.00 USD more revenue of AZURE before 2027-10-01": "1 more new customer and 40 more points: 40,000.00 USD more revenue of AZURE before 2027-10-01",
+		"1 more new customer and 40 more points: 40000.00 USD more revenue of AZURE before 2027-10-01":                                                                        "1 more new customer and 40 more points: 40,000.00 USD more revenue of AZURE before 2027-10-01",
 	} {
 		if got := Readable(in); got != want {
 			t.Errorf("Readable(%q)\n = %q\nwant %q", in, got, want)

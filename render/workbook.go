@@ -38,11 +38,11 @@ type Meta struct {
 	// the latest stored month end before D and its figures, when there is one
 	MonthEnd        *pipeline.Date
 	MonthEndFigures *Figures
-	Act             []ActList // the Summary's "act on today" (SPEC §6.3)
-	Trend                      []TrendPoint    // members by level × status at stored dates, D last
-	TrendMissing               []pipeline.Date // month ends of the 13 months up to D with no stored result
-	Previous                   *pipeline.Date  // the latest stored result before D
-	Changes                    []StatusChange  // members whose status differs from Previous's
+	Act             []ActList       // the Summary's "act on today" (SPEC §6.3)
+	Trend           []TrendPoint    // members by level × status at stored dates, D last
+	TrendMissing    []pipeline.Date // month ends of the 13 months up to D with no stored result
+	Previous        *pipeline.Date  // the latest stored result before D
+	Changes         []StatusChange  // members whose status differs from Previous's
 }
 
 // StatusChange is a member whose status differs from the previous stored result.
@@ -158,12 +158,12 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 	w.style = styles{
 		header: mk(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}),
 		// data cells sit at the top of a row a wrapped sentence makes tall
-		date:   mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: top}),
-		money:  mk(&excelize.Style{CustomNumFmt: &moneyFmt, Alignment: top}),
-		count:  mk(&excelize.Style{CustomNumFmt: &countFmt, Alignment: top}),
-		text:   mk(&excelize.Style{NumFmt: 49, Alignment: top}), // "@": stored and shown as text
-		title:  mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}),
-		link:   mk(&excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}),
+		date:  mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: top}),
+		money: mk(&excelize.Style{CustomNumFmt: &moneyFmt, Alignment: top}),
+		count: mk(&excelize.Style{CustomNumFmt: &countFmt, Alignment: top}),
+		text:  mk(&excelize.Style{NumFmt: 49, Alignment: top}), // "@": stored and shown as text
+		title: mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}),
+		link:  mk(&excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}),
 		// wrapped text, top-aligned, for causes
 		wrap:     mk(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}),
 		percent:  mk(&excelize.Style{NumFmt: 10}), // 0.00%
@@ -175,7 +175,7 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 		change:       mk(&excelize.Style{CustomNumFmt: &changeFmt}),
 		countOrBlank: mk(&excelize.Style{CustomNumFmt: &countOrBlank}),
 		dateLeft:     mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}),
-		status:   map[string]int{},
+		status:       map[string]int{},
 	}
 	for _, status := range slices.Sorted(maps.Keys(statusColor)) { // in order: the same style ids every time
 		w.style.status[status] = mk(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{statusColor[status]}}, NumFmt: 49,
