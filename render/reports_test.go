@@ -101,7 +101,12 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 	if err := w.AddTrend(); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Alerts", "Expiring", "Attainment"} {
+	alerts := &pipeline.SliceRows{Cols: []string{"as_of", "org_id", "org_name", "membership_level", "previous_status", "status", "message", "cause"},
+		Data: [][]any{{d, "o-3", "Three", "gold", "ok", "at_risk", alertMessage, longCause}}}
+	if _, err := w.AddSheet("Alerts", alerts, SheetOptions{Order: []string{"org_id", "org_name"}, Keep: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Expiring", "Attainment"} {
 		if _, err := w.AddSheet(s, &pipeline.SliceRows{Cols: []string{"as_of", "org_id"}}, SheetOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -119,6 +124,8 @@ func sampleWorkbook(t testing.TB, n, maxRows int) []byte {
 	}
 	return b.Bytes()
 }
+
+const alertMessage = "A recent change to your competency achievement has put your membership renewal eligibility at risk"
 
 const longCause = "cloud-platform gold, path azure-consumption: revenue_12m falls to 63765.66 (needs 100000.00) on 2027-01-03 " +
 	"when transaction T-000123-000456 (12000.50 USD) leaves the 12-month window"
@@ -462,6 +469,15 @@ func TestLibreOfficePrintsTheSummaryOnOnePage(t *testing.T) {
 		return string(out)
 	}
 	one, two := page(1), page(2)
+	// Alerts prints its message whole, wrapped in its column (pdftotext's reading
+	// order keeps a wrapped cell's lines together)
+	raw, err := exec.Command(pdftotext, filepath.Join(dir, "book.pdf"), "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(raw)), " "), alertMessage) {
+		t.Errorf("the alert's message is not printed whole")
+	}
 	if !strings.Contains(one, "Renewal risk as of 2026-11-23") || !strings.Contains(one, "About") || !strings.Contains(one, "Data quality") {
 		t.Errorf("page 1 is not the whole Summary:\n%s", one)
 	}
