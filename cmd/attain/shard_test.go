@@ -326,8 +326,9 @@ func TestRequirementsSheetIsScoped(t *testing.T) {
 	}
 	var got [][]string
 	for _, r := range sheet[1:] {
-		// org_id, competency_id, level, path, metric, beside the names
-		got = append(got, []string{r[1], r[3], r[5], r[6], r[7]})
+		// org_id, competency_id, level, path, metric, beside the names (the
+		// as-of date last)
+		got = append(got, []string{r[0], r[2], r[4], r[5], r[6]})
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Requirements sheet: %d rows, want the %d scoped rows of requirements.csv", len(got), len(want))
