@@ -255,6 +255,18 @@ func TestWorkbookReadsBack(t *testing.T) {
 		if !strings.Contains(parts["xl/charts/chart1.xml"], "<barChart>") || !strings.Contains(parts["xl/worksheets/sheet1.xml"], "<drawing") {
 			t.Error("no bar chart drawn on the Summary (sheet1)")
 		}
+		// Renewal risk (sheet2), streamed, lists its slicers: its extLst names
+		// the relationship to the slicers part, and its drawing (the slicers'
+		// frames) is referenced; the slicer's cache is the table's column
+		risk, rels := parts["xl/worksheets/sheet2.xml"], parts["xl/worksheets/_rels/sheet2.xml.rels"]
+		m := regexp.MustCompile(`<x14:slicer r:id="(rId\d+)">`).FindStringSubmatch(risk)
+		if m == nil || !strings.Contains(rels, `Id="`+m[1]+`" Target="../slicers/slicer1.xml"`) {
+			t.Errorf("Renewal risk does not list its slicers: %v\n%s", m, rels)
+		}
+		if !strings.Contains(risk, "<drawing") || !strings.Contains(parts["xl/slicers/slicer1.xml"], `caption="Status"`) ||
+			!strings.Contains(parts["xl/slicerCaches/slicerCache1.xml"], `sourceName="Status"`) {
+			t.Error("no Status slicer drawn on Renewal risk")
+		}
 		found := false
 		rows, _ := f.GetRows("Summary")
 		for i, r := range rows {

@@ -115,7 +115,7 @@ func (w *Workbook) summary() error {
 	if err := w.printSetup(s, true, 0); err != nil {
 		return err
 	}
-	c := &cells{f: w.f, sheet: s}
+	c := &cells{f: w.f, sheet: s, tables: &w.tables}
 	put := c.put
 	put(1, 1, "Renewal risk as of "+m.AsOf.String(), w.style.title)
 	put(1, 2, fmt.Sprintf("run %s · catalog %s · attain %s", m.RunID, m.CatalogVersion, m.ProgramVersion), w.style.subtitle)
@@ -424,7 +424,7 @@ func (w *Workbook) AddTrend() error {
 	if err := w.printSetup(s, false, 1); err != nil {
 		return err
 	}
-	c := &cells{f: w.f, sheet: s}
+	c := &cells{f: w.f, sheet: s, tables: &w.tables}
 	put := c.put
 	put(1, 1, "Date", w.style.header)
 	col := 2

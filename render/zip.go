@@ -3,10 +3,12 @@ package render
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
@@ -26,14 +28,89 @@ const (
 )
 
 // zipWriter is an excelize.ZipWriter writing each part raw, compressed by a
-// blockDeflater, with its CRC and sizes in a data descriptor.
+// blockDeflater, with its CRC and sizes in a data descriptor. A part named in
+// edits goes through its edit on the way (partEdit).
 type zipWriter struct {
-	zw   *zip.Writer
-	fh   *zip.FileHeader // the part being written
-	part *blockDeflater
+	zw    *zip.Writer
+	fh    *zip.FileHeader // the part being written
+	part  *blockDeflater
+	edits map[string]partEdit
+	edit  *editWriter // the part's edit, when it has one
 }
 
-func newZipWriter(w io.Writer) excelize.ZipWriter { return &zipWriter{zw: zip.NewWriter(w)} }
+func newZipWriter(w io.Writer) excelize.ZipWriter { return newEditingZipWriter(w, nil) }
+
+func newEditingZipWriter(w io.Writer, edits map[string]partEdit) excelize.ZipWriter {
+	return &zipWriter{zw: zip.NewWriter(w), edits: edits}
+}
+
+// partEdit changes a part as it is written without holding it: Replace, in the
+// first Head bytes, each old string with its new one (a small part's ref); Tail
+// goes before the part's last Before (a worksheet's "</worksheet>").
+type partEdit struct {
+	Head    int
+	Replace []string // old, new, old, new, …
+	Before  string
+	Tail    string
+}
+
+// editWriter applies a partEdit to what is written through it.
+type editWriter struct {
+	out  io.Writer
+	e    partEdit
+	head []byte // the first e.Head bytes, until they are all here
+	held []byte // the last len(e.Before) bytes
+	done bool   // head written
+}
+
+func (w *editWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if !w.done {
+		k := min(len(p), w.e.Head-len(w.head))
+		w.head, p = append(w.head, p[:k]...), p[k:]
+		if len(w.head) < w.e.Head {
+			return n, nil
+		}
+		if err := w.flushHead(); err != nil {
+			return 0, err
+		}
+	}
+	w.held = append(w.held, p...)
+	if keep := len(w.e.Before); len(w.held) > keep {
+		if _, err := w.out.Write(w.held[:len(w.held)-keep]); err != nil {
+			return 0, err
+		}
+		w.held = append(w.held[:0], w.held[len(w.held)-keep:]...)
+	}
+	return n, nil
+}
+
+func (w *editWriter) flushHead() error {
+	w.done = true
+	h := string(w.head)
+	for i := 0; i+1 < len(w.e.Replace); i += 2 {
+		h = strings.ReplaceAll(h, w.e.Replace[i], w.e.Replace[i+1])
+	}
+	_, err := w.Write([]byte(h))
+	return err
+}
+
+// finish writes what is held, the tail before its last Before.
+func (w *editWriter) finish() error {
+	if !w.done {
+		if err := w.flushHead(); err != nil {
+			return err
+		}
+	}
+	rest := string(w.held)
+	if w.e.Before != "" && rest == w.e.Before {
+		rest = w.e.Tail + rest
+	} else if w.e.Before != "" {
+		return fmt.Errorf("a part ends %q, not %q", rest, w.e.Before)
+	}
+	_, err := w.out.Write([]byte(rest))
+	return err
+}
 
 // Create starts a part, ending the one before.
 func (z *zipWriter) Create(name string) (io.Writer, error) {
@@ -46,6 +123,10 @@ func (z *zipWriter) Create(name string) (io.Writer, error) {
 		return nil, err
 	}
 	z.fh, z.part = fh, newBlockDeflater(w)
+	if e, ok := z.edits[name]; ok {
+		z.edit = &editWriter{out: z.part, e: e}
+		return z.edit, nil
+	}
 	return z.part, nil
 }
 
@@ -69,6 +150,13 @@ func (z *zipWriter) Close() error {
 func (z *zipWriter) endPart() error {
 	if z.part == nil {
 		return nil
+	}
+	if z.edit != nil {
+		e := z.edit
+		z.edit = nil
+		if err := e.finish(); err != nil {
+			return fmt.Errorf("%s: %w", z.fh.Name, err)
+		}
 	}
 	p := z.part
 	z.part = nil

@@ -169,13 +169,22 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 	if err := names(ctx, e, eng, marker, tables); err != nil {
 		return none, err
 	}
+	// each step's time at debug level (ATTAIN_DEBUG=1), as compute's
+	lap := time.Now()
+	step := func(name string) {
+		e.log.Debug("report step", "step", name, "seconds", time.Since(lap).Seconds())
+		lap = time.Now()
+	}
+	step("names")
 	if err := countries(ctx, e, eng, asOf); err != nil {
 		return none, err
 	}
+	step("countries")
 	meta, err := reportMeta(ctx, e, eng, marker, tables)
 	if err != nil {
 		return none, err
 	}
+	step("summary figures")
 	wb, err := render.NewWorkbook(meta)
 	if err != nil {
 		return none, err
@@ -288,12 +297,14 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 			if err := wb.AddTrend(); err != nil {
 				return none, fmt.Errorf("sheet Trend: %w", err)
 			}
+			step("sheet Trend")
 			continue
 		}
 		if s.table == "requirements" {
 			if err := requirements(); err != nil {
 				return none, err
 			}
+			step("sheet Requirements")
 			continue
 		}
 		csv := ""
@@ -303,11 +314,13 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 		if err := addSheet(ctx, eng, wb, s.name, s.table, s.query, csv, s.opt); err != nil {
 			return none, err
 		}
+		step("sheet " + s.name)
 	}
 	xlsx := filepath.Join(dir, filepath.Base(workbookPath(e.cfg, asOf)))
 	if err := writeAtomic(xlsx, func(w io.Writer) error { _, err := wb.WriteTo(w); return err }); err != nil {
 		return none, fmt.Errorf("workbook: %w", err)
 	}
+	step("workbook")
 	if err := publishDir(dir, final); err != nil {
 		return none, err
 	}
