@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -556,7 +557,7 @@ func (w *Workbook) slicers(sheet string, cols []string, widths []float64, head i
 		cell, _ := excelize.CoordinatesToCellName(at+1, 1)
 		show := true
 		if err := w.f.AddSlicer(sheet, &excelize.SlicerOptions{Name: Header(col), Cell: cell, TableSheet: sheet,
-			TableName: TableName(sheet), Caption: Header(col), Width: slicerWidth, Height: slicerRows*20 - 4,
+			TableName: TableName(sheet), Caption: Header(col), Width: slicerWidth, Height: slicerRows*17,
 			DisplayHeader: &show, Format: excelize.GraphicOptions{OffsetY: 2}}); err != nil {
 			return fmt.Errorf("slicer %s: %w", col, err)
 		}
@@ -566,6 +567,11 @@ func (w *Workbook) slicers(sheet string, cols []string, widths []float64, head i
 			x += 7*widths[at] + 5
 		}
 	}
+	// The slicers' drawing (the first of the workbook: the Summary's charts come
+	// last) without the text boxes excelize adds for applications without
+	// slicers, which LibreOffice draws over the header row and prints; without
+	// them it shows nothing, and keeps the table's filters.
+	w.edits["xl/drawings/drawing1.xml"] = partEdit{Head: 1 << 20, Drop: fallbacks}
 	// The sheet's slicer list, as excelize writes it: its relationship to the
 	// slicers part is the sheet's second, after the table's.
 	id := 0
@@ -579,6 +585,9 @@ func (w *Workbook) slicers(sheet string, cols []string, widths []float64, head i
 			`<x14:slicerList xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"><x14:slicer r:id="rId2"></x14:slicer></x14:slicerList></ext></extLst>`}
 	return nil
 }
+
+// fallbacks are the alternatives to a drawing's slicers.
+var fallbacks = regexp.MustCompile(`(?s)<mc:Fallback>.*?</mc:Fallback>`)
 
 // Slicers: rows above the header (20 px each) and a slicer's width in pixels.
 const (

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -44,11 +45,13 @@ func newEditingZipWriter(w io.Writer, edits map[string]partEdit) excelize.ZipWri
 	return &zipWriter{zw: zip.NewWriter(w), edits: edits}
 }
 
-// partEdit changes a part as it is written without holding it: Replace, in the
-// first Head bytes, each old string with its new one (a small part's ref); Tail
-// goes before the part's last Before (a worksheet's "</worksheet>").
+// partEdit changes a part as it is written without holding it: in the first
+// Head bytes, Drop removes what it matches and Replace each old string with its
+// new one (a small part's ref); Tail goes before the part's last Before (a
+// worksheet's "</worksheet>").
 type partEdit struct {
 	Head    int
+	Drop    *regexp.Regexp
 	Replace []string // old, new, old, new, …
 	Before  string
 	Tail    string
@@ -88,6 +91,9 @@ func (w *editWriter) Write(p []byte) (int, error) {
 func (w *editWriter) flushHead() error {
 	w.done = true
 	h := string(w.head)
+	if w.e.Drop != nil {
+		h = w.e.Drop.ReplaceAllString(h, "")
+	}
 	for i := 0; i+1 < len(w.e.Replace); i += 2 {
 		h = strings.ReplaceAll(h, w.e.Replace[i], w.e.Replace[i+1])
 	}

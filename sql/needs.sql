@@ -6,7 +6,8 @@
 -- member, what would bring the level back: every requirement of the cause's path not
 -- met at D. A scored path (SPEC §4.1) needs points: how many, and the parts that
 -- alone would earn them, the fewest units first ("3.33 more points: 1 more new
--- customer of AZURE, or 1 more person holding AZ-104"), and 1 more of each part at 0
+-- customer of AZURE, or 1 more person holding AZ-104"), or, when no part alone can,
+-- the parts filled in that order until they do ("and"); and 1 more of each part at 0
 -- under each_above_zero. An override's end needs a path met before it ends.
 
 -- A measure in words: its filters (" of AZURE (dpor, transacting)") and, for people,
@@ -85,28 +86,52 @@ WITH s AS (
     SELECT d, org_no, score_ord, any_value(by_date) AS by_date,
            any_value(min_value) - sum(score_gain(points, full_at, value + coalesce(first_unit, 0), 0)) AS missing
     FROM need_parts GROUP BY ALL
-), options AS (
-    -- each part that alone earns them, with the units it takes (a part at 0: with
-    -- its one unit), the fewest first, revenue last; two are offered
-    SELECT s.d, s.org_no, s.score_ord, p.part_ord, p.first_unit IS NOT NULL AS zero,
-           need_words(p.metric, need_amount(p.metric, s.missing * p.full_at / p.points) + coalesce(p.first_unit, 0),
-                      w.filters, w.codes) AS words,
+), candidates AS (
+    -- each part that alone earns them, with the units it takes, the fewest first,
+    -- revenue last; two are offered
+    SELECT s.d, s.org_no, s.score_ord, p.part_ord, p.metric, p.version, p.measure, p.first_unit,
+           need_amount(p.metric, s.missing * p.full_at / p.points) AS units,
            row_number() OVER (PARTITION BY s.d, s.org_no, s.score_ord
                               ORDER BY p.metric = 'revenue_12m', need_amount(p.metric, s.missing * p.full_at / p.points), p.part_ord) AS pick,
            count(*) OVER (PARTITION BY s.d, s.org_no, s.score_ord) AS n
     FROM s JOIN need_parts p USING (d, org_no, score_ord)
-    JOIN measure_words w ON w.version = p.version AND w.measure = p.measure
     WHERE s.missing > 1e-9
       AND score_gain(p.points, p.full_at, p.full_at, p.value + coalesce(p.first_unit, 0)) >= s.missing - 1e-9
+), options AS (
+    -- (the only option says a part at 0's whole amount, its one unit with it;
+    -- with two, that unit is said once, among the parts at 0)
+    SELECT c.d, c.org_no, c.score_ord, c.part_ord, c.pick, c.n,
+           need_words(c.metric, c.units + CASE WHEN c.n = 1 THEN coalesce(c.first_unit, 0) ELSE 0 END, w.filters, w.codes) AS words
+    FROM candidates c JOIN measure_words w ON w.version = c.version AND w.measure = c.measure
+), filled AS (
+    -- no one part earns them: the parts in the options' order, each filled to its
+    -- full_at until the points are earned
+    SELECT s.d, s.org_no, s.score_ord, p.part_ord, p.metric, p.version, p.measure, p.first_unit,
+           p.full_at / p.points AS per_point, score_gain(p.points, p.full_at, p.full_at, p.value + coalesce(p.first_unit, 0)) AS room,
+           s.missing - coalesce(sum(score_gain(p.points, p.full_at, p.full_at, p.value + coalesce(p.first_unit, 0))) OVER (
+               PARTITION BY s.d, s.org_no, s.score_ord ORDER BY p.metric = 'revenue_12m', p.part_ord
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS left_before
+    FROM s JOIN need_parts p USING (d, org_no, score_ord)
+    WHERE s.missing > 1e-9
+      AND NOT EXISTS (SELECT 1 FROM options o WHERE o.d = s.d AND o.org_no = s.org_no AND o.score_ord = s.score_ord)
+), takes AS (
+    SELECT f.d, f.org_no, f.score_ord, f.part_ord, f.metric = 'revenue_12m' AS money,
+           need_words(f.metric, need_amount(f.metric, least(f.room, f.left_before) * f.per_point) + coalesce(f.first_unit, 0),
+                      w.filters, w.codes) AS words
+    FROM filled f JOIN measure_words w ON w.version = f.version AND w.measure = f.measure
+    WHERE f.room > 1e-9 AND f.left_before > 1e-9
 ), zeros AS (
-    -- the parts at 0, but one that is the only part to earn the points (its
-    -- option says its whole amount)
+    -- the parts at 0, but those the points' words count with their one unit
+    -- (the only part to earn them, or a part filled)
     SELECT p.d, p.org_no, p.score_ord,
-           string_agg(need_words(p.metric, p.first_unit, w.filters, w.codes), ' and ' ORDER BY p.part_ord) AS words
+           string_agg(CASE WHEN p.metric = 'revenue_12m' THEN 'any revenue' || w.filters
+                           ELSE need_words(p.metric, p.first_unit, w.filters, w.codes) END, ' and ' ORDER BY p.part_ord) AS words
     FROM need_parts p JOIN measure_words w ON w.version = p.version AND w.measure = p.measure
     WHERE p.first_unit IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM options o WHERE o.d = p.d AND o.org_no = p.org_no AND o.score_ord = p.score_ord
                       AND o.part_ord = p.part_ord AND o.n = 1)
+      AND NOT EXISTS (SELECT 1 FROM takes t WHERE t.d = p.d AND t.org_no = p.org_no AND t.score_ord = p.score_ord
+                      AND t.part_ord = p.part_ord)
     GROUP BY ALL
 )
 SELECT s.d, s.org_no, s.score_ord, s.by_date,
@@ -114,7 +139,8 @@ SELECT s.d, s.org_no, s.score_ord, s.by_date,
            CASE WHEN s.missing > 1e-9 THEN format('{} more points: {}', metric_value('score', s.missing),
                coalesce((SELECT string_agg(o.words, ', or ' ORDER BY o.pick)
                          FROM options o WHERE o.d = s.d AND o.org_no = s.org_no AND o.score_ord = s.score_ord AND o.pick <= 2),
-                        'more than any one part can earn')) END) AS words
+                        (SELECT string_agg(t.words, ' and ' ORDER BY t.money, t.part_ord)
+                         FROM takes t WHERE t.d = s.d AND t.org_no = s.org_no AND t.score_ord = s.score_ord))) END) AS words
 FROM s LEFT JOIN zeros z USING (d, org_no, score_ord);
 
 -- The member's needs: its requirements' in catalog order, "before" the date an
