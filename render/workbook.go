@@ -557,7 +557,7 @@ func (w *Workbook) slicers(sheet string, cols []string, widths []float64, head i
 		cell, _ := excelize.CoordinatesToCellName(at+1, 1)
 		show := true
 		if err := w.f.AddSlicer(sheet, &excelize.SlicerOptions{Name: Header(col), Cell: cell, TableSheet: sheet,
-			TableName: TableName(sheet), Caption: Header(col), Width: slicerWidth, Height: slicerRows*17,
+			TableName: TableName(sheet), Caption: Header(col), Width: slicerWidth, Height: slicerRows * 17,
 			DisplayHeader: &show, Format: excelize.GraphicOptions{OffsetY: 2}}); err != nil {
 			return fmt.Errorf("slicer %s: %w", col, err)
 		}
