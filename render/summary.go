@@ -117,6 +117,16 @@ func (w *Workbook) summary() error {
 	}
 	c := &cells{f: w.f, sheet: s, tables: &w.tables}
 	put := c.put
+	// the widths first: excelize places a chart by the widths of the columns
+	// it spans as they are when it is added
+	for _, cw := range []struct {
+		cols  string
+		width float64
+	}{{"A", 46}, {"B", 12}, {"C", 10}, {"D", 12}, {"E", 10}, {"F", 3}, {"G", 34}, {"H", 10}, {"I", 10}, {"J", 10}, {"K", 10}} {
+		if c.err == nil {
+			c.err = w.f.SetColWidth(s, cw.cols, cw.cols, cw.width)
+		}
+	}
 	put(1, 1, "Renewal risk as of "+m.AsOf.String(), w.style.title)
 	put(1, 2, fmt.Sprintf("run %s · catalog %s · attain %s", m.RunID, m.CatalogVersion, m.ProgramVersion), w.style.subtitle)
 
@@ -264,7 +274,7 @@ func (w *Workbook) summary() error {
 			YAxis:  excelize.ChartAxis{Font: axisFont, MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0"}},
 			// a 0 is no bar and no label (a "0" beside a name read as part of it)
 			PlotArea:  excelize.ChartPlotArea{ShowVal: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: countOrBlankFmt}},
-			Dimension: excelize.ChartDimension{Width: 560, Height: 300},
+			Dimension: excelize.ChartDimension{Width: 620, Height: 300},
 		})
 	}
 	// Members by status over time: at risk and lapsed on an axis of their own
@@ -303,7 +313,7 @@ func (w *Workbook) summary() error {
 			YAxis: excelize.ChartAxis{Font: axisFont, MajorGridLines: true, MajorUnit: majorUnit(m.Trend),
 				NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0"}},
 			PlotArea:  excelize.ChartPlotArea{ShowVal: true},
-			Dimension: excelize.ChartDimension{Width: 560, Height: 300},
+			Dimension: excelize.ChartDimension{Width: 720, Height: 300},
 		})
 	}
 
@@ -348,14 +358,6 @@ func (w *Workbook) summary() error {
 		row++
 		put(7, row, sh, w.style.link)
 		c.link(7, row, sh)
-	}
-	for _, cw := range []struct {
-		cols  string
-		width float64
-	}{{"A", 46}, {"B", 12}, {"C", 10}, {"D", 12}, {"E", 10}, {"F", 3}, {"G", 34}, {"H", 10}, {"I", 10}, {"J", 10}, {"K", 10}} {
-		if c.err == nil {
-			c.err = w.f.SetColWidth(s, cw.cols, cw.cols, cw.width)
-		}
 	}
 	return c.err
 }
