@@ -161,7 +161,9 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 	w.style = styles{
 		header: mk(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}),
 		// data cells sit at the top of a row a wrapped sentence makes tall
-		date:  mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: top}),
+		// dates start at the left: right-aligned, a date ran into the text of the
+		// column after it ("2027-08-02Application Development")
+		date:  mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}),
 		money: mk(&excelize.Style{CustomNumFmt: &moneyFmt, Alignment: top}),
 		count: mk(&excelize.Style{CustomNumFmt: &countFmt, Alignment: top}),
 		text:  mk(&excelize.Style{NumFmt: 49, Alignment: top}), // "@": stored and shown as text
