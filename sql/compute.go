@@ -801,7 +801,10 @@ func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.
 	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE dq_sums AS "+q); err != nil {
 		return PartFile{}, err
 	}
-	path := pipeline.ResultStaged(warehouse, "data_quality", d, gen, pipeline.Shard{Index: 0, Count: n})
+	// A name of its own, not shard 0's: shard 0 computed again (killed after the
+	// marker, before the move) stages its own data_quality part, which must not
+	// take the place of the sums the marker pins.
+	path := filepath.Join(pipeline.ResultStagingDir(warehouse, d, gen), fmt.Sprintf("data_quality-sums-of-%d.parquet", n))
 	rows, err := e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM data_quality_of(DATE '%s', 'dq_sums')", d), path)
 	if err != nil {
 		return PartFile{}, err
