@@ -99,7 +99,7 @@ func writePartMarker(warehouse string, m PartMarker) error {
 // completeDate writes the date's marker (m, with the parts' rows and files)
 // when all n parts of generation gen are staged, moves them into place, and
 // says whether this call did. With several parts it first has writeQuality
-// write the sums of their data-quality counts, staged as the first part's
+// write the sums of their data-quality counts, staged in place of the first part's
 // data_quality, and returns that file's description.
 func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int, gen string, m Marker,
 	writeQuality func([]QualityCount) (PartFile, error)) (bool, error) {
