@@ -12,11 +12,10 @@ import (
 	"attain/pipeline"
 )
 
-// causeWidth is the width of a cause column, and lineHeight the height of one
-// of its wrapped lines (points, Calibri 11).
+// trendCauseWidth is the width of the Trend sheet's cause column (F), and
+// lineHeight the height of a wrapped line (points, Calibri 11).
 const (
-	causeWidth      = 70.0
-	trendCauseWidth = 56.0 // the Trend sheet's column F
+	trendCauseWidth = 56.0
 	lineHeight      = 15.0
 )
 
@@ -287,7 +286,7 @@ func (w *Workbook) summary() error {
 		put(2+i, tableRow, st.label, w.style.status[st.id])
 	}
 	for i, d := range dates {
-		put(1, tableRow+1+i, d.Time(), w.style.dateLeft)
+		put(1, tableRow+1+i, d.Time(), w.style.date)
 		for j, st := range statuses {
 			put(2+j, tableRow+1+i, trendCount(m.Trend, d, "", st.id), w.style.count)
 		}

@@ -130,9 +130,9 @@ type Workbook struct {
 }
 
 type styles struct {
-	header, date, money, count, text, title, link, wrap, percent, subtitle, big int
-	headerRight, textRight, change, countOrBlank, dateLeft                      int
-	status                                                                      map[string]int
+	header, date, money, count, text, title, link, wrap, percent, subtitle int
+	headerRight, textRight, change, countOrBlank                           int
+	status                                                                 map[string]int
 }
 
 // NewWorkbook starts a workbook with its Summary sheet.
@@ -173,13 +173,11 @@ func NewWorkbook(meta Meta) (*Workbook, error) {
 		wrap:     mk(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}),
 		percent:  mk(&excelize.Style{NumFmt: 10}), // 0.00%
 		subtitle: mk(&excelize.Style{Font: &excelize.Font{Color: "404040"}}),
-		big:      mk(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 12}, CustomNumFmt: &countFmt}),
 		headerRight: mk(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
 			Alignment: &excelize.Alignment{Horizontal: "right"}}),
 		textRight:    mk(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{Horizontal: "right"}}),
 		change:       mk(&excelize.Style{CustomNumFmt: &changeFmt}),
 		countOrBlank: mk(&excelize.Style{CustomNumFmt: &countOrBlank}),
-		dateLeft:     mk(&excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}),
 		status:       map[string]int{},
 	}
 	for _, status := range slices.Sorted(maps.Keys(statusColor)) { // in order: the same style ids every time
