@@ -23,6 +23,7 @@ var backfillRange = []string{"--from", "2026-09-25", "--to", last, "--report-eve
 // a daily backfill gives, byte for byte, the CSV files of `compute` and
 // `report` of that date alone on a warehouse of the same landed data (SPEC §8).
 func TestBackfillEqualsComputeAndReport(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	dir := t.TempDir()
 	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
@@ -109,6 +110,7 @@ func macroRows(t testing.TB, wh, d string) map[string]string {
 // run again completes every date and ends with the files of an uninterrupted
 // backfill.
 func TestKilledBackfillResumes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills 6 backfills")
 	}
@@ -173,6 +175,7 @@ func TestKilledBackfillResumes(t *testing.T) {
 // backfilled in it (a second backfill of some of its dates keeps the others),
 // and a backfill never changes a date's nightly results (SPEC §8).
 func TestBackfillKeepsMonthsAndNightly(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	dir := t.TempDir()
 	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")

@@ -37,7 +37,11 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if inboxDir != "" {
+		os.RemoveAll(filepath.Dir(inboxDir))
+	}
+	os.Exit(code)
 }
 
 var (
@@ -212,6 +216,7 @@ func TestFailedRunDoesNotReportSuccess(t *testing.T) {
 // TestKilledRunsFinishTheSame: a run killed with SIGKILL at random points and
 // run again gives the CSV files and result rows of an uninterrupted run.
 func TestKilledRunsFinishTheSame(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills 20 runs")
 	}
@@ -296,6 +301,7 @@ func hiveVisible(t testing.TB, wh, what string) {
 // TestBackfillEqualsNightlyRuns: backfilling a range with --as-known gives, byte
 // for byte, the CSV files that running the job each night of it gives.
 func TestBackfillEqualsNightlyRuns(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	nightly, backfill := t.TempDir(), t.TempDir()
 	dates := []string{"2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31"}
@@ -360,6 +366,7 @@ func TestBackfillSpine(t *testing.T) {
 // the report dates only (SPEC §8): by default the month ends and B; none with
 // --report-every none; a report date off the spine is computed too.
 func TestBackfillReportDates(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	for _, tc := range []struct {
 		args    []string
@@ -452,6 +459,7 @@ func TestSIGTERMStopsQuickly(t *testing.T) {
 // newcomer sees first): most members ok, some at risk and some lapsed, alerts
 // tonight, items expiring within 90 days and members that rest on key people.
 func TestDemoTellsAStory(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("generates and runs the 200-organization demo")
 	}

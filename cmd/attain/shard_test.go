@@ -62,6 +62,7 @@ func sideBySide(cmds ...*exec.Cmd) ([]string, []error) {
 // --shard (SPEC §7.1), exactly one of them completes the date, and the same
 // holds for three run --shard i/3 pods started together on an empty warehouse.
 func TestShardProcessesSideBySide(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	dir := t.TempDir()
 	one, rep1 := filepath.Join(dir, "one"), filepath.Join(dir, "rep1")
@@ -113,6 +114,7 @@ func TestShardProcessesSideBySide(t *testing.T) {
 // run again alone completes the date, with the CSV bytes of an uninterrupted
 // run; until it does, the date is not complete.
 func TestKilledShardCompletesAlone(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills 12 shard processes")
 	}
@@ -137,17 +139,27 @@ func TestKilledShardCompletesAlone(t *testing.T) {
 	}
 	full := time.Since(start) / 3
 	want := report(clean, filepath.Join(dir, "clean-rep"))
+	// for each shard to be killed, the warehouse with the two others done, once
+	others := make([]string, 3)
+	for killed := range 3 {
+		others[killed] = filepath.Join(dir, "others", fmt.Sprint(killed))
+		os.CopyFS(others[killed], os.DirFS(base))
+		for i := range 3 {
+			if i != killed {
+				if out, err := compute(others[killed], i).CombinedOutput(); err != nil {
+					t.Fatalf("shard %d: %v\n%s", i, err, out)
+				}
+			}
+		}
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for trial := range 12 {
 		wh := filepath.Join(dir, "t", string(rune('a'+trial)))
-		os.CopyFS(wh, os.DirFS(base))
 		killed := trial % 3
-		for i := range 3 {
-			if i != killed {
-				if out, err := compute(wh, i).CombinedOutput(); err != nil {
-					t.Fatalf("trial %d shard %d: %v\n%s", trial, i, err, out)
-				}
-			}
+		// keeping the files' times, by which the shards' parts and split are current
+		os.MkdirAll(wh, 0o755)
+		if out, err := exec.Command("cp", "-a", others[killed]+"/.", wh).CombinedOutput(); err != nil {
+			t.Fatalf("cp -a: %v\n%s", err, out)
 		}
 		delay, err := killAtRandom(t, compute(wh, killed), rng, full)
 		var exit *exec.ExitError
@@ -265,6 +277,7 @@ func TestReportPublishesItsFilesTogether(t *testing.T) {
 // file was deleted, and a compute over a warehouse that lost a landed file
 // fails naming it rather than giving other results.
 func TestMarkersAreChecked(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	dir := t.TempDir()
 	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
@@ -340,6 +353,7 @@ func TestRequirementsSheetIsScoped(t *testing.T) {
 // for an empty file of its schema, truncated or deleted exits 1 naming the
 // file, never reads the wrong rows (SPEC §6.1).
 func TestPartsArePinned(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	dir := t.TempDir()
 	wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
@@ -393,6 +407,7 @@ func TestPartsArePinned(t *testing.T) {
 // with parts of both (SPEC §6.1, §7.1): the date reads whole, with the
 // CSV files of one process, whatever finished last.
 func TestCompleteResultsStayUntilReplaced(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("stops 4 computes and races 7 processes twice")
 	}
@@ -456,6 +471,7 @@ func TestCompleteResultsStayUntilReplaced(t *testing.T) {
 // so it gives the same results from any working directory and after mv; a
 // relative --warehouse never reads another directory's warehouse.
 func TestWarehouseFromAnyPath(t *testing.T) {
+	t.Parallel()
 	in := smallInbox(t)
 	one, two := t.TempDir(), t.TempDir()
 	run := func(cwd string, args ...string) {

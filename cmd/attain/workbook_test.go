@@ -128,6 +128,7 @@ var causeFigures = regexp.MustCompile(`: (\w+) (?:falls to|fell to|is) (-?[\d.]+
 // its cause says is missing; the Summary's act-on-today names the members the CSV
 // files say to call, and its key figures stand beside the stored month end's.
 func TestWorkbookAnalystsActOn(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		dates   []string // the last is D; an earlier one, a stored month end
@@ -350,6 +351,7 @@ func grouped(x float64) string {
 // Summary on one page, Renewal risk from page 2 with its needs column, About on
 // one or two pages.
 func TestWorkbookPrints(t *testing.T) {
+	t.Parallel()
 	var tools []string
 	for _, name := range []string{"soffice", "pdftotext"} {
 		path, err := exec.LookPath(name)
