@@ -42,6 +42,7 @@ func testEngine(t testing.TB) *Engine {
 // Each case is computed in one shard and in three: an organization's results do
 // not depend on the shards (SPEC §7.1).
 func TestRules(t *testing.T) {
+	t.Parallel()
 	cases, err := filepath.Glob("testdata/rules/*")
 	if err != nil {
 		t.Fatal(err)
