@@ -44,9 +44,12 @@ bench-ingest: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what ingest --attain $(BIN)
 
+# The nightly job at 20,000 organizations: a cold run, a warm run with one new
+# day, one date's compute and a month of daily dates backfilled with reports
+# (a year of them is bench-history's).
 bench-run: build
 	$(GO) build -o bin/bench ./cmd/bench
-	bin/bench --what run --attain $(BIN)
+	bin/bench --what run --attain $(BIN) --backfill-days 31
 
 bench-report:
 	$(GO) build -o bin/bench ./cmd/bench
