@@ -19,7 +19,7 @@ import (
 //	results/.staging/D/<gen>/<table>-<i>-of-<N>.parquet  ResultStaged (a date's parts before its marker)
 //	results/<table>/_empty.parquet, history/<table>/_empty.parquet
 //	                                                     EmptyResult, EmptyHistory (schemas for history.sql's globs)
-//	history/<table>/month=M/<table>-<i>-of-<N>.parquet   HistoryPart
+//	history/<table>/month=M/<table>-<i>-of-<N>.parquet   HistoryPart (history-as-known/…: the same, --as-known)
 //	history/_parts/month=M/<i>-of-<N>.json               HistoryPartsDir
 //	history/_complete/month=M.json                       HistoryMarkerPath
 //	history/.staging/<gen>/<table>/month=M/…             HistoryStaged (a month's parts before its marker)
@@ -120,59 +120,92 @@ func EmptyResult(warehouse, table string) string {
 	return filepath.Join(warehouse, "results", table, "_empty.parquet")
 }
 
-// HistoryRoot holds the history (SPEC §8).
-func HistoryRoot(warehouse string) string { return filepath.Join(warehouse, "history") }
+// HistoryKind is one of the warehouse's two histories (SPEC §8): restated
+// with all landed data (history/), or each date with only the deliveries
+// dated on or before it (history-as-known/). They share a layout and never
+// replace each other's months.
+type HistoryKind bool
+
+const (
+	Restated HistoryKind = false
+	AsKnown  HistoryKind = true
+)
+
+// Dir is the kind's directory inside the warehouse.
+func (k HistoryKind) Dir() string {
+	if k == AsKnown {
+		return "history-as-known"
+	}
+	return "history"
+}
+
+func (k HistoryKind) String() string {
+	if k == AsKnown {
+		return "as-known"
+	}
+	return "restated"
+}
+
+// ReadOrder is the order a reader of this kind takes the histories in (SPEC
+// §8): its own kind, then the other.
+func (k HistoryKind) ReadOrder() []HistoryKind { return []HistoryKind{k, !k} }
+
+// HistoryKinds are both kinds, restated first.
+var HistoryKinds = []HistoryKind{Restated, AsKnown}
+
+// HistoryRoot holds one kind of history (SPEC §8).
+func HistoryRoot(warehouse string, k HistoryKind) string { return filepath.Join(warehouse, k.Dir()) }
 
 // Month names a calendar month, YYYY-MM, by its first day.
 func Month(d Date) string { return d.String()[:7] }
 
 // HistoryDir holds a history table's files of a month.
-func HistoryDir(warehouse, table, month string) string {
-	return filepath.Join(HistoryRoot(warehouse), table, "month="+month)
+func HistoryDir(warehouse string, k HistoryKind, table, month string) string {
+	return filepath.Join(HistoryRoot(warehouse, k), table, "month="+month)
 }
 
 // HistoryPart is shard s's part of a history table of a month.
-func HistoryPart(warehouse, table, month string, s Shard) string {
-	return filepath.Join(HistoryDir(warehouse, table, month), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
+func HistoryPart(warehouse string, k HistoryKind, table, month string, s Shard) string {
+	return filepath.Join(HistoryDir(warehouse, k, table, month), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
 // EmptyHistory is a history table's file of no rows (see EmptyResult).
-func EmptyHistory(warehouse, table string) string {
-	return filepath.Join(HistoryRoot(warehouse), table, "_empty.parquet")
+func EmptyHistory(warehouse string, k HistoryKind, table string) string {
+	return filepath.Join(HistoryRoot(warehouse, k), table, "_empty.parquet")
 }
 
 // HistoryStagingDir holds the parts written by one generation of months
 // (gen): they move to their HistoryPart when their month's marker is written.
 // Directory readers and history.sql's globs do not look there.
-func HistoryStagingDir(warehouse, gen string) string {
-	return filepath.Join(HistoryRoot(warehouse), ".staging", gen)
+func HistoryStagingDir(warehouse string, k HistoryKind, gen string) string {
+	return filepath.Join(HistoryRoot(warehouse, k), ".staging", gen)
 }
 
 // HistoryStaged is where shard s's part of a history table of a month waits
 // for the month's marker.
-func HistoryStaged(warehouse, gen, table, month string, s Shard) string {
-	return filepath.Join(HistoryStagingDir(warehouse, gen), table, "month="+month, fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
+func HistoryStaged(warehouse string, k HistoryKind, gen, table, month string, s Shard) string {
+	return filepath.Join(HistoryStagingDir(warehouse, k, gen), table, "month="+month, fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
 // HistoryPartsDir holds the part markers of a month's history.
-func HistoryPartsDir(warehouse, month string) string {
-	return filepath.Join(HistoryRoot(warehouse), "_parts", "month="+month)
+func HistoryPartsDir(warehouse string, k HistoryKind, month string) string {
+	return filepath.Join(HistoryRoot(warehouse, k), "_parts", "month="+month)
 }
 
 // HistoryMarkersDir holds the markers of the months whose history is complete.
-func HistoryMarkersDir(warehouse string) string {
-	return filepath.Join(HistoryRoot(warehouse), "_complete")
+func HistoryMarkersDir(warehouse string, k HistoryKind) string {
+	return filepath.Join(HistoryRoot(warehouse, k), "_complete")
 }
 
 // HistoryMarkerPath is a month's marker: its history is complete when it exists.
-func HistoryMarkerPath(warehouse, month string) string {
-	return filepath.Join(HistoryMarkersDir(warehouse), "month="+month+".json")
+func HistoryMarkerPath(warehouse string, k HistoryKind, month string) string {
+	return filepath.Join(HistoryMarkersDir(warehouse, k), "month="+month+".json")
 }
 
 // HistorySegmentsDir holds what one shard's passes of a month computed, by
 // generation, until the shard writes its part of the month (scratch).
-func HistorySegmentsDir(warehouse, month, gen string, s Shard) string {
-	return filepath.Join(TmpDir(warehouse), "history", "month="+month, gen, fmt.Sprintf("%d-of-%d", s.Index, s.Count))
+func HistorySegmentsDir(warehouse string, k HistoryKind, month, gen string, s Shard) string {
+	return filepath.Join(TmpDir(warehouse), k.Dir(), "month="+month, gen, fmt.Sprintf("%d-of-%d", s.Index, s.Count))
 }
 
 // HistorySQLFile is the DuckDB macros that read the results and the history

@@ -461,8 +461,12 @@ func (w *Workbook) AddTrend() error {
 			put(1, row, d.Time(), w.style.date)
 		}
 		row++
-		put(1, row, fmt.Sprintf("fill them with: attain backfill --from %s --to %s --every month --report-every none",
-			m.TrendMissing[0], m.TrendMissing[len(m.TrendMissing)-1]), w.style.text)
+		fill := fmt.Sprintf("fill them with: attain backfill --from %s --to %s --every month --report-every none",
+			m.TrendMissing[0], m.TrendMissing[len(m.TrendMissing)-1])
+		if m.TrendAsKnown {
+			fill += " --as-known"
+		}
+		put(1, row, fill, w.style.text)
 		row += 2
 	}
 	if m.Previous == nil {

@@ -42,6 +42,7 @@ type Meta struct {
 	Act             []ActList       // the Summary's "act on today" (SPEC §6.3)
 	Trend           []TrendPoint    // members by level × status at stored dates, D last
 	TrendMissing    []pipeline.Date // month ends of the 13 months up to D with no stored result
+	TrendAsKnown    bool            // the report reads the --as-known history first: the backfill that fills them is --as-known
 	Previous        *pipeline.Date  // the latest stored result before D
 	Changes         []StatusChange  // members whose status differs from Previous's
 }

@@ -206,7 +206,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 			return none, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
 		}
 	}
-	plan, err := planDates(opt.Warehouse, opt.Catalog, dates)
+	plan, err := planDates(opt.Warehouse, opt.Catalog, dates, opt.History)
 	if err != nil {
 		return none, err
 	}
@@ -341,44 +341,81 @@ type datePlan struct {
 	prevs       []prevSource
 }
 
-// prevSource is where the statuses an alert at d compares with come from: the
-// stored result of prev, or prev evaluated in this compute (an earlier date, or
-// D − 1 when a catalog version is in force then; otherwise there are none).
+// prevSource is where the statuses an alert at d compares with come from:
+// prev evaluated in this compute (an earlier date, or D − 1 when a catalog
+// version is in force then; otherwise there are none), the stored result of
+// prev, or prev as an earlier compute of the same backfill wrote it (an
+// --as-known backfill computes each date on its own).
 type prevSource struct {
-	d, prev   pipeline.Date
-	stored    bool
-	evaluated bool
+	d, prev    pipeline.Date
+	evaluated  bool
+	stored     *StoredResult
+	backfilled bool
 }
 
 // planDates finds, for each date, the statuses its alerts compare with (SPEC
-// §5.6): the latest stored result before D, or D − 1 computed from the same
-// data. In a batch, an earlier date of the batch is the result that will be
-// stored before D.
-func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date) (datePlan, error) {
-	stored, err := StoredDates(warehouse)
-	if err != nil {
-		return datePlan{}, err
+// §5.6). A nightly compute takes the latest stored result before D, or D − 1
+// computed from the same data; in a batch, an earlier date of the batch is
+// the result that will be stored before D. A backfill (h) takes the date
+// before D on its own spine (h.Prev), as a nightly run of each of its dates
+// after the one before would: computed with D, or stored as a date's nightly
+// results, or written by an earlier compute of the backfill, or stored in the
+// history of the backfill's kind; when there is none, D − 1.
+func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date, h *HistoryPlan) (datePlan, error) {
+	var stored []pipeline.Date
+	if h == nil {
+		var err error
+		if stored, err = StoredDates(warehouse); err != nil {
+			return datePlan{}, err
+		}
 	}
 	p := datePlan{dates: dates, eval: append([]pipeline.Date(nil), dates...)}
 	for i, d := range dates {
-		var prev *pipeline.Date
-		for _, x := range stored {
-			if x < d && !slices.Contains(dates, x) {
-				prev = &x
+		src := prevSource{d: d}
+		if h != nil {
+			prev, ok := h.Prev[d]
+			var st *StoredResult
+			if ok && !slices.Contains(dates, prev) {
+				var err error
+				if st, err = OpenStored(warehouse, prev, h.Kind()); err != nil {
+					return datePlan{}, err
+				}
+			}
+			backfilled := ok && slices.Contains(h.Months[pipeline.Month(prev)], prev)
+			switch {
+			case ok && slices.Contains(dates, prev):
+				src.prev, src.evaluated = prev, true
+			case st != nil && st.Nightly != nil, st != nil && !backfilled:
+				src.prev, src.stored = prev, st
+			case backfilled:
+				src.prev, src.backfilled = prev, true
+			}
+		} else {
+			var prev *pipeline.Date
+			for _, x := range stored {
+				if x < d && !slices.Contains(dates, x) {
+					prev = &x
+				}
+			}
+			switch {
+			case i > 0 && (prev == nil || dates[i-1] > *prev):
+				src.prev, src.evaluated = dates[i-1], true
+			case prev != nil:
+				st, err := OpenStored(warehouse, *prev, pipeline.AsKnown.ReadOrder()...)
+				if err != nil {
+					return datePlan{}, err
+				}
+				src.prev, src.stored = *prev, st
 			}
 		}
-		switch {
-		case i > 0 && (prev == nil || dates[i-1] > *prev):
-			p.prevs = append(p.prevs, prevSource{d: d, prev: dates[i-1], evaluated: true})
-		case prev != nil:
-			p.prevs = append(p.prevs, prevSource{d: d, prev: *prev, stored: true})
-		default:
+		if !src.evaluated && src.stored == nil && !src.backfilled {
 			_, ok := c.InForce(d - 1)
-			p.prevs = append(p.prevs, prevSource{d: d, prev: d - 1, evaluated: ok})
+			src.prev, src.evaluated = d-1, ok
 			if ok {
 				p.eval = append(p.eval, d-1)
 			}
 		}
+		p.prevs = append(p.prevs, src)
 	}
 	p.eval = slices.Compact(slices.Sorted(slices.Values(p.eval)))
 	return p, nil
@@ -450,7 +487,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 		if err := e.EvaluatePass(ctx, opt.Catalog, pass.eval); err != nil {
 			return err
 		}
-		if err := e.previousStatuses(ctx, opt.Warehouse, pass); err != nil {
+		if err := e.previousStatuses(ctx, opt, s, pass); err != nil {
 			return err
 		}
 		if err := e.Run(ctx, "keypeople.sql"); err != nil {
@@ -539,7 +576,7 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 	month func(*Engine, string, map[string]int64) error) error {
 	m := pipeline.Month(dates[0])
 	gen := e.monthGen(opt, m, s.Count)
-	dir := pipeline.HistorySegmentsDir(opt.Warehouse, m, gen, s)
+	dir := pipeline.HistorySegmentsDir(opt.Warehouse, opt.History.Kind(), m, gen, s)
 	// segments of another generation of the month are an earlier compute's
 	gens := filepath.Dir(filepath.Dir(dir))
 	entries, _ := os.ReadDir(gens)
@@ -560,7 +597,7 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 	}
 	var rows map[string]int64
 	if err := e.timed("history", func() (err error) {
-		rows, err = e.writeMonthPart(ctx, opt.Warehouse, m, gen, dir, s, opt.RunID, opt.Now().UTC())
+		rows, err = e.writeMonthPart(ctx, opt.Warehouse, opt.History.Kind(), m, gen, dir, s, opt.RunID, opt.Now().UTC())
 		return err
 	}); err != nil {
 		return err
@@ -575,7 +612,7 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 // (out_dates, and the evaluated points they read, out_points, and the key-people
 // points, out_kp_points) and the
 // statuses their alerts compare with (prev_renewal).
-func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass datePlan) error {
+func (e *Engine) previousStatuses(ctx context.Context, opt ComputeOptions, s pipeline.Shard, pass datePlan) error {
 	if err := e.Exec(ctx, `CREATE OR REPLACE TEMP TABLE prev_renewal (d DATE, org_id VARCHAR, status VARCHAR);
 		CREATE OR REPLACE TEMP TABLE out_dates (d DATE);`); err != nil {
 		return err
@@ -588,24 +625,22 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 			FROM point_until u JOIN renewal r ON r.org_no = u.org_no AND r.d = u.d JOIN orgs o ON o.org_no = u.org_no
 			WHERE u.d <= CAST($2 AS DATE) AND CAST($2 AS DATE) < u.until`
 		args := []any{p.d.Time(), p.prev.Time()}
-		switch {
-		case p.stored:
-			st, err := OpenStored(warehouse, p.prev)
-			if err != nil {
-				return err
+		if p.stored != nil || p.backfilled {
+			var from string
+			var err error
+			if p.stored != nil {
+				from, err = p.stored.Table(opt.Warehouse, "renewal_risk")
+			} else {
+				from, err = e.backfilledTable(opt, s, p.prev, "renewal_risk")
 			}
-			if st == nil {
-				return fmt.Errorf("previous statuses: the stored result of %s is gone", p.prev)
-			}
-			from, err := st.Table(warehouse, "renewal_risk")
 			if err != nil {
-				return err
+				return fmt.Errorf("previous statuses of %s: %w", p.d, err)
 			}
 			// only this shard's organizations are looked up
 			q = `INSERT INTO prev_renewal SELECT ?, r.org_id, CASE WHEN r.membership_level IS NULL THEN 'not_member' ELSE r.status END
 				FROM ` + from + ` r SEMI JOIN orgs o ON o.org_id = r.org_id`
 			args = args[:1]
-		case !p.evaluated:
+		} else if !p.evaluated {
 			continue // no version in force the day before: no statuses
 		}
 		if err := e.Exec(ctx, q, args...); err != nil {
@@ -616,6 +651,34 @@ func (e *Engine) previousStatuses(ctx context.Context, warehouse string, pass da
 		SELECT u.d, u.org_no FROM point_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until;
 		CREATE OR REPLACE TEMP TABLE out_kp_points AS
 		SELECT u.d, u.org_no FROM kp_until u SEMI JOIN out_dates x ON u.d <= x.d AND x.d < u.until`)
+}
+
+// backfilledTable is the SQL that reads a table at d as an earlier compute of
+// the same backfill wrote it for shard s: from its segments while d's month
+// is not yet written, else from the shard's part of the month, staged or in
+// place.
+func (e *Engine) backfilledTable(opt ComputeOptions, s pipeline.Shard, d pipeline.Date, table string) (string, error) {
+	k, m := opt.History.Kind(), pipeline.Month(d)
+	gen := e.monthGen(opt, m, s.Count)
+	files, err := parquetFiles(filepath.Join(pipeline.HistorySegmentsDir(opt.Warehouse, k, m, gen, s), table))
+	if err != nil {
+		return "", err
+	}
+	if len(files) == 0 {
+		staged := pipeline.HistoryStaged(opt.Warehouse, k, gen, table, m, s)
+		mk, err := ReadMonthMarker(opt.Warehouse, k, m)
+		switch {
+		case err != nil:
+			return "", err
+		case exists(staged):
+			files = []string{staged}
+		case mk != nil && mk.Gen == gen:
+			files = []string{pipeline.HistoryPart(opt.Warehouse, k, table, m, s)}
+		default:
+			return "", fmt.Errorf("the %s history of %s that this backfill wrote is gone", k, d)
+		}
+	}
+	return fmt.Sprintf("%s_of_history([%s], DATE '%s')", table, strings.Join(quoteAll(globEscaped(files)), ", "), d), nil
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.

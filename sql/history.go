@@ -36,11 +36,20 @@ import (
 // that parts computed from different data never complete a month together.
 
 // HistoryPlan says what a compute stores as history: each month's spine dates
-// (every date stored in that month: those asked for, and those stored before).
+// (every date stored in that month: those asked for, and those stored before),
+// of which kind, and what each date's alerts compare with.
 type HistoryPlan struct {
 	Months  map[string][]pipeline.Date
 	AsKnown bool
+	// Prev is, for each date, the date before it on the backfill's spine: its
+	// alerts (SPEC §5.6) compare with that date's statuses, as a nightly run
+	// after that date's would. A date without one (the first, when nothing of
+	// its kind is stored at the spine date before it) compares with D − 1.
+	Prev map[pipeline.Date]pipeline.Date
 }
+
+// Kind is the history the plan writes.
+func (h *HistoryPlan) Kind() pipeline.HistoryKind { return pipeline.HistoryKind(h.AsKnown) }
 
 // MonthMarker says that a month's history is complete, and what it holds.
 type MonthMarker struct {
@@ -54,6 +63,9 @@ type MonthMarker struct {
 	Rows            map[string]int64 `json:"rows"`
 	At              time.Time        `json:"at"`
 }
+
+// Kind is the history the month belongs to.
+func (m *MonthMarker) Kind() pipeline.HistoryKind { return pipeline.HistoryKind(m.AsKnown) }
 
 // monthPart says that one shard's part of a month's history is staged.
 type monthPart struct {
@@ -166,21 +178,21 @@ func segmentsCover(dir string, spine []pipeline.Date) (bool, error) {
 
 // writeMonthPart merges shard s's segments of a month into its staged part of
 // each table, writes its part marker, and returns the rows of each table.
-func (e *Engine) writeMonthPart(ctx context.Context, warehouse, month, gen, segs string, s pipeline.Shard, runID string, now time.Time) (map[string]int64, error) {
+func (e *Engine) writeMonthPart(ctx context.Context, warehouse string, k pipeline.HistoryKind, month, gen, segs string, s pipeline.Shard, runID string, now time.Time) (map[string]int64, error) {
 	rows := map[string]int64{}
 	for _, t := range Tables {
 		files, err := parquetFiles(filepath.Join(segs, t.Name))
 		if err != nil {
 			return nil, err
 		}
-		n, err := e.CopyTo(ctx, mergeQuery(t, ReadFiles(files)), pipeline.HistoryStaged(warehouse, gen, t.Name, month, s))
+		n, err := e.CopyTo(ctx, mergeQuery(t, ReadFiles(files)), pipeline.HistoryStaged(warehouse, k, gen, t.Name, month, s))
 		if err != nil {
 			return nil, fmt.Errorf("history %s %s: %w", month, t.Name, err)
 		}
 		rows[t.Name] = n
 	}
 	b, _ := json.MarshalIndent(monthPart{Month: month, Gen: gen, Shard: s.Index, Shards: s.Count, RunID: runID, Rows: rows, At: now}, "", "  ")
-	path := filepath.Join(pipeline.HistoryPartsDir(warehouse, month), fmt.Sprintf("%d-of-%d.json", s.Index, s.Count))
+	path := filepath.Join(pipeline.HistoryPartsDir(warehouse, k, month), fmt.Sprintf("%d-of-%d.json", s.Index, s.Count))
 	if err := pipeline.WriteFileAtomic(path, append(b, '\n')); err != nil {
 		return nil, err
 	}
@@ -193,7 +205,7 @@ func (e *Engine) writeMonthPart(ctx context.Context, warehouse, month, gen, segs
 func completeMonth(warehouse string, m MonthMarker) (bool, error) {
 	m.Rows = map[string]int64{}
 	for i := range m.Parts {
-		p, err := readJSON[monthPart](filepath.Join(pipeline.HistoryPartsDir(warehouse, m.Month), fmt.Sprintf("%d-of-%d.json", i, m.Parts)))
+		p, err := readJSON[monthPart](filepath.Join(pipeline.HistoryPartsDir(warehouse, m.Kind(), m.Month), fmt.Sprintf("%d-of-%d.json", i, m.Parts)))
 		if err != nil || p == nil {
 			return false, err
 		}
@@ -207,14 +219,14 @@ func completeMonth(warehouse string, m MonthMarker) (bool, error) {
 	for _, t := range Tables {
 		for i := range m.Parts {
 			s := pipeline.Shard{Index: i, Count: m.Parts}
-			if !exists(pipeline.HistoryStaged(warehouse, m.Gen, t.Name, m.Month, s)) {
+			if !exists(pipeline.HistoryStaged(warehouse, m.Kind(), m.Gen, t.Name, m.Month, s)) {
 				// another process completed the month and moved the parts
 				return false, nil
 			}
 		}
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := pipeline.WriteFileAtomic(pipeline.HistoryMarkerPath(warehouse, m.Month), append(b, '\n')); err != nil {
+	if err := pipeline.WriteFileAtomic(pipeline.HistoryMarkerPath(warehouse, m.Kind(), m.Month), append(b, '\n')); err != nil {
 		return false, err
 	}
 	return true, publishMonth(warehouse, &m)
@@ -225,14 +237,14 @@ func completeMonth(warehouse string, m MonthMarker) (bool, error) {
 // are in place already.
 func publishMonth(warehouse string, m *MonthMarker) error {
 	for _, t := range Tables {
-		dir := pipeline.HistoryDir(warehouse, t.Name, m.Month)
+		dir := pipeline.HistoryDir(warehouse, m.Kind(), t.Name, m.Month)
 		keep := map[string]bool{}
 		moved := false
 		for i := range m.Parts {
 			s := pipeline.Shard{Index: i, Count: m.Parts}
-			final := pipeline.HistoryPart(warehouse, t.Name, m.Month, s)
+			final := pipeline.HistoryPart(warehouse, m.Kind(), t.Name, m.Month, s)
 			keep[filepath.Base(final)] = true
-			staged := pipeline.HistoryStaged(warehouse, m.Gen, t.Name, m.Month, s)
+			staged := pipeline.HistoryStaged(warehouse, m.Kind(), m.Gen, t.Name, m.Month, s)
 			if !exists(staged) {
 				continue
 			}
@@ -262,27 +274,35 @@ func publishMonth(warehouse string, m *MonthMarker) error {
 			return err
 		}
 	}
-	return os.RemoveAll(pipeline.HistoryStagingDir(warehouse, m.Gen))
+	return os.RemoveAll(pipeline.HistoryStagingDir(warehouse, m.Kind(), m.Gen))
 }
 
-// PublishHistory finishes the moves of the months whose marker is written but
-// whose parts are still staged (a process stopped between the two).
-func PublishHistory(warehouse string) error {
-	months, err := HistoryMonths(warehouse)
+// PublishHistory finishes the moves of the months of one kind whose marker is
+// written but whose parts are still staged (a process stopped between the two).
+func PublishHistory(warehouse string, k pipeline.HistoryKind) error {
+	months, err := HistoryMonths(warehouse, k)
 	if err != nil {
 		return err
 	}
 	for _, m := range months {
 		if err := publishMonth(warehouse, m); err != nil {
-			return fmt.Errorf("history %s: %w", m.Month, err)
+			return fmt.Errorf("%s history %s: %w", k, m.Month, err)
 		}
 	}
 	return nil
 }
 
-// ReadMonthMarker returns a month's marker, or nil when its history is not complete.
-func ReadMonthMarker(warehouse, month string) (*MonthMarker, error) {
-	return readJSON[MonthMarker](pipeline.HistoryMarkerPath(warehouse, month))
+// ReadMonthMarker returns a month's marker in one kind of history, or nil
+// when that history of the month is not complete. A marker of the other kind
+// in its directory (an --as-known month written under history/ by a build
+// before the two were kept apart) is not complete: a backfill of the kind
+// computes the month again.
+func ReadMonthMarker(warehouse string, k pipeline.HistoryKind, month string) (*MonthMarker, error) {
+	m, err := readJSON[MonthMarker](pipeline.HistoryMarkerPath(warehouse, k, month))
+	if err != nil || m == nil || m.Kind() != k {
+		return nil, err
+	}
+	return m, nil
 }
 
 // readJSON reads a marker's JSON file, or returns nil when there is none.
@@ -301,9 +321,9 @@ func readJSON[T any](path string) (*T, error) {
 	return &v, nil
 }
 
-// HistoryMonths lists the complete months of the history, oldest first.
-func HistoryMonths(warehouse string) ([]*MonthMarker, error) {
-	entries, err := os.ReadDir(pipeline.HistoryMarkersDir(warehouse))
+// HistoryMonths lists the complete months of one kind of history, oldest first.
+func HistoryMonths(warehouse string, k pipeline.HistoryKind) ([]*MonthMarker, error) {
+	entries, err := os.ReadDir(pipeline.HistoryMarkersDir(warehouse, k))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -316,7 +336,7 @@ func HistoryMonths(warehouse string) ([]*MonthMarker, error) {
 		if !ok || !strings.HasSuffix(month, ".json") {
 			continue
 		}
-		m, err := ReadMonthMarker(warehouse, strings.TrimSuffix(month, ".json"))
+		m, err := ReadMonthMarker(warehouse, k, strings.TrimSuffix(month, ".json"))
 		if err != nil {
 			return nil, err
 		}
@@ -334,13 +354,13 @@ func historyFiles(warehouse, table string, m *MonthMarker) ([]string, error) {
 	var out []string
 	for i := range m.Parts {
 		s := pipeline.Shard{Index: i, Count: m.Parts}
-		p := pipeline.HistoryPart(warehouse, table, m.Month, s)
-		if staged := pipeline.HistoryStaged(warehouse, m.Gen, table, m.Month, s); exists(staged) {
+		p := pipeline.HistoryPart(warehouse, m.Kind(), table, m.Month, s)
+		if staged := pipeline.HistoryStaged(warehouse, m.Kind(), m.Gen, table, m.Month, s); exists(staged) {
 			p = staged
 		}
 		if !exists(p) {
-			return nil, fmt.Errorf("history of %s: %s is missing (the month's marker names %d parts): backfill the month again with --force",
-				m.Month, p, m.Parts)
+			return nil, fmt.Errorf("%s history of %s: %s is missing (the month's marker names %d parts): backfill the month again with --force",
+				m.Kind(), m.Month, p, m.Parts)
 		}
 		out = append(out, p)
 	}
@@ -348,11 +368,21 @@ func historyFiles(warehouse, table string, m *MonthMarker) ([]string, error) {
 }
 
 // StoredResult is a date's stored result (SPEC §8): its nightly results, or
-// its month's history.
+// its month's history of one kind.
 type StoredResult struct {
 	Date    pipeline.Date
 	Nightly *Marker      // set when the date has nightly results
 	Month   *MonthMarker // else the month whose history holds it
+}
+
+// Kind is the history a report of the stored result reads other dates from
+// first (SPEC §8): its month's kind, and for nightly results --as-known (a
+// nightly run knew only the deliveries of its date).
+func (s *StoredResult) Kind() pipeline.HistoryKind {
+	if s.Nightly != nil {
+		return pipeline.AsKnown
+	}
+	return s.Month.Kind()
 }
 
 // Marker is the stored result's description as a nightly marker gives it:
@@ -370,8 +400,8 @@ func (s *StoredResult) Marker() *Marker {
 
 // OpenStored returns a date's stored result, or nil when it has none: the
 // nightly results when the date has them (a history never replaces them),
-// else the history when the date's month's marker lists it.
-func OpenStored(warehouse string, d pipeline.Date) (*StoredResult, error) {
+// else the history of the first of kinds whose month's marker lists the date.
+func OpenStored(warehouse string, d pipeline.Date, kinds ...pipeline.HistoryKind) (*StoredResult, error) {
 	m, err := ReadMarker(warehouse, d)
 	if err != nil {
 		return nil, err
@@ -379,11 +409,16 @@ func OpenStored(warehouse string, d pipeline.Date) (*StoredResult, error) {
 	if m != nil {
 		return &StoredResult{Date: d, Nightly: m}, nil
 	}
-	mm, err := ReadMonthMarker(warehouse, pipeline.Month(d))
-	if err != nil || mm == nil || !slices.Contains(mm.Dates, d.String()) {
-		return nil, err
+	for _, k := range kinds {
+		mm, err := ReadMonthMarker(warehouse, k, pipeline.Month(d))
+		if err != nil {
+			return nil, err
+		}
+		if mm != nil && slices.Contains(mm.Dates, d.String()) {
+			return &StoredResult{Date: d, Month: mm}, nil
+		}
 	}
-	return &StoredResult{Date: d, Month: mm}, nil
+	return nil, nil
 }
 
 // Table is the SQL that reads a result table's rows at the stored date, with
@@ -404,23 +439,26 @@ func (s *StoredResult) Table(warehouse, table string) (string, error) {
 	return fmt.Sprintf("%s_of_history([%s], DATE '%s')", table, strings.Join(quoteAll(globEscaped(files)), ", "), s.Date), nil
 }
 
-// StoredDates lists the dates with a stored result, nightly or history, oldest first.
+// StoredDates lists the dates with a stored result, nightly or history of
+// either kind, oldest first.
 func StoredDates(warehouse string) ([]pipeline.Date, error) {
 	out, err := CompleteDates(warehouse)
 	if err != nil {
 		return nil, err
 	}
-	months, err := HistoryMonths(warehouse)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range months {
-		for _, s := range m.Dates {
-			d, err := pipeline.ParseDate(s)
-			if err != nil {
-				return nil, fmt.Errorf("history marker of %s: %w", m.Month, err)
+	for _, k := range pipeline.HistoryKinds {
+		months, err := HistoryMonths(warehouse, k)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range months {
+			for _, s := range m.Dates {
+				d, err := pipeline.ParseDate(s)
+				if err != nil {
+					return nil, fmt.Errorf("%s history marker of %s: %w", k, m.Month, err)
+				}
+				out = append(out, d)
 			}
-			out = append(out, d)
 		}
 	}
 	slices.Sort(out)
@@ -451,14 +489,20 @@ func (e *Engine) writeReaders(ctx context.Context, warehouse string) error {
 				return err
 			}
 		}
-		if p := pipeline.EmptyHistory(warehouse, t.Name); !exists(p) {
-			if _, err := e.CopyTo(ctx, mergeQuery(t, "seg_"+t.Name)+" LIMIT 0", p); err != nil {
-				return err
+		for _, k := range pipeline.HistoryKinds {
+			if p := pipeline.EmptyHistory(warehouse, k, t.Name); !exists(p) {
+				if _, err := e.CopyTo(ctx, mergeQuery(t, "seg_"+t.Name)+" LIMIT 0", p); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	if p := filepath.Join(pipeline.HistoryMarkersDir(warehouse), "_empty.json"); !exists(p) {
-		return pipeline.WriteFileAtomic(p, []byte(`{"month": "", "dates": []}`+"\n"))
+	for _, k := range pipeline.HistoryKinds {
+		if p := filepath.Join(pipeline.HistoryMarkersDir(warehouse, k), "_empty.json"); !exists(p) {
+			if err := pipeline.WriteFileAtomic(p, []byte(`{"month": "", "dates": []}`+"\n")); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -343,7 +343,7 @@ func changePointsAgree(t *testing.T, cat *pipeline.Catalog, from pipeline.Date) 
 	}
 	// and hold far fewer rows than the dates' tables
 	var stored int64
-	mm, err := HistoryMonths(history)
+	mm, err := HistoryMonths(history, pipeline.Restated)
 	if err != nil || len(mm) != len(months.Months) {
 		t.Fatalf("%d months of history (%v)", len(mm), err)
 	}
@@ -368,7 +368,7 @@ func storedRowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string 
 	if err := e.LoadReaders(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st, err := OpenStored(wh, d)
+	st, err := OpenStored(wh, d, pipeline.Restated.ReadOrder()...)
 	if err != nil || st == nil {
 		t.Fatalf("%s is not stored (%v)", d, err)
 	}

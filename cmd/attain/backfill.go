@@ -89,17 +89,18 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
+	kind := pipeline.HistoryKind(c.asKnown)
 	// a month whose marker was written by a process stopped before it moved
 	// the parts into place is finished first
-	if err := sql.PublishHistory(e.cfg.Warehouse); err != nil {
+	if err := sql.PublishHistory(e.cfg.Warehouse, kind); err != nil {
 		return err
 	}
-	// History is written a month at a time (SPEC §8): a month holds the union
-	// of the dates ever backfilled in it, so a month to compute is computed
-	// at its stored dates too. Resume: a month is done when its marker lists
-	// every asked date (in the same --as-known mode) and its files are there;
-	// --force redoes every month. A report date is done when its workbook
-	// (written last of its reports) exists.
+	// History is written a month at a time (SPEC §8), each kind apart: a month
+	// holds the union of the dates ever backfilled in it, so a month to
+	// compute is computed at its stored dates too. Resume: a month is done
+	// when its marker (of this kind) lists every asked date and its files are
+	// there; --force redoes every month. A report date is done when its
+	// workbook (written last of its reports) exists.
 	months := map[string][]pipeline.Date{}
 	var order []string
 	for _, d := range all {
@@ -109,32 +110,34 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		}
 		months[m] = append(months[m], d)
 	}
-	plan := &sql.HistoryPlan{Months: map[string][]pipeline.Date{}, AsKnown: c.asKnown}
+	plan := &sql.HistoryPlan{Months: map[string][]pipeline.Date{}, AsKnown: c.asKnown, Prev: map[pipeline.Date]pipeline.Date{}}
 	var compute []string
 	var report []pipeline.Date
+	var spine []pipeline.Date // every date of the backfill's months, stored or asked
 	for _, m := range order {
-		spine := months[m]
-		mk, err := sql.ReadMonthMarker(e.cfg.Warehouse, m)
+		dates := months[m]
+		mk, err := sql.ReadMonthMarker(e.cfg.Warehouse, kind, m)
 		if err != nil {
 			return err
 		}
 		if mk != nil {
 			for _, s := range mk.Dates {
-				spine = append(spine, pipeline.MustDate(s))
+				dates = append(dates, pipeline.MustDate(s))
 			}
-			spine = slices.Compact(slices.Sorted(slices.Values(spine)))
+			dates = slices.Compact(slices.Sorted(slices.Values(dates)))
 		}
+		spine = append(spine, dates...)
 		var missing error
 		if mk != nil && !c.force {
 			missing = sql.CheckMonth(e.cfg.Warehouse, mk)
 		}
 		switch {
-		case mk == nil || c.force || mk.AsKnown != c.asKnown || len(spine) > len(mk.Dates):
-			plan.Months[m] = spine
+		case mk == nil || c.force || len(dates) > len(mk.Dates):
+			plan.Months[m] = dates
 			compute = append(compute, m)
 		case missing != nil:
-			e.log.Warn("history of a complete month is missing files; computing it again", "month", m, "error", missing.Error())
-			plan.Months[m] = spine
+			e.log.Warn("history of a complete month is missing files; computing it again", "month", m, "kind", kind.String(), "error", missing.Error())
+			plan.Months[m] = dates
 			compute = append(compute, m)
 		default:
 			for _, d := range months[m] {
@@ -143,6 +146,14 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 				}
 			}
 		}
+	}
+	// Each date's alerts compare with the date before it on the spine (SPEC
+	// §5.6, §8); the first date's, with the spine's date before it.
+	if before, _ := pipeline.Spine(spine[0].AddMonths(-2), spine[0]-1, c.every); len(before) > 0 {
+		plan.Prev[spine[0]] = before[len(before)-1]
+	}
+	for i := 1; i < len(spine); i++ {
+		plan.Prev[spine[i]] = spine[i-1]
 	}
 	todo := len(report)
 	var dates []pipeline.Date // the dates to compute
@@ -171,7 +182,7 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		g.SetLimit(e.cfg.Threads)
 		for _, d := range dates {
 			g.Go(func() error {
-				if _, err := runReport(gctx, e, d); err != nil {
+				if _, err := runReport(gctx, e, d, &kind); err != nil {
 					return err
 				}
 				bar.add()

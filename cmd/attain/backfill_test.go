@@ -70,6 +70,14 @@ func TestBackfillEqualsComputeAndReport(t *testing.T) {
 // has the columns of SPEC §6.2 in order.
 func macroRows(t testing.TB, wh, d string) map[string]string {
 	t.Helper()
+	return macroRowsOf(t, wh, d, "_on")
+}
+
+// macroRowsOf is macroRows with the macros <table><suffix>: "_on" reads the
+// nightly results and the restated history, "_as_known_on" the nightly
+// results and the --as-known history.
+func macroRowsOf(t testing.TB, wh, d, suffix string) map[string]string {
+	t.Helper()
 	ctx := context.Background()
 	eng, err := sql.Open(ctx, sql.Settings{MemoryLimit: "512MiB", Threads: 1})
 	if err != nil {
@@ -85,7 +93,7 @@ func macroRows(t testing.TB, wh, d string) map[string]string {
 	}
 	out := map[string]string{}
 	for _, tb := range sql.Tables {
-		from := fmt.Sprintf("%s_on('%s', DATE '%s')", tb.Name, strings.ReplaceAll(wh, "'", "''"), d)
+		from := fmt.Sprintf("%s%s('%s', DATE '%s')", tb.Name, suffix, strings.ReplaceAll(wh, "'", "''"), d)
 		cols, err := eng.Query(ctx, "SELECT column_name FROM (DESCRIBE FROM "+from+")")
 		if err != nil {
 			t.Fatalf("%s: %v", from, err)
@@ -154,7 +162,7 @@ func TestKilledBackfillResumes(t *testing.T) {
 		if err != nil || len(stored) != int(pipeline.MustDate(last)-pipeline.MustDate("2026-09-25"))+1 {
 			t.Fatalf("trial %d: stored dates %v (%v)", trial, stored, err)
 		}
-		months, err := sql.HistoryMonths(filepath.Join(dir, "wh"))
+		months, err := sql.HistoryMonths(filepath.Join(dir, "wh"), pipeline.Restated)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +211,7 @@ func TestBackfillKeepsMonthsAndNightly(t *testing.T) {
 	if after := nightly(); !reflect.DeepEqual(after, before) {
 		t.Errorf("the backfills changed the nightly results of 2026-10-05")
 	}
-	m, err := sql.ReadMonthMarker(wh, "2026-10")
+	m, err := sql.ReadMonthMarker(wh, pipeline.Restated, "2026-10")
 	if err != nil || m == nil {
 		t.Fatalf("no marker of 2026-10 (%v)", err)
 	}

@@ -40,7 +40,7 @@ func (c *reportCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	_, err = runReport(ctx, e, c.asOf.d)
+	_, err = runReport(ctx, e, c.asOf.d, nil)
 	return err
 }
 
@@ -106,25 +106,40 @@ func exists(path string) bool {
 }
 
 // runReport is the report stage, shared by report, run and backfill. It
-// returns what the Summary sheet says.
-func runReport(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta, error) {
-	meta, err := writeReports(ctx, e, asOf)
+// returns what the Summary sheet says. kind is the history the report reads
+// first, for its date and the other dates it shows (SPEC §8): a backfill's
+// own; nil, the kind of the date's stored result (a date's nightly results
+// are --as-known, and a date stored only in one history is of that kind).
+func runReport(ctx context.Context, e *env, asOf pipeline.Date, kind *pipeline.HistoryKind) (render.Meta, error) {
+	meta, err := writeReports(ctx, e, asOf, kind)
 	if err != nil {
 		return meta, fmt.Errorf("report %s: %w", asOf, err)
 	}
 	return meta, nil
 }
 
-func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta, error) {
+func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipeline.HistoryKind) (render.Meta, error) {
 	var none render.Meta
 	start := time.Now()
 	e.log.Info("stage start", "stage", "report", "as_of", asOf.String())
-	stored, err := sql.OpenStored(e.cfg.Warehouse, asOf)
+	prefer := pipeline.Restated
+	if kind != nil {
+		prefer = *kind
+	}
+	stored, err := sql.OpenStored(e.cfg.Warehouse, asOf, prefer.ReadOrder()...)
 	if err != nil {
 		return none, err
 	}
 	if stored == nil {
 		return none, fmt.Errorf("no stored results for %s in %s: run attain compute --as-of %s (or attain backfill) first", asOf, e.cfg.Warehouse, asOf)
+	}
+	if stored.Month != nil && stored.Kind() != prefer {
+		e.log.Info("the date is stored only in the "+stored.Kind().String()+" history; the reports read it",
+			"as_of", asOf.String(), "history", stored.Kind().Dir())
+	}
+	if kind == nil {
+		k := stored.Kind()
+		kind = &k
 	}
 	marker := stored.Marker()
 	// In file order: a result file of more than one row group read by two
@@ -180,7 +195,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date) (render.Meta,
 		return none, err
 	}
 	step("countries")
-	meta, err := reportMeta(ctx, e, eng, marker, tables)
+	meta, err := reportMeta(ctx, e, eng, marker, *kind, tables)
 	if err != nil {
 		return none, err
 	}
@@ -364,13 +379,13 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *render.Workbook, sheet, 
 // show (SPEC §6.3): members by level × status at each stored month end of the 13
 // months up to D, and at D; the month ends not stored; and the members whose
 // status differs from the latest stored result before D.
-func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tables map[string]string, meta *render.Meta) error {
+func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kind pipeline.HistoryKind, tables map[string]string, meta *render.Meta) error {
 	stored, err := sql.StoredDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
 	}
 	read := func(d pipeline.Date) (string, error) {
-		st, err := sql.OpenStored(e.cfg.Warehouse, d)
+		st, err := sql.OpenStored(e.cfg.Warehouse, d, kind.ReadOrder()...)
 		if err != nil {
 			return "", err
 		}
@@ -388,6 +403,7 @@ func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, tab
 			prev = &p
 		}
 	}
+	meta.TrendAsKnown = kind == pipeline.AsKnown
 	var dates []pipeline.Date
 	first := asOf.AddMonths(-13)
 	for ms := first.MonthStart(); ; ms = ms.AddMonths(1) {
@@ -521,7 +537,7 @@ func countries(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date)
 }
 
 // reportMeta gathers the Summary and About sheets' facts.
-func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) (render.Meta, error) {
+func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, kind pipeline.HistoryKind, tables map[string]string) (render.Meta, error) {
 	asOf := pipeline.MustDate(m.AsOf)
 	var err error
 	meta := render.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
@@ -570,13 +586,13 @@ func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tab
 	if meta.Figures, err = figures(ctx, eng, tables["renewal_risk"], tables["key_people"]); err != nil {
 		return meta, err
 	}
-	if err := monthEnd(ctx, e, eng, asOf, &meta); err != nil {
+	if err := monthEnd(ctx, e, eng, asOf, kind, &meta); err != nil {
 		return meta, err
 	}
 	if meta.Act, err = actOnToday(ctx, eng, tables); err != nil {
 		return meta, err
 	}
-	if err := trend(ctx, e, eng, asOf, tables, &meta); err != nil {
+	if err := trend(ctx, e, eng, asOf, kind, tables, &meta); err != nil {
 		return meta, err
 	}
 	rows, err = eng.Query(ctx, `SELECT check_name, sum(rows)::BIGINT FROM `+tables["data_quality"]+` GROUP BY ALL`)
@@ -627,7 +643,7 @@ func figures(ctx context.Context, eng *sql.Engine, renewal, keyPeople string) (r
 
 // monthEnd gives the Summary the figures of the latest stored month end before
 // asOf, to set today's beside (SPEC §6.3).
-func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, meta *render.Meta) error {
+func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kind pipeline.HistoryKind, meta *render.Meta) error {
 	stored, err := sql.StoredDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
@@ -637,7 +653,7 @@ func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, 
 		if d >= asOf || d != d.AddDays(1).MonthStart().AddDays(-1) {
 			continue
 		}
-		st, err := sql.OpenStored(e.cfg.Warehouse, d)
+		st, err := sql.OpenStored(e.cfg.Warehouse, d, kind.ReadOrder()...)
 		if err != nil || st == nil {
 			return fmt.Errorf("the stored result of %s: %v", d, err)
 		}

@@ -207,7 +207,7 @@ func nightly(ctx context.Context, e *env, cat *pipeline.Catalog, asOf pipeline.D
 		return ierr
 	}
 	if err := stage("report", func() error {
-		meta, err := runReport(ctx, e, asOf)
+		meta, err := runReport(ctx, e, asOf, nil)
 		m.reported = err == nil
 		status := map[string]int64{}
 		for _, ls := range meta.Members {

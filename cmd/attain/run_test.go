@@ -269,7 +269,7 @@ func killAtRandom(t testing.TB, cmd *exec.Cmd, rng *rand.Rand, full time.Duratio
 // temporary name that starts with ".").
 func hiveVisible(t testing.TB, wh, what string) {
 	t.Helper()
-	for _, root := range []string{"landed", "quarantine", "results", "history"} {
+	for _, root := range []string{"landed", "quarantine", "results", "history", "history-as-known"} {
 		filepath.WalkDir(filepath.Join(wh, root), func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return nil // not there yet

@@ -131,21 +131,26 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	// The months of history (attain backfill), latest first.
-	months, err := sql.HistoryMonths(e.cfg.Warehouse)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "\nhistory: %d month(s)\n", len(months))
-	w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "month\tdates\tas known\trun\tshards\trows\t\n")
-	for i := len(months) - 1; i >= 0 && i >= len(months)-12; i-- {
-		m := months[i]
-		var rows int64
-		for _, n := range m.Rows {
-			rows += n
+	// The months of each history (attain backfill), latest first.
+	for _, k := range pipeline.HistoryKinds {
+		months, err := sql.HistoryMonths(e.cfg.Warehouse, k)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "%s\t%d\t%t\t%s\t%d\t%d\t\n", m.Month, len(m.Dates), m.AsKnown, m.RunID, m.Parts, rows)
+		fmt.Fprintf(e.stdout, "\n%s history (%s/): %d month(s)\n", k, k.Dir(), len(months))
+		w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(w, "month\tdates\trun\tshards\trows\t\n")
+		for i := len(months) - 1; i >= 0 && i >= len(months)-12; i-- {
+			m := months[i]
+			var rows int64
+			for _, n := range m.Rows {
+				rows += n
+			}
+			fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%d\t\n", m.Month, len(m.Dates), m.RunID, m.Parts, rows)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
-	return w.Flush()
+	return nil
 }

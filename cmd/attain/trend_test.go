@@ -50,7 +50,7 @@ func TestTrendFromStoredResults(t *testing.T) {
 	var meta render.Meta
 	e := &env{cfg: pipeline.Config{Warehouse: wh}}
 	asOf := pipeline.MustDate(last)
-	if err := trend(ctx, e, eng, asOf, map[string]string{"renewal_risk": tonight}, &meta); err != nil {
+	if err := trend(ctx, e, eng, asOf, pipeline.AsKnown, map[string]string{"renewal_risk": tonight}, &meta); err != nil {
 		t.Fatal(err)
 	}
 	point := func(d, level, status string, n int64) render.TrendPoint {

@@ -48,10 +48,10 @@ func benchHistory(attain, dir string, orgs, years int) error {
 	rows := []row{{step: "compute --as-of " + lastDay + " (median of 3)", m: one, dates: 1}}
 	backfill := func(name, wh string, args ...string) error {
 		os.RemoveAll(rep)
-		// from no history: a month holds the union of the dates ever
-		// backfilled in it, so a weekly --as-known after the daily year would
-		// recompute every daily date of each month in the new mode (SPEC §8)
-		os.RemoveAll(pipeline.HistoryRoot(wh))
+		// from no history of its kind: a month holds the union of the dates
+		// ever backfilled in it (SPEC §8)
+		kind := pipeline.HistoryKind(slices.Contains(args, "--as-known"))
+		os.RemoveAll(pipeline.HistoryRoot(wh, kind))
 		m, steps, err := measureSteps(attain, append(append([]string{"backfill", "--force"}, args...), common(wh)...)...)
 		if err != nil {
 			return err
@@ -60,7 +60,7 @@ func benchHistory(attain, dir string, orgs, years int) error {
 		if err != nil {
 			return err
 		}
-		history, err := treeBytes(pipeline.HistoryRoot(wh))
+		history, err := treeBytes(pipeline.HistoryRoot(wh, kind))
 		if err != nil {
 			return err
 		}
