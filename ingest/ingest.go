@@ -290,18 +290,30 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 			e.Replaces = prev.SHA256
 		}
 		if other, ok := content[l.sha]; ok && other != d.File && rej == nil {
-			// SPEC §3.3: a content already landed is skipped, under any name
-			for _, rn := range l.renames {
-				os.Remove(rn.From)
+			// SPEC §3.3: a content already landed under another name is
+			// skipped while every row of that landing is in force; once a
+			// later delivery restated one of its keys, it lands like any
+			// delivery of its date (this run's landings before it are put
+			// in place first, so that they count)
+			inForce, err := sameContentInForce(opt.Warehouse, other, flush)
+			if err != nil {
+				return fmt.Errorf("land %s: %w", d.File, err)
 			}
-			sum.Skipped++
-			e.Status, e.Reason = StatusDuplicate, fmt.Sprintf("%s: the same content as %s, landed already; skipped", d.File, other)
-			e.RowsRead, e.RowsLanded, e.RowsQuarantined, e.Warnings, e.Replaces = 0, 0, 0, nil, ""
-			opt.Log.Warn("file skipped: its content is landed already", "file", d.File, "same_as", other)
-			if err := record(e); err != nil {
-				return fmt.Errorf("ingest log: %w", err)
+			if inForce {
+				for _, rn := range l.renames {
+					os.Remove(rn.From)
+				}
+				sum.Skipped++
+				e.Status, e.Reason = StatusDuplicate, fmt.Sprintf("%s: the same content as %s, whose rows are all still in force; skipped", d.File, other)
+				e.RowsRead, e.RowsLanded, e.RowsQuarantined, e.Warnings, e.Replaces = 0, 0, 0, nil, ""
+				opt.Log.Warn("file skipped: its content is landed already", "file", d.File, "same_as", other)
+				if err := record(e); err != nil {
+					return fmt.Errorf("ingest log: %w", err)
+				}
+				return nil
 			}
-			return nil
+			l.warnings = append(l.warnings, fmt.Sprintf("the same content as %s, landed again: a later delivery restated rows of it", other))
+			e.Warnings = l.warnings
 		}
 		if rej == nil && l.sha != "" {
 			content[l.sha] = d.File
@@ -345,6 +357,20 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 		return sum, fmt.Errorf("%w: %d file(s) rejected", pipeline.ErrRejected, sum.Rejected)
 	}
 	return sum, nil
+}
+
+// sameContentInForce says whether the landing of file (an inbox file name)
+// is still wholly in force (inForce), after flush has put this run's
+// landings in place.
+func sameContentInForce(warehouse, file string, flush func() error) (bool, error) {
+	d, ok := pipeline.ParseDeliveryName(file)
+	if !ok {
+		return true, nil
+	}
+	if err := flush(); err != nil {
+		return false, err
+	}
+	return inForce(warehouse, d)
 }
 
 func fileSHA(path string) (string, error) {

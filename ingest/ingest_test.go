@@ -715,6 +715,91 @@ func TestSameContentUnderTwoNames(t *testing.T) {
 	}
 }
 
+// TestSnapshotDeliveredAgainTakesEffect: a delivery A, the next day A′ that
+// restates its keys, and on the third day A's content again under its own
+// date's name, to undo the change: A-again lands, since A′ restated rows of A
+// (SPEC §3.3), and the rows in force are A's again; in one run and in three.
+// The same content with nothing of it restated between (only other keys
+// delivered) is skipped and logged as a duplicate. Every file's rows read =
+// landed + quarantined.
+func TestSnapshotDeliveredAgainTakesEffect(t *testing.T) {
+	type feed struct {
+		name, header, a, aPrime, other, inForce string
+	}
+	for _, f := range []feed{
+		{"organizations", "org_id,org_name,country", "o-1,One,US\no-2,Two,DE\n", "o-1,One renamed,US\no-2,Two,DE\n", "o-3,Three,FR\n",
+			"SELECT org_id || ':' || org_name FROM %s ORDER BY org_id"},
+		{"revenue", "transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution",
+			"t-1,o-1,c-1,AZURE,100,USD,2026-11-01,dpor\nt-2,o-1,c-1,AZURE,5,USD,2026-11-01,dpor\n",
+			"t-1,o-1,c-1,AZURE,200,USD,2026-11-01,dpor\n", "t-3,o-2,c-2,AZURE,7,USD,2026-11-02,dpor\n",
+			"SELECT transaction_id || ':' || CAST(amount AS VARCHAR) FROM %s ORDER BY transaction_id"},
+	} {
+		name := func(day int) string { return fmt.Sprintf("%s_2026-11-%02d.csv", f.name, day) }
+		// the rows in force: each key's row of its latest delivery
+		inForce := func(t *testing.T, wh string) []string {
+			t.Helper()
+			rows := fmt.Sprintf(`(SELECT * FROM read_parquet('%s', hive_partitioning = true)
+				QUALIFY row_number() OVER (PARTITION BY %s ORDER BY delivery_date DESC) = 1)`,
+				filepath.Join(wh, "landed", f.name, "*", "*.parquet"), strings.SplitN(f.header, ",", 2)[0])
+			var out []string
+			for _, r := range query(t, fmt.Sprintf(f.inForce, rows)) {
+				out = append(out, r[0])
+			}
+			return out
+		}
+		// A's rows, landed alone
+		aOnly := t.TempDir()
+		if _, err := ingestOnce(t, inbox(t, map[string]string{name(20): f.header + "\n" + f.a}), aOnly); err != nil {
+			t.Fatal(err)
+		}
+		want := inForce(t, aOnly)
+		files := map[string]string{name(20): f.header + "\n" + f.a, name(21): f.header + "\n" + f.aPrime, name(22): f.header + "\n" + f.a}
+		for _, runs := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s in %d run(s)", f.name, runs), func(t *testing.T) {
+				in, wh := t.TempDir(), t.TempDir()
+				var entries []Entry
+				for day := 20; day <= 22; day++ {
+					if err := os.WriteFile(filepath.Join(in, name(day)), []byte(files[name(day)]), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if runs == 3 || day == 22 {
+						sum, err := ingestOnce(t, in, wh)
+						if err != nil {
+							t.Fatal(err)
+						}
+						entries = append(entries, sum.Entries...)
+					}
+				}
+				if len(entries) != 3 {
+					t.Fatalf("%d entries: %+v", len(entries), entries)
+				}
+				for _, e := range entries {
+					if e.Status != StatusLanded || e.RowsRead != e.RowsLanded+e.RowsQuarantined {
+						t.Errorf("%s: %s, read/landed/quarantined = %d/%d/%d", e.File, e.Status, e.RowsRead, e.RowsLanded, e.RowsQuarantined)
+					}
+				}
+				if w := entries[2].Warnings; len(w) != 1 || !strings.Contains(w[0], "the same content as "+name(20)+", landed again") {
+					t.Errorf("A-again's warnings %q", w)
+				}
+				if got := inForce(t, wh); !reflect.DeepEqual(got, want) {
+					t.Errorf("rows in force %q, want A's %q", got, want)
+				}
+			})
+		}
+		t.Run(f.name+" with nothing restated between", func(t *testing.T) {
+			in := inbox(t, map[string]string{name(20): f.header + "\n" + f.a, name(21): f.header + "\n" + f.other, name(22): f.header + "\n" + f.a})
+			sum, err := ingestOnce(t, in, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			dup := sum.Entries[2]
+			if sum.Landed != 2 || sum.Skipped != 1 || dup.Status != StatusDuplicate || !strings.Contains(dup.Reason, "the same content as "+name(20)) {
+				t.Errorf("landed %d, skipped %d; the third: %+v", sum.Landed, sum.Skipped, dup)
+			}
+		})
+	}
+}
+
 // TestUnclosedQuoteRejectsTheFile: a quote left open on line 3 of a big file
 // would make the rest of the file one record held in memory, and its valid
 // rows one quarantined "row": the file is rejected with its reason instead.
@@ -730,6 +815,41 @@ func TestUnclosedQuoteRejectsTheFile(t *testing.T) {
 	sum, err := ingestOnce(t, in, t.TempDir())
 	if !errors.Is(err, pipeline.ErrRejected) || sum.Rejected != 1 || !strings.Contains(sum.Rejections[0], "line 3: a record longer than 1 MiB (an unclosed quote?)") {
 		t.Errorf("err %v, rejections %q", err, sum.Rejections)
+	}
+}
+
+// TestLongRecordIsOneBadRow: a 10 MiB customer id on line 102 of a revenue
+// file, after 100 good rows (bare, or inside a closed quote), is one
+// quarantined row with its line, its column and its raw text clipped; the
+// other rows land, within --max-bad-fraction, and the run exits 0.
+func TestLongRecordIsOneBadRow(t *testing.T) {
+	for _, c := range []struct{ name, field string }{
+		{"bare", strings.Repeat("c", 10<<20)},
+		{"quoted", `"` + strings.Repeat("c", 10<<20) + `"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("transaction_id,org_id,customer_id,product,amount,currency,booked_on,attribution\n")
+			for i := range 100 {
+				fmt.Fprintf(&b, "t-%d,o-1,c-1,AZURE,1,USD,2026-11-01,dpor\n", i)
+			}
+			b.WriteString("t-100,o-1," + c.field + ",AZURE,1,USD,2026-11-01,dpor\n")
+			in := inbox(t, map[string]string{"revenue_2026-11-23.csv": b.String()})
+			wh := t.TempDir()
+			sum, err := ingestOnce(t, in, wh, func(o *Options) { o.MaxBadFraction = 0.05 })
+			if err != nil || sum.Landed != 1 || sum.Rejected != 0 {
+				t.Fatalf("err %v, summary %+v", err, sum)
+			}
+			e := sum.Entries[0]
+			if e.RowsRead != 101 || e.RowsLanded != 100 || e.RowsQuarantined != 1 {
+				t.Errorf("read/landed/quarantined = %d/%d/%d, want 101/100/1", e.RowsRead, e.RowsLanded, e.RowsQuarantined)
+			}
+			got := query(t, "SELECT line, \"column\", length(raw), reason FROM "+quarantined(wh))
+			if len(got) != 1 || got[0][0] != "102" || got[0][1] != "customer_id" || got[0][2] != "1024" ||
+				!strings.Contains(got[0][3], "longer than the 1 MiB a record may be (its raw text here is clipped to its first 1024 bytes)") {
+				t.Errorf("quarantine %q", got)
+			}
+		})
 	}
 }
 

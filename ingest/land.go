@@ -561,6 +561,12 @@ func (p *rowParser) check(rr *recordReader) (col, why string) {
 // key's uniqueness.
 func (p *rowParser) fieldsOK(rr *recordReader) (col, why string) {
 	if rr.malformed != "" {
+		if rr.longField >= 0 {
+			// a record longer than the bound: the column it ran long in
+			if k := slices.Index(p.cols, rr.longField); k >= 0 {
+				return p.feed.Columns[k].Name, rr.malformed
+			}
+		}
 		return "", rr.malformed
 	}
 	if rr.fields() != p.nfields {

@@ -25,15 +25,22 @@ type recordReader struct {
 	starts    []int  // start offset of each field in buf
 	ends      []int  // end offset of each field in buf
 	malformed string // why the current record is malformed, or ""
+	longField int    // with a record longer than maxRecord, the field it passed the bound in; else -1
+	utf8Carry []byte // an incomplete rune at the end of a skipped chunk of a long record
 }
 
-// maxRecord is the longest record read, line ends and quotes included: a
-// record of a feed is a few hundred bytes; a longer one is an unclosed quote
-// or not a feed, and reading it whole would hold it all in memory.
-const maxRecord = 1 << 20
+// maxRecord is the longest record held in memory, line ends and quotes
+// included: a record of a feed is a few hundred bytes. A longer one is read to
+// its end without being kept and returned malformed, its raw text clipped to
+// keepLong bytes (one bad row); an unclosed quote past the bound ends the file.
+const (
+	maxRecord = 1 << 20
+	keepLong  = 1 << 10
+)
 
-// errRecordTooLong ends a file with a record longer than maxRecord (a
-// file-level rejection).
+// errRecordTooLong ends a file whose quote opened on line is not closed
+// before the end of the file, past maxRecord (a file-level rejection): the
+// end of that record, and of every record after it, cannot be known.
 type errRecordTooLong struct{ line int }
 
 func (e errRecordTooLong) Error() string {
@@ -59,7 +66,7 @@ func newRecordReaderSize(r io.Reader, size int) *recordReader {
 func (rr *recordReader) next() error {
 	for {
 		rr.line = rr.after
-		rr.raw, rr.own, rr.buf, rr.starts, rr.ends, rr.malformed = nil, rr.own[:0], rr.buf[:0], rr.starts[:0], rr.ends[:0], ""
+		rr.raw, rr.own, rr.buf, rr.starts, rr.ends, rr.malformed, rr.longField = nil, rr.own[:0], rr.buf[:0], rr.starts[:0], rr.ends[:0], "", -1
 		err := rr.scan()
 		if err != nil && err != io.EOF {
 			return err
@@ -107,7 +114,11 @@ func (rr *recordReader) scan() error {
 	for {
 		line, err := rr.readLine()
 		if err == errLineTooLong || len(rr.own)+len(line) > maxRecord {
-			return errRecordTooLong{line: rr.line}
+			if rr.first {
+				line = bytes.TrimPrefix(line, bom)
+				rr.first = false
+			}
+			return rr.skipLong(state, eol, line, err)
 		}
 		if len(line) == 0 && err != nil {
 			if state == quoted || state == quoteInQuoted {
@@ -223,14 +234,15 @@ func (rr *recordReader) setMalformed(why string) {
 
 // readLine returns the next physical line with its line end. The slice is
 // valid until the next read.
-// A line longer than maxRecord is not read whole: errLineTooLong.
+// A line longer than maxRecord is not read whole: errLineTooLong, with the
+// part of it read.
 func (rr *recordReader) readLine() ([]byte, error) {
 	line, err := rr.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		long := append([]byte(nil), line...)
 		for err == bufio.ErrBufferFull {
 			if len(long) > maxRecord {
-				return nil, errLineTooLong
+				return long, errLineTooLong
 			}
 			line, err = rr.r.ReadSlice('\n')
 			long = append(long, line...)
@@ -241,6 +253,136 @@ func (rr *recordReader) readLine() ([]byte, error) {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+// skipLong reads the rest of a record that passed maxRecord, from chunk (read
+// but not yet scanned; more follows when err is errLineTooLong) in quote
+// state, after the record's earlier lines (rr.own, then their line end eol),
+// keeping none of it but its first keepLong bytes: a record longer than the
+// bound is one bad row, whatever its length, once its end is found at a line
+// end outside quotes. It returns the record malformed, saying so, and its
+// field at fault in longField. A quote still open at the end of the stream
+// ends the file (errRecordTooLong, naming the record's first line).
+func (rr *recordReader) skipLong(state int, eol, chunk []byte, err error) error {
+	const (
+		fieldStart = iota
+		unquoted
+		quoted
+		quoteInQuoted
+	)
+	size, field := len(rr.own), len(rr.ends)
+	var raw []byte
+	keep := func(b []byte) { raw = append(raw, b[:min(len(b), keepLong-len(raw))]...) }
+	keep(rr.own)
+	if len(rr.own) > 0 {
+		keep(eol)
+	}
+	rr.utf8Carry = rr.utf8Carry[:0]
+	for {
+		ends := len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
+		content := chunk
+		if ends {
+			content = trimEOL(chunk)
+		}
+		if !rr.validUTF8(chunk) {
+			return errNotUTF8{line: rr.line}
+		}
+		for i, c := range content {
+			if rr.longField < 0 && size+i >= maxRecord {
+				rr.longField = field
+			}
+			switch state {
+			case fieldStart:
+				switch c {
+				case '"':
+					state = quoted
+				case ',':
+					field++
+				default:
+					state = unquoted
+				}
+			case unquoted:
+				if c == ',' {
+					field++
+					state = fieldStart
+				}
+			case quoted:
+				if c == '"' {
+					state = quoteInQuoted
+				}
+			case quoteInQuoted:
+				switch c {
+				case '"':
+					state = quoted
+				case ',':
+					field++
+					state = fieldStart
+				default:
+					state = unquoted
+				}
+			}
+		}
+		size += len(chunk)
+		if ends {
+			rr.after++
+			if state != quoted {
+				keep(content)
+				rr.endLong(raw, size, field)
+				return nil
+			}
+		}
+		keep(chunk)
+		if err != nil && err != errLineTooLong && err != bufio.ErrBufferFull {
+			switch {
+			case err != io.EOF:
+				return err
+			case state == quoted:
+				return errRecordTooLong{line: rr.line}
+			case len(rr.utf8Carry) > 0:
+				return errNotUTF8{line: rr.line}
+			}
+			rr.endLong(raw, size, field)
+			return io.EOF
+		}
+		chunk, err = rr.r.ReadSlice('\n')
+	}
+}
+
+// endLong makes the current record the malformed record of a long one: raw
+// its first bytes (cut at a whole character), size its length, field the
+// field it ended in.
+func (rr *recordReader) endLong(raw []byte, size, field int) {
+	for len(raw) > 0 && !utf8.Valid(raw) {
+		raw = raw[:len(raw)-1]
+	}
+	rr.own = append(rr.own[:0], raw...)
+	rr.raw = rr.own
+	rr.buf, rr.starts, rr.ends = rr.buf[:0], rr.starts[:0], rr.ends[:0]
+	if rr.longField < 0 {
+		rr.longField = field
+	}
+	rr.setMalformed(fmt.Sprintf("the record is %d bytes, longer than the %d MiB a record may be (its raw text here is clipped to its first %d bytes)",
+		size, maxRecord>>20, len(raw)))
+}
+
+// validUTF8 checks a chunk of a long record; a character cut at the chunk's
+// end is carried over to the next chunk (rr.utf8Carry).
+func (rr *recordReader) validUTF8(b []byte) bool {
+	if len(rr.utf8Carry) > 0 {
+		b = append(rr.utf8Carry, b...)
+	}
+	cut := len(b)
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				cut = i
+			}
+			break
+		}
+	}
+	ok := utf8.Valid(b[:cut])
+	rr.utf8Carry = append(rr.utf8Carry[:0], b[cut:]...)
+	return ok
+}
 
 func trimEOL(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\n' {

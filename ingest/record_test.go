@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 type rec struct {
@@ -86,12 +88,82 @@ func TestRecordReaderLongLine(t *testing.T) {
 	if len(got) != 2 || got[0].fields[1] != long || got[1].line != 2 {
 		t.Fatalf("long line not read whole: %d records", len(got))
 	}
-	// a record past maxRecord is not held in memory: the file ends there
-	for _, body := range []string{"a,b\nc," + strings.Repeat("x", 3<<20) + "\n", "a,b\nc,\"" + strings.Repeat("x\n", 1<<20) + "d\n"} {
-		_, err := readAll(t, body)
-		var long errRecordTooLong
-		if !errors.As(err, &long) || long.line != 2 {
-			t.Errorf("a record of %d bytes from line 2: %v, want errRecordTooLong at line 2", len(body)-4, err)
+	// an unclosed quote past maxRecord: the end of no record after it can be
+	// known, so the file ends there, naming the line the quote opened on
+	_, err = readAll(t, "a,b\nc,\""+strings.Repeat("x\n", 1<<20)+"d\n")
+	var tooLong errRecordTooLong
+	if !errors.As(err, &tooLong) || tooLong.line != 2 {
+		t.Errorf("an unclosed quote from line 2: %v, want errRecordTooLong at line 2", err)
+	}
+}
+
+// TestRecordReaderLongRecordIsOneRow: a record past maxRecord whose end is a
+// line end outside quotes (a 10 MiB field, bare or quoted, over one line or
+// several) is one malformed record, its raw text clipped, its field named;
+// the records after it are read as usual, on their own lines, and the reader
+// holds no more than the bound while it reads it.
+func TestRecordReaderLongRecordIsOneRow(t *testing.T) {
+	big := strings.Repeat("é", 5<<20) // 10 MiB, two bytes a character
+	for _, c := range []struct{ name, field string }{
+		{"bare", big},
+		{"quoted", `"` + big + `"`},
+		{"quoted over lines, with quotes and commas", `"` + big + "\n,\"\"\r\n" + big + `"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := "a,b,c\n1,2,3\n4," + c.field + ",6\n7,8,9"
+			rr := newRecordReader(strings.NewReader(in))
+			var got []rec
+			var field []int
+			for {
+				err := rr.next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if held := cap(rr.own) + cap(rr.buf); held > 3*maxRecord {
+					t.Errorf("line %d: the reader holds %d bytes for a record", rr.line, held)
+				}
+				got = append(got, rec{line: rr.line, raw: string(rr.raw), malformed: rr.malformed != ""})
+				field = append(field, rr.longField)
+			}
+			lines := 1 + strings.Count(c.field, "\n")
+			if len(got) != 4 || !got[2].malformed || got[2].line != 3 || got[3].line != 4+lines-1 || got[3].malformed || got[1].malformed {
+				t.Fatalf("records %+v", summary(got))
+			}
+			if field[2] != 1 || len(got[2].raw) > keepLong || !strings.HasPrefix(got[2].raw, "4,") || !utf8.ValidString(got[2].raw) {
+				t.Errorf("the long record: field %d, raw of %d bytes %.20q", field[2], len(got[2].raw), got[2].raw)
+			}
+			if !strings.Contains(malformedOf(in), "clipped") {
+				t.Errorf("the reason does not say the raw text is clipped")
+			}
+		})
+	}
+	// not UTF-8 in the part of a long record that is not kept: the file ends
+	_, err := readAll(t, "a,b\n1,"+strings.Repeat("x", 2<<20)+"\xff\n")
+	var nu errNotUTF8
+	if !errors.As(err, &nu) || nu.line != 2 {
+		t.Errorf("a long record with a byte not UTF-8: %v, want not valid UTF-8 at line 2", err)
+	}
+}
+
+// summary shortens records for a failure message.
+func summary(rs []rec) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("line %d malformed %t raw %.20q", r.line, r.malformed, r.raw))
+	}
+	return out
+}
+
+// malformedOf is the reason the long record of in is malformed.
+func malformedOf(in string) string {
+	r := newRecordReader(strings.NewReader(in))
+	for r.next() == nil {
+		if r.malformed != "" {
+			return r.malformed
 		}
 	}
+	return ""
 }
