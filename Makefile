@@ -40,9 +40,13 @@ bench-cold: build
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench --what cold --attain $(BIN)
 
+# One revenue file landed by attain against DuckDB's copy: 11,500 organizations
+# give 5.9 million rows; INGEST_ORGS=5900 INGEST_DIR=bench-data/ingest-3m, 3 million.
+INGEST_ORGS ?= 11500
+INGEST_DIR ?= bench-data
 bench-ingest: build
 	$(GO) build -o bin/bench ./cmd/bench
-	bin/bench --what ingest --attain $(BIN)
+	bin/bench --what ingest --attain $(BIN) --orgs $(INGEST_ORGS) --dir $(INGEST_DIR)
 
 # The nightly job at 20,000 organizations: a cold run, a warm run with one new
 # day, one date's compute and a month of daily dates backfilled with reports

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -109,13 +110,73 @@ func (l *landing) crash(point string) error {
 	return l.fault(point)
 }
 
+// trimSpace is bytes.TrimSpace, without its work for the common field that
+// starts and ends with a printable ASCII character.
+func trimSpace(b []byte) []byte {
+	if n := len(b); n == 0 || (b[0] > ' ' && b[0] < utf8.RuneSelf && b[n-1] > ' ' && b[n-1] < utf8.RuneSelf) {
+		return b
+	}
+	return bytes.TrimSpace(b)
+}
+
+// hashAhead is a reader that hashes (SHA-256) what passes through it on a
+// goroutine of its own: the parsing goroutine is ingest's slowest stage, and
+// hashing a 438 MiB file on it was 0.28 s of 4.3.
+type hashAhead struct {
+	r       io.Reader
+	h       hash.Hash
+	chunks  chan []byte
+	free    chan []byte
+	done    chan struct{}
+	stopped bool
+}
+
+func newHashAhead(r io.Reader) *hashAhead {
+	a := &hashAhead{r: r, h: sha256.New(), chunks: make(chan []byte, 4), free: make(chan []byte, 5), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for c := range a.chunks {
+			a.h.Write(c)
+			select { // kept for a later chunk, unless enough are kept
+			case a.free <- c:
+			default:
+			}
+		}
+	}()
+	return a
+}
+
+func (a *hashAhead) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		var c []byte
+		select {
+		case c = <-a.free:
+		default:
+		}
+		a.chunks <- append(c[:0], p[:n]...)
+	}
+	return n, err
+}
+
+// stop waits for what was read to be hashed and returns the hash, to which
+// the caller may write more.
+func (a *hashAhead) stop() hash.Hash {
+	if !a.stopped {
+		a.stopped = true
+		close(a.chunks)
+		<-a.done
+	}
+	return a.h
+}
+
 // source is an open inbox file positioned after its header row.
 type source struct {
 	f       *os.File
 	path    string
 	opened  os.FileInfo // the file as it was opened
 	gz      *gzip.Reader
-	h       hash.Hash
+	h       *hashAhead
 	rr      *recordReader
 	cols    []int // feed column → field index, -1 when absent
 	nfields int
@@ -159,6 +220,9 @@ func (s *source) Close() {
 	if s.gz != nil {
 		s.gz.Close()
 	}
+	if s.h != nil {
+		s.h.stop()
+	}
 	s.f.Close()
 }
 
@@ -185,8 +249,9 @@ func (s *source) next(file string) error {
 // sha finishes hashing the file: a rejection can stop reading early, and the
 // SHA-256 in the log is always of the whole file.
 func (s *source) sha() string {
-	io.Copy(s.h, s.f)
-	return hex.EncodeToString(s.h.Sum(nil))
+	h := s.h.stop()
+	io.Copy(h, s.f)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // open opens the file and reads its header; hashed says to compute its
@@ -207,8 +272,8 @@ func (l *landing) open(hashed bool) (*source, error) {
 	l.opened = st
 	var src io.Reader = f
 	if hashed {
-		s.h = sha256.New()
-		src = io.TeeReader(f, s.h)
+		s.h = newHashAhead(f)
+		src = s.h
 	}
 	if l.d.Gzip {
 		if s.gz, err = gzip.NewReader(src); err != nil {
@@ -576,7 +641,7 @@ func (p *rowParser) fieldsOK(rr *recordReader) (col, why string) {
 		c := &p.feed.Columns[i]
 		var b []byte
 		if p.cols[i] >= 0 {
-			b = bytes.TrimSpace(rr.field(p.cols[i]))
+			b = trimSpace(rr.field(p.cols[i]))
 		}
 		v, err := parseValue(c, b)
 		if err != nil {

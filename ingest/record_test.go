@@ -1,12 +1,15 @@
 package ingest
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -166,4 +169,44 @@ func malformedOf(in string) string {
 		}
 	}
 	return ""
+}
+
+// TestHashAheadHashesWhatPassed: the SHA-256 of what was read through
+// hashAhead, stopped at any point with the rest hashed after, is the file's,
+// whichever of the reader and the hashing goroutine runs ahead (a stop once
+// deadlocked when the goroutine had more chunks to give back than it keeps).
+func TestHashAheadHashesWhatPassed(t *testing.T) {
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	want := sha256.Sum256(data)
+	for trial := range 50 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			a := newHashAhead(bytes.NewReader(data))
+			p := make([]byte, 1+trial*997)
+			stopAt := trial * (len(data) / 50)
+			read := 0
+			for read < stopAt {
+				n, err := a.Read(p)
+				read += n
+				if err != nil {
+					break
+				}
+			}
+			h := a.stop()
+			h.Write(data[read:])
+			a.stop() // twice is fine
+			if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+				t.Errorf("trial %d: stopped after %d bytes, the hash differs", trial, read)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("trial %d: hashAhead did not stop", trial)
+		}
+	}
 }

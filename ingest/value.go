@@ -97,14 +97,14 @@ func parseValue(c *pipeline.Column, b []byte) (value, error) {
 		return value{i: n}, nil
 	case pipeline.KindMoney:
 		n, ok := parseMoney(b)
-		if whole := bytes.TrimPrefix(bytes.SplitN(b, []byte{'.'}, 2)[0], []byte{'-'}); !ok && isWholeDigits(whole) && len(whole) > 14 {
+		if ok {
+			return value{i: n}, nil
+		}
+		if whole, _, _ := bytes.Cut(b, []byte{'.'}); isWholeDigits(bytes.TrimPrefix(whole, []byte{'-'})) && len(bytes.TrimPrefix(whole, []byte{'-'})) > 14 {
 			// the bound of an amount landed as DECIMAL(18,4) (README, Types)
 			return value{}, fmt.Errorf("%q is out of range: an amount has at most 14 digits before the point", clip(b))
 		}
-		if !ok {
-			return value{}, fmt.Errorf("%q is not an amount (a decimal with at most 4 places)", clip(b))
-		}
-		return value{i: n}, nil
+		return value{}, fmt.Errorf("%q is not an amount (a decimal with at most 4 places)", clip(b))
 	case pipeline.KindRate:
 		if !isDecimal(b) {
 			return value{}, fmt.Errorf("%q is not a rate (a decimal > 0)", clip(b))
