@@ -87,16 +87,22 @@ WITH changes AS (
     GROUP BY ALL
 ), steps AS (
     -- the window's sum once: each use below reads it
-    SELECT version, measure, org_no, money, t, delta, lead(t, 1, forever()) OVER w AS t_until, sum(delta) OVER w AS total
+    SELECT version, measure, org_no, money, t, lead(t, 1, forever()) OVER w AS t_until, sum(delta) OVER w AS total
     FROM changes
     WINDOW w AS (PARTITION BY version, measure, org_no ORDER BY t)
+), valued AS (
+    SELECT version, measure, org_no, t AS t_from, t_until,
+           -- counts are whole numbers, which a DOUBLE and a DECIMAL(38, 4) hold exactly
+           CASE WHEN money THEN double_down(total) ELSE CAST(total AS DOUBLE) END AS value,
+           CASE WHEN money THEN value_shown(total) ELSE CAST(total AS DECIMAL(38, 4)) END AS value_dec
+    FROM steps
 )
-SELECT version, measure, org_no, t AS t_from, t_until,
-       -- counts are whole numbers, which a DOUBLE and a DECIMAL(38, 4) hold exactly
-       CASE WHEN money THEN double_down(total) ELSE CAST(total AS DOUBLE) END AS value,
-       -- the value of the segment before (0 before the first): where a minimum
-       -- is crossed is then a filter, not another pass in order (ok_intervals)
-       CASE WHEN money THEN double_down(total - delta) ELSE CAST(total - delta AS DOUBLE) END AS prev_value,
-       CASE WHEN money THEN value_shown(total) ELSE CAST(total AS DECIMAL(38, 4)) END AS value_dec
-FROM steps;
+-- the value of the segment before (0 before the first): where a minimum is
+-- crossed is then a filter, not another pass in order (ok_intervals). The sums
+-- are exact, so the segment before's total is this one's less its change, and
+-- its value is the one made for it: one exact conversion a segment, not two
+-- (the conversions of DECIMAL(38, 16) were most of this file's time).
+SELECT version, measure, org_no, t_from, t_until, value,
+       lag(value, 1, 0) OVER (PARTITION BY version, measure, org_no ORDER BY t_from) AS prev_value, value_dec
+FROM valued;
 
