@@ -19,7 +19,7 @@ WITH r AS (
     -- change to forever; before the first the value is 0). A measure of an
     -- organization has a dozen segments: a hash join on the keys, then the range,
     -- costs less than the sort of an ASOF join.
-    SELECT r.org_no, r.d, r.version, r.measure, t.value, t.value_dec
+    SELECT r.org_no, r.d, r.version, r.measure, t.value, shown_value(t.money, t.total) AS value_dec
     FROM (SELECT DISTINCT org_no, d, version, measure FROM r WHERE NOT frozen) r
     JOIN timelines t ON t.version = r.version AND t.measure = r.measure AND t.org_no = r.org_no
          AND t.t_from <= r.d AND r.d < t.t_until

@@ -1,7 +1,7 @@
 -- Scored paths (SPEC §4.1): each path's score is one more measure with a timeline,
 -- made from its parts' timelines for the organization's market (score_steps), so that
 -- its minimum's ok intervals, the path's met intervals, change points, the lapse
--- projection and history need no second mechanism. value_dec shows the score itself
+-- projection and history need no second mechanism. total shows the score itself
 -- (value is −1 where each_above_zero fails); score_moves keeps, for causes, the part
 -- that moved the score on each date.
 CREATE OR REPLACE TEMP TABLE score_part_keys AS
@@ -34,4 +34,5 @@ FROM score_steps('score_keys', 'score_part_moves');
 -- at most the sum of its parts' points, which a DOUBLE's cast holds exactly to 4
 -- places)
 INSERT INTO timelines
-SELECT version, measure, org_no, t_from, t_until, value, prev_value, CAST(score AS DECIMAL(38, 4)) FROM score_moves;
+SELECT version, measure, org_no, t_from, t_until, value, prev_value, false, CAST(CAST(score AS DECIMAL(38, 4)) AS DECIMAL(38, 16))
+FROM score_moves;

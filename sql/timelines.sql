@@ -94,15 +94,22 @@ WITH changes AS (
     SELECT version, measure, org_no, t AS t_from, t_until,
            -- counts are whole numbers, which a DOUBLE and a DECIMAL(38, 4) hold exactly
            CASE WHEN money THEN double_down(total) ELSE CAST(total AS DOUBLE) END AS value,
-           CASE WHEN money THEN value_shown(total) ELSE CAST(total AS DECIMAL(38, 4)) END AS value_dec
+           money, total
     FROM steps
 )
 -- the value of the segment before (0 before the first): where a minimum is
 -- crossed is then a filter, not another pass in order (ok_intervals). The sums
 -- are exact, so the segment before's total is this one's less its change, and
 -- its value is the one made for it: one exact conversion a segment, not two
--- (the conversions of DECIMAL(38, 16) were most of this file's time).
+-- (the conversions of DECIMAL(38, 16) were most of this file's time). The value
+-- as shown (shown_value) is made only where a requirement is evaluated
+-- (requirements.sql), from the exact total.
 SELECT version, measure, org_no, t_from, t_until, value,
-       lag(value, 1, 0) OVER (PARTITION BY version, measure, org_no ORDER BY t_from) AS prev_value, value_dec
+       lag(value, 1, 0) OVER (PARTITION BY version, measure, org_no ORDER BY t_from) AS prev_value, money, total
 FROM valued;
+
+-- A timeline's value as shown, to 4 places (SPEC §6.2), of its exact total:
+-- rounded down for money (value_shown), whole counts and scores as they are.
+CREATE OR REPLACE TEMP MACRO shown_value(money, total) AS
+    CASE WHEN money THEN value_shown(total) ELSE CAST(total AS DECIMAL(38, 4)) END;
 
