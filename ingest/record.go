@@ -52,6 +52,64 @@ type errNotUTF8 struct{ line int }
 
 func (e errNotUTF8) Error() string { return fmt.Sprintf("line %d: not valid UTF-8", e.line) }
 
+// The states of a field in RFC 4180's quoting.
+type quoteState uint8
+
+const (
+	fieldStart quoteState = iota
+	unquoted
+	quoted
+	quoteInQuoted // saw '"' inside a quoted field: either "" or the closing quote
+)
+
+// step is what one byte of a record is, in its field's state.
+type step uint8
+
+const (
+	stepData         step = iota // field data
+	stepQuoting                  // an opening quote, or a quote that may close: not data
+	stepEndField                 // a comma outside quotes
+	stepEscapedQuote             // the second quote of "": one '"' of data
+	stepStrayQuote               // a quote in a field that does not start with one: data, malformed
+	stepAfterClose               // text after a closing quote: data, malformed
+)
+
+// advance takes one byte c of a record in state and says what it is and the
+// state after it. The record reader and the skipping of a long record share it.
+func advance(state quoteState, c byte) (quoteState, step) {
+	switch state {
+	case fieldStart:
+		switch c {
+		case '"':
+			return quoted, stepQuoting
+		case ',':
+			return fieldStart, stepEndField
+		}
+		return unquoted, stepData
+	case unquoted:
+		switch c {
+		case ',':
+			return fieldStart, stepEndField
+		case '"':
+			return unquoted, stepStrayQuote
+		}
+		return unquoted, stepData
+	case quoted:
+		if c == '"' {
+			return quoteInQuoted, stepQuoting
+		}
+		return quoted, stepData
+	default: // quoteInQuoted
+		switch c {
+		case '"':
+			return quoted, stepEscapedQuote
+		case ',':
+			return fieldStart, stepEndField
+		}
+		return unquoted, stepAfterClose
+	}
+}
+
 var bom = []byte("\xef\xbb\xbf")
 
 func newRecordReader(r io.Reader) *recordReader { return newRecordReaderSize(r, 1<<20) }
@@ -103,12 +161,6 @@ func (rr *recordReader) endField() {
 // scan reads physical lines until the record is complete: a line end outside
 // quotes, or the end of the stream.
 func (rr *recordReader) scan() error {
-	const (
-		fieldStart = iota
-		unquoted
-		quoted
-		quoteInQuoted // saw '"' inside a quoted field: either "" or the closing quote
-	)
 	state := fieldStart
 	var eol []byte // the line end of the previous line of this record
 	for {
@@ -155,47 +207,20 @@ func (rr *recordReader) scan() error {
 		rr.raw = rr.own
 		eol = append(eol[:0], line[len(content):]...)
 		for _, c := range content {
-			switch state {
-			case fieldStart:
-				switch c {
-				case '"':
-					state = quoted
-				case ',':
-					rr.endField()
-				default:
-					rr.buf = append(rr.buf, c)
-					state = unquoted
-				}
-			case unquoted:
-				switch c {
-				case ',':
-					rr.endField()
-					state = fieldStart
-				case '"':
-					rr.setMalformed(fmt.Sprintf("field %d has a quote but does not start with one", len(rr.ends)+1))
-					rr.buf = append(rr.buf, c)
-				default:
-					rr.buf = append(rr.buf, c)
-				}
-			case quoted:
-				if c == '"' {
-					state = quoteInQuoted
-				} else {
-					rr.buf = append(rr.buf, c)
-				}
-			case quoteInQuoted:
-				switch c {
-				case '"':
-					rr.buf = append(rr.buf, '"')
-					state = quoted
-				case ',':
-					rr.endField()
-					state = fieldStart
-				default:
-					rr.setMalformed(fmt.Sprintf("field %d has text after its closing quote", len(rr.ends)+1))
-					rr.buf = append(rr.buf, c)
-					state = unquoted
-				}
+			var st step
+			switch state, st = advance(state, c); st {
+			case stepData:
+				rr.buf = append(rr.buf, c)
+			case stepEndField:
+				rr.endField()
+			case stepEscapedQuote:
+				rr.buf = append(rr.buf, '"')
+			case stepStrayQuote:
+				rr.setMalformed(fmt.Sprintf("field %d has a quote but does not start with one", len(rr.ends)+1))
+				rr.buf = append(rr.buf, c)
+			case stepAfterClose:
+				rr.setMalformed(fmt.Sprintf("field %d has text after its closing quote", len(rr.ends)+1))
+				rr.buf = append(rr.buf, c)
 			}
 		}
 		if state != quoted {
@@ -262,13 +287,7 @@ var errLineTooLong = errors.New("line too long")
 // end outside quotes. It returns the record malformed, saying so, and its
 // field at fault in longField. A quote still open at the end of the stream
 // ends the file (errRecordTooLong, naming the record's first line).
-func (rr *recordReader) skipLong(state int, eol, chunk []byte, err error) error {
-	const (
-		fieldStart = iota
-		unquoted
-		quoted
-		quoteInQuoted
-	)
+func (rr *recordReader) skipLong(state quoteState, eol, chunk []byte, err error) error {
 	size, field := len(rr.own), len(rr.ends)
 	var raw []byte
 	keep := func(b []byte) { raw = append(raw, b[:min(len(b), keepLong-len(raw))]...) }
@@ -290,35 +309,9 @@ func (rr *recordReader) skipLong(state int, eol, chunk []byte, err error) error 
 			if rr.longField < 0 && size+i >= maxRecord {
 				rr.longField = field
 			}
-			switch state {
-			case fieldStart:
-				switch c {
-				case '"':
-					state = quoted
-				case ',':
-					field++
-				default:
-					state = unquoted
-				}
-			case unquoted:
-				if c == ',' {
-					field++
-					state = fieldStart
-				}
-			case quoted:
-				if c == '"' {
-					state = quoteInQuoted
-				}
-			case quoteInQuoted:
-				switch c {
-				case '"':
-					state = quoted
-				case ',':
-					field++
-					state = fieldStart
-				default:
-					state = unquoted
-				}
+			var st step
+			if state, st = advance(state, c); st == stepEndField {
+				field++
 			}
 		}
 		size += len(chunk)
