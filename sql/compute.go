@@ -577,6 +577,18 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 	m := pipeline.Month(dates[0])
 	gen := e.monthGen(opt, m, s.Count)
 	dir := pipeline.HistorySegmentsDir(opt.Warehouse, opt.History.Kind(), m, gen, s)
+	spine := opt.History.Months[m]
+	if dates[0] == spine[0] {
+		// A month's segments are made from its first date on, by this compute
+		// (or, with --as-known, this backfill): what a killed run left of the
+		// same generation goes. A pass's segments are written a table at a
+		// time, so a run killed between two tables left one table covering
+		// dates the others do not, and a month counted as covered by it was
+		// merged without them.
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
 	// segments of another generation of the month are an earlier compute's
 	gens := filepath.Dir(filepath.Dir(dir))
 	entries, _ := os.ReadDir(gens)
@@ -590,7 +602,6 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 	if err := e.timed("write", func() error { return e.writeSegments(ctx, dir, dates[0], dates[len(dates)-1]) }); err != nil {
 		return err
 	}
-	spine := opt.History.Months[m]
 	covered, err := segmentsCover(dir, spine)
 	if err != nil || !covered {
 		return err

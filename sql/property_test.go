@@ -826,3 +826,62 @@ func TestScoredCatalogProperties(t *testing.T) {
 	// has eleven)
 	t.Run("key people", func(t *testing.T) { keyPeopleAgree(t, cat, 1, 2) })
 }
+
+// TestKilledMonthSegmentsAreNotReused: a backfill killed while it wrote a
+// pass's segments, a table at a time, left the first table's segment of its
+// last pass and not the others'. The run after it, of the same generation,
+// computes the month again from its first date; its history equals an
+// uninterrupted backfill's (it once counted the month covered by that one
+// table's file and merged the other tables without those dates).
+func TestKilledMonthSegmentsAreNotReused(t *testing.T) {
+	t.Parallel()
+	month := "2026-10"
+	var dates []pipeline.Date
+	for d := pipeline.MustDate("2026-10-01"); d <= propAsOf; d++ {
+		dates = append(dates, d)
+	}
+	backfill := func(wh string) {
+		t.Helper()
+		plan := &HistoryPlan{Months: map[string][]pipeline.Date{month: dates}, Prev: map[pipeline.Date]pipeline.Date{}}
+		for i := 1; i < len(dates); i++ {
+			plan.Prev[dates[i]] = dates[i-1]
+		}
+		if _, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: defaultCat, Settings: testSettings,
+			Pass: 7, History: plan, RunID: "prop", Now: func() time.Time { return propAsOf.End() }}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clean, killed := landedGen(t), landedGen(t)
+	backfill(clean)
+	backfill(killed)
+	m, err := ReadMonthMarker(killed, pipeline.Restated, month)
+	if err != nil || m == nil {
+		t.Fatalf("no marker of %s (%v)", month, err)
+	}
+	// What the kill left: the month not complete, and of its last pass
+	// (29–31) the first table's segment only.
+	s := pipeline.Shard{Index: 0, Count: 1}
+	stale := filepath.Join(pipeline.HistorySegmentsDir(killed, pipeline.Restated, month, m.Gen, s), Tables[0].Name, "2026-10-29_2026-10-31.parquet")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(pipeline.HistoryPart(killed, pipeline.Restated, Tables[0].Name, month, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(pipeline.HistoryMarkerPath(killed, pipeline.Restated, month)); err != nil {
+		t.Fatal(err)
+	}
+	backfill(killed)
+	if m2, _ := ReadMonthMarker(killed, pipeline.Restated, month); m2 == nil || m2.Gen != m.Gen {
+		t.Fatalf("the run after the kill computed another generation (%+v, was %s)", m2, m.Gen)
+	}
+	for _, d := range []pipeline.Date{pipeline.MustDate("2026-10-28"), pipeline.MustDate("2026-10-29"), propAsOf} {
+		if a, b := storedRowsOf(t, killed, d), storedRowsOf(t, clean, d); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s after the kill: %s", d, diffTables(a, b))
+		}
+	}
+}

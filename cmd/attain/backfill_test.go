@@ -157,6 +157,11 @@ func TestKilledBackfillResumes(t *testing.T) {
 		}
 		if got := csvFiles(t, filepath.Join(dir, "rep")); !reflect.DeepEqual(got, want) {
 			t.Errorf("trial %d (killed after %v): %d CSV files, %d uninterrupted; equal: false", trial, delay, len(got), len(want))
+			for k := range want {
+				if got[k] != want[k] {
+					t.Errorf("trial %d: %s differs\n got %.400q\nwant %.400q", trial, k, got[k], want[k])
+				}
+			}
 		}
 		stored, err := sql.StoredDates(filepath.Join(dir, "wh"))
 		if err != nil || len(stored) != int(pipeline.MustDate(last)-pipeline.MustDate("2026-09-25"))+1 {
@@ -173,7 +178,12 @@ func TestKilledBackfillResumes(t *testing.T) {
 		}
 		for _, d := range []string{"2026-09-30", "2026-10-01", last} {
 			if got, want := macroRows(t, filepath.Join(dir, "wh"), d), macroRows(t, filepath.Join(clean, "wh"), d); !reflect.DeepEqual(got, want) {
-				t.Errorf("trial %d (killed after %v): the history of %s differs from an uninterrupted backfill's", trial, delay, d)
+				for _, tb := range sql.Tables {
+					if got[tb.Name] != want[tb.Name] {
+						t.Errorf("trial %d (killed after %v): %s of %s in the history differs from an uninterrupted backfill's\n got %.400s\nwant %.400s",
+							trial, delay, tb.Name, d, got[tb.Name], want[tb.Name])
+					}
+				}
 			}
 		}
 	}
