@@ -32,8 +32,15 @@ var (
 	defaultCat *pipeline.Catalog
 )
 
-// TestMain removes the generated warehouse landedGen made, once every test is done.
+// TestMain loads the default catalog before any test reads it (parallel tests
+// pass defaultCat on before they call landedGen), and removes the generated
+// warehouse landedGen made, once every test is done.
 func TestMain(m *testing.M) {
+	var err error
+	if defaultCat, err = pipeline.DefaultCatalog(); err != nil {
+		fmt.Fprintln(os.Stderr, "default catalog:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	if genLanded != "" {
 		os.RemoveAll(filepath.Dir(genLanded))
@@ -70,7 +77,6 @@ func landedGen(t testing.TB) string {
 			return
 		}
 		genLanded = wh
-		defaultCat, _ = pipeline.DefaultCatalog()
 	})
 	if genErr != nil {
 		t.Fatal(genErr)
