@@ -148,9 +148,12 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		}
 	}
 	// Each date's alerts compare with the date before it on the spine (SPEC
-	// §5.6, §8); the first date's, with the spine's date before it.
-	if before, _ := pipeline.Spine(spine[0].AddMonths(-2), spine[0]-1, c.every); len(before) > 0 {
-		plan.Prev[spine[0]] = before[len(before)-1]
+	// §5.6, §8); the first date's, with the spine's date before it. (A range
+	// may hold no date of its spine: a week's Monday to Tuesday.)
+	if len(spine) > 0 {
+		if before, _ := pipeline.Spine(spine[0].AddMonths(-2), spine[0]-1, c.every); len(before) > 0 {
+			plan.Prev[spine[0]] = before[len(before)-1]
+		}
 	}
 	for i := 1; i < len(spine); i++ {
 		plan.Prev[spine[i]] = spine[i-1]

@@ -375,6 +375,8 @@ func TestBackfillReportDates(t *testing.T) {
 		{[]string{"--from", "2026-09-28", "--to", "2026-10-02"}, []string{"2026-09-30", "2026-10-02"}},
 		{[]string{"--from", "2026-09-28", "--to", "2026-10-02", "--report-every", "none"}, nil},
 		{[]string{"--from", "2026-09-27", "--to", "2026-10-02", "--every", "week", "--report-every", "month"}, []string{"2026-09-30", "2026-10-02"}},
+		// a range without a date of its spine computes nothing
+		{[]string{"--from", "2026-10-05", "--to", "2026-10-06", "--every", "week", "--report-every", "none"}, nil},
 	} {
 		dir := t.TempDir()
 		wh, rep := filepath.Join(dir, "wh"), filepath.Join(dir, "rep")
@@ -397,8 +399,11 @@ func TestBackfillReportDates(t *testing.T) {
 			t.Fatal(err)
 		}
 		spineDates := 5
-		if tc.args[len(tc.args)-1] == "month" {
+		switch {
+		case tc.args[len(tc.args)-1] == "month":
 			spineDates = 3 // Sunday 09-27, and the report dates 09-30 and 10-02
+		case tc.args[1] == "2026-10-05":
+			spineDates = 0
 		}
 		if len(stored) != spineDates {
 			t.Errorf("%v: %d dates with results, want %d", tc.args, len(stored), spineDates)
