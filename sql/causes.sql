@@ -288,19 +288,19 @@ SELECT version, measure, org_no, t, row_number() OVER (PARTITION BY version, mea
        future, past
 FROM (
     -- Revenue items are many: only those at a date a cause names are formatted.
-    SELECT version, measure, org_no, t_until AS t, transaction_id AS item, CAST(amount_usd AS DOUBLE) AS weight,
-           format('transaction {} ({} USD) leaves the 12-month window', transaction_id, printf('%.2f', amount_usd)) AS future,
-           format('transaction {} ({} USD) left the 12-month window', transaction_id, printf('%.2f', amount_usd)) AS past
+    SELECT version, measure, org_no, t_until AS t, transaction_id AS item, CAST(usd_decimal(usd) AS DOUBLE) AS weight,
+           format('transaction {} ({} USD) leaves the 12-month window', transaction_id, printf('%.2f', usd_decimal(usd))) AS future,
+           format('transaction {} ({} USD) left the 12-month window', transaction_id, printf('%.2f', usd_decimal(usd))) AS past
     FROM revenue_items r
     SEMI JOIN drop_dates w ON w.version = r.version AND w.measure = r.measure AND w.org_no = r.org_no AND w.t = r.t_until
-    WHERE amount_usd > 0
+    WHERE usd > 0
     UNION ALL
-    SELECT version, measure, org_no, t_from, transaction_id, -CAST(amount_usd AS DOUBLE),
-           format('credit {} ({} USD) is booked', transaction_id, printf('%.2f', amount_usd)),
-           format('credit {} ({} USD) was booked', transaction_id, printf('%.2f', amount_usd))
+    SELECT version, measure, org_no, t_from, transaction_id, -CAST(usd_decimal(usd) AS DOUBLE),
+           format('credit {} ({} USD) is booked', transaction_id, printf('%.2f', usd_decimal(usd))),
+           format('credit {} ({} USD) was booked', transaction_id, printf('%.2f', usd_decimal(usd)))
     FROM revenue_items r
     SEMI JOIN drop_dates w ON w.version = r.version AND w.measure = r.measure AND w.org_no = r.org_no AND w.t = r.t_from
-    WHERE amount_usd < 0
+    WHERE usd < 0
     UNION ALL
     SELECT version, measure, org_no, t_until, customer_id, 0,
            format('customer {} leaves the 12-month window', customer_id),

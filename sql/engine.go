@@ -34,13 +34,14 @@ type Engine struct {
 	// Log, when set, is told how long each step took (timed).
 	Log *slog.Logger
 	// OnStep, when set, is told each step as it starts (a progress line).
-	OnStep   func(step string)
-	spillDir string               // DuckDB's, where the engine's own scratch files go too
-	found    map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
-	dataID   string               // what the loaded data is: the SHA-256 of its files' manifest
-	split    bool                 // the session makes the split: restate.sql restates only what is not split in units
-	files    map[string]feedFiles // what LoadLanded reads, by feed
-	until    pipeline.Date        // the last delivery date LoadLanded reads
+	OnStep        func(step string)
+	eachStatement bool                 // Settings.EachStatement
+	spillDir      string               // DuckDB's, where the engine's own scratch files go too
+	found         map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
+	dataID        string               // what the loaded data is: the SHA-256 of its files' manifest
+	split         bool                 // the session makes the split: restate.sql restates only what is not split in units
+	files         map[string]feedFiles // what LoadLanded reads, by feed
+	until         pipeline.Date        // the last delivery date LoadLanded reads
 }
 
 // Settings are DuckDB's resource limits (SPEC §7).
@@ -52,6 +53,9 @@ type Settings struct {
 	// publish result files in their order); compute leaves DuckDB free to
 	// reorder, which saves memory.
 	KeepOrder bool
+	// EachStatement times each statement of a rule file on its own
+	// (ATTAIN_DEBUG=statements): where a step's time goes.
+	EachStatement bool
 }
 
 // Open starts an in-memory DuckDB with the memory limit, threads and spill
@@ -68,7 +72,7 @@ func Open(ctx context.Context, s Settings) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
-	e := &Engine{db: db, conn: conn, spillDir: s.SpillDir}
+	e := &Engine{db: db, conn: conn, spillDir: s.SpillDir, eachStatement: s.EachStatement}
 	if e.spillDir == "" {
 		e.spillDir = os.TempDir()
 	}
@@ -119,12 +123,39 @@ func (e *Engine) Run(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
+	if e.eachStatement {
+		return e.runStatements(ctx, file, q)
+	}
 	return e.timed(file, func() error {
 		if _, err := e.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		return nil
 	})
+}
+
+// runStatements runs a file a statement at a time, each timed as file#n
+// (Settings.EachStatement). Statements end with ";" at a line's
+// end; one of comments only is no statement.
+func (e *Engine) runStatements(ctx context.Context, file, q string) error {
+	for i, st := range strings.Split(q, ";\n") {
+		code := false
+		for _, l := range strings.Split(st, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				code = true
+			}
+		}
+		if !code {
+			continue
+		}
+		if err := e.timed(fmt.Sprintf("%s#%d", file, i), func() error {
+			_, err := e.conn.ExecContext(ctx, st)
+			return err
+		}); err != nil {
+			return fmt.Errorf("%s, statement %d: %w", file, i, err)
+		}
+	}
+	return nil
 }
 
 // timed runs one step of a compute and, with a Log, tells it how long the step

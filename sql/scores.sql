@@ -34,5 +34,5 @@ FROM score_steps('score_keys', 'score_part_moves');
 -- at most the sum of its parts' points, which a DOUBLE's cast holds exactly to 4
 -- places)
 INSERT INTO timelines
-SELECT version, measure, org_no, t_from, t_until, value, prev_value, false, CAST(CAST(score AS DECIMAL(38, 4)) AS DECIMAL(38, 16))
+SELECT version, measure, org_no, t_from, t_until, value, prev_value, false, CAST(CAST(score AS DECIMAL(38, 4)) * 10000 AS HUGEINT)
 FROM score_moves;

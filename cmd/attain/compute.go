@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -42,7 +43,8 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 
 // settings are DuckDB's limits from the configuration, spilling inside the warehouse.
 func settings(cfg pipeline.Config) sql.Settings {
-	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse)}
+	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse),
+		EachStatement: os.Getenv("ATTAIN_DEBUG") == "statements"}
 }
 
 // computeHooks are a backfill's: dates a pass (0: all at once), and what to
