@@ -512,7 +512,7 @@ func TestShardsGiveTheSameResults(t *testing.T) {
 		dates   []pipeline.Date
 		knownBy *pipeline.Date
 	}{{"all landed data", []pipeline.Date{propAsOf - 1, propAsOf}, nil}, {"as known", []pipeline.Date{known}, &known}} {
-		t.Run(tc.name, func(t *testing.T) { shardsAgree(t, defaultCat, tc.dates, tc.knownBy, 1, 3) })
+		t.Run(tc.name, func(t *testing.T) { shardsAgree(t, defaultCat, tc.dates, tc.knownBy, 0, 1, 3) })
 	}
 }
 
@@ -541,13 +541,16 @@ func landQualityCases(t *testing.T, wh string) {
 }
 
 // shardsAgree computes the dates in each number of shards and compares the rows.
+// A count of 0 is the reference: one shard from every landed row restated in
+// the session (FromLanded), with no split.
 func shardsAgree(t *testing.T, cat *pipeline.Catalog, dates []pipeline.Date, knownBy *pipeline.Date, counts ...int) {
 	var want map[pipeline.Date]map[string][]string
-	for _, shards := range counts {
+	for _, count := range counts {
 		wh := landedGen(t)
 		landQualityCases(t, wh)
+		shards := max(count, 1)
 		c, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: dates, Catalog: cat, Settings: testSettings,
-			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
+			KnownBy: knownBy, Shards: shards, FromLanded: count == 0, RunID: "prop", Now: func() time.Time { return propAsOf.End() }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -728,7 +731,7 @@ func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 	run := func(wh string, shards int, knownBy *pipeline.Date, d pipeline.Date) {
 		t.Helper()
 		if _, err := Compute(context.Background(), ComputeOptions{Warehouse: wh, Dates: []pipeline.Date{d}, Catalog: defaultCat, Settings: testSettings,
-			KnownBy: knownBy, Shards: shards, RunID: "prop", Now: func() time.Time { return propAsOf.End() }}); err != nil {
+			KnownBy: knownBy, Shards: max(shards, 1), FromLanded: shards == 0, RunID: "prop", Now: func() time.Time { return propAsOf.End() }}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -742,12 +745,12 @@ func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 	if after, err := os.Stat(february); err != nil || !after.ModTime().Equal(before.ModTime()) {
 		t.Fatalf("February's superseded rows were not kept (%v)", err)
 	}
-	// the same two nights in one shard, which has no split (the alerts compare
-	// with the earlier night's stored result)
+	// the same two nights from every landed row, restated in the session (the
+	// alerts compare with the earlier night's stored result)
 	fresh := landedGen(t)
 	restateLater(t, fresh)
-	run(fresh, 1, &earlier, earlier)
-	run(fresh, 1, nil, propAsOf)
+	run(fresh, 0, &earlier, earlier)
+	run(fresh, 0, nil, propAsOf)
 	if got, want := rowsOf(t, wh, propAsOf), rowsOf(t, fresh, propAsOf); !reflect.DeepEqual(got, want) {
 		t.Errorf("kept units: %s", diffTables(want, got))
 	}
@@ -824,7 +827,7 @@ func TestScoredCatalogProperties(t *testing.T) {
 		}
 	}
 	// (the split is the required paths'; TestShardsGiveTheSameResults tries it more)
-	t.Run("shards", func(t *testing.T) { shardsAgree(t, cat, []pipeline.Date{propAsOf}, nil, 1, 3) })
+	t.Run("shards", func(t *testing.T) { shardsAgree(t, cat, []pipeline.Date{propAsOf}, nil, 0, 1, 3) })
 	// (the second half of a month: the mechanism is the required paths', which
 	// TestChangePointsGiveEveryDatesResults tries over months)
 	t.Run("change points and history", func(t *testing.T) { changePointsAgree(t, cat, pipeline.MustDate("2026-10-15")) })

@@ -167,10 +167,12 @@ func TestComputeLogsEachStep(t *testing.T) {
 			got = append(got, rec.Step)
 		}
 	}
-	// the rules, the readers of stored results (history.sql, for the alerts'
-	// previous statuses), then the pass's results, its segments and the write
+	// the split (its units of deliveries, the restatement of what is not split
+	// in units), then in the shard's session the rules, the readers of stored
+	// results (history.sql, for the alerts' previous statuses), the pass's
+	// results, its segments and the write
 	i := slices.Index(Steps, "changes.sql") + 1
-	want := append([]string{Steps[0], "load", "repeated keys"}, Steps[1:i]...)
+	want := append([]string{Steps[0], "load", "split units", "repeated keys", "restate.sql", "split", Steps[0]}, Steps[2:i]...)
 	want = append(append(want, "history.sql"), Steps[i:]...)
 	want = append(want, "results.sql", "segments.sql", "write")
 	if !slices.Equal(got, want) {

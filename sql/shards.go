@@ -109,7 +109,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	}
 	want = append(want, '\n')
 	manifest := filepath.Join(dir, "manifest.json")
-	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) {
+	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) && splitWhole(warehouse, dir) {
 		return dir, nil
 	}
 	start := time.Now()
@@ -154,6 +154,37 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 		e.Log.Debug("landed data split into shards", "shards", n, "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return dir, nil
+}
+
+// splitWhole says whether every file a split names is still there: its global
+// tables, and each unit it reads with the rows its deliveries supersede. Derived
+// state may be deleted at any time (a disk cleaned by hand): a split that lost
+// a unit is made again, which makes the lost unit again (splitFeed).
+func splitWhole(warehouse, dir string) bool {
+	for _, t := range globalTables {
+		if _, err := os.Stat(filepath.Join(dir, "_global", t+".parquet")); err != nil {
+			return false
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "units.json"))
+	if err != nil {
+		return false
+	}
+	var units map[string][]string
+	if json.Unmarshal(b, &units) != nil {
+		return false
+	}
+	for _, dirs := range units {
+		for _, d := range dirs {
+			unit := filepath.Join(warehouse, filepath.FromSlash(d))
+			for _, p := range []string{unit, supersededPath(unit)} {
+				if _, err := os.Stat(p); err != nil {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // writeSplit writes the global tables and units.json: the units of the
