@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -136,15 +137,7 @@ func list(xs []string) any {
 	if xs == nil {
 		return nil
 	}
-	return "[" + strings.Join(quoteAll(xs), ", ") + "]"
-}
-
-func quoteAll(xs []string) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = "'" + strings.ReplaceAll(x, "'", "''") + "'"
-	}
-	return out
+	return "[" + strings.Join(duck.QuoteAll(xs), ", ") + "]"
 }
 
 func dedupe(xs []string) []string {

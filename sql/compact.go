@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -51,7 +52,7 @@ func compacts(month, latest string, files int) bool { return month < latest && f
 // delivery_date in their Hive path, compacted copies as a column.
 func readParquet(paths []string, hive bool) string {
 	return fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = %t, union_by_name = true)",
-		strings.Join(quoteAll(globEscaped(paths)), ", "), hive)
+		strings.Join(duck.QuoteAll(duck.GlobEscaped(paths)), ", "), hive)
 }
 
 // feedFiles are the Parquet files a compute reads for one feed.
@@ -153,7 +154,7 @@ func landedPaths(feedDir string) ([]string, error) {
 		if !d.IsDir() || !strings.HasPrefix(d.Name(), "delivery_date=") {
 			continue
 		}
-		files, err := parquetFiles(filepath.Join(feedDir, d.Name()))
+		files, err := duck.ParquetFiles(filepath.Join(feedDir, d.Name()))
 		if err != nil {
 			return nil, err
 		}

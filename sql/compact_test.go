@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -34,7 +35,7 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 			if m, _ := filepath.Glob(glob); len(m) == 0 {
 				continue
 			}
-			raw := fmt.Sprintf("SELECT * FROM read_parquet(%s, hive_partitioning = true, union_by_name = true)", quote(glob))
+			raw := fmt.Sprintf("SELECT * FROM read_parquet(%s, hive_partitioning = true, union_by_name = true)", duck.Quote(glob))
 			q := fmt.Sprintf(`SELECT (SELECT count(*) FROM (FROM landed_%[1]s EXCEPT ALL %[2]s)),
 				(SELECT count(*) FROM (%[2]s EXCEPT ALL FROM landed_%[1]s)), (SELECT count(*) FROM landed_%[1]s)`, f.Name, raw)
 			r, err := e.Query(ctx, q)

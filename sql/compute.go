@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -52,34 +53,7 @@ func TableOrder(table string) string {
 // ResultFiles lists the files that hold a result table of a date, every
 // *.parquet file in its directory (SPEC §6.1), by exact name.
 func ResultFiles(warehouse, table string, d pipeline.Date) ([]string, error) {
-	return parquetFiles(pipeline.ResultDir(warehouse, table, d))
-}
-
-// ReadFiles is the SQL that reads Parquet files by their exact paths: a
-// table function over a literal list (a table function takes no bound list).
-func ReadFiles(paths []string) string { return readFiles(paths, "") }
-
-// readFiles is ReadFiles with more of read_parquet's options (", filename = true").
-func readFiles(paths []string, options string) string {
-	if len(paths) == 0 {
-		return "(SELECT NULL WHERE false)"
-	}
-	// not Hive-partitioned, whatever the path says: a directory named x=y
-	// would otherwise add a column x
-	return fmt.Sprintf("read_parquet([%s], hive_partitioning = false%s)", strings.Join(quoteAll(globEscaped(paths)), ", "), options)
-}
-
-// globEscaped makes paths that DuckDB's readers, which take every path as a
-// glob pattern, read as they are: *, ? and [ become one-character classes. A
-// warehouse at …/wh[1] would otherwise read …/wh1, and one at …/wh* its
-// neighbours.
-func globEscaped(paths []string) []string {
-	r := strings.NewReplacer("[", "[[]", "*", "[*]", "?", "[?]")
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = r.Replace(p)
-	}
-	return out
+	return duck.ParquetFiles(pipeline.ResultDir(warehouse, table, d))
 }
 
 // Marker is written last, once every table of a date is: a date's results are
@@ -137,7 +111,7 @@ type ComputeOptions struct {
 	Dates     []pipeline.Date // the as-of dates, evaluated together
 	Catalog   *pipeline.Catalog
 	KnownBy   *pipeline.Date // with --as-known: only deliveries dated on or before it
-	Settings  Settings
+	Settings  duck.Settings
 	// Shards is how many shards the organizations are computed in, one after
 	// the other (SPEC §7.1); 0 chooses from the landed data and the memory limit.
 	Shards int
@@ -165,7 +139,8 @@ type ComputeOptions struct {
 	EveryPoint bool
 	// FromLanded computes in one shard from every landed row, restated in the
 	// session (restate.sql), with no split and nothing derived kept: the same
-	// results, slower; the tests' reference for the split's kept units.
+	// results, slower; the tests' reference for the split's kept units, and
+	// how one shard computes as known by a past date (KnownBy).
 	FromLanded bool
 	RunID      string
 	Now        func() time.Time
@@ -223,6 +198,13 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		if n, err = ChooseShards(opt.Warehouse, opt.Settings.MemoryLimit); err != nil {
 			return none, err
 		}
+	}
+	// A compute as known by a past date (--as-known) in one shard reads the
+	// landed rows where they lie, restated in its session: the split's units
+	// cut at that date would be made again at each date of a backfill, and the
+	// next night would make the uncut ones again and re-rank every unit after.
+	if n == 1 && opt.KnownBy != nil {
+		opt.FromLanded = true
 	}
 	shards := []pipeline.Shard{opt.Shard}
 	if opt.Shard.Count == 0 {
@@ -528,7 +510,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 		}
 		for _, d := range pass.dates {
 			var files map[string]PartFile
-			if err := e.timed("write", func() (err error) {
+			if err := e.Timed("write", func() (err error) {
 				files, err = e.WriteResults(ctx, opt.Warehouse, d, s, resultGen(d, s.Count, e.dataID, opt.knownBy()))
 				return err
 			}); err != nil {
@@ -608,7 +590,7 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 			}
 		}
 	}
-	if err := e.timed("write", func() error { return e.writeSegments(ctx, dir, dates[0], dates[len(dates)-1]) }); err != nil {
+	if err := e.Timed("write", func() error { return e.writeSegments(ctx, dir, dates[0], dates[len(dates)-1]) }); err != nil {
 		return err
 	}
 	covered, err := segmentsCover(dir, spine)
@@ -616,7 +598,7 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 		return err
 	}
 	var rows map[string]int64
-	if err := e.timed("history", func() (err error) {
+	if err := e.Timed("history", func() (err error) {
 		rows, err = e.writeMonthPart(ctx, opt.Warehouse, opt.History.Kind(), m, gen, dir, s, opt.RunID, opt.Now().UTC())
 		return err
 	}); err != nil {
@@ -680,7 +662,7 @@ func (e *Engine) previousStatuses(ctx context.Context, opt ComputeOptions, s pip
 func (e *Engine) backfilledTable(opt ComputeOptions, s pipeline.Shard, d pipeline.Date, table string) (string, error) {
 	k, m := opt.History.Kind(), pipeline.Month(d)
 	gen := e.monthGen(opt, m, s.Count)
-	files, err := parquetFiles(filepath.Join(pipeline.HistorySegmentsDir(opt.Warehouse, k, m, gen, s), table))
+	files, err := duck.ParquetFiles(filepath.Join(pipeline.HistorySegmentsDir(opt.Warehouse, k, m, gen, s), table))
 	if err != nil {
 		return "", err
 	}
@@ -698,7 +680,7 @@ func (e *Engine) backfilledTable(opt ComputeOptions, s pipeline.Shard, d pipelin
 			return "", fmt.Errorf("the %s history of %s that this backfill wrote is gone", k, d)
 		}
 	}
-	return fmt.Sprintf("%s_of_history([%s], DATE '%s')", table, strings.Join(quoteAll(globEscaped(files)), ", "), d), nil
+	return fmt.Sprintf("%s_of_history([%s], DATE '%s')", table, strings.Join(duck.QuoteAll(duck.GlobEscaped(files)), ", "), d), nil
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.
@@ -706,7 +688,7 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return err
 	}
-	if err := e.timed("load", func() error {
+	if err := e.Timed("load", func() error {
 		if _, err := e.LoadLanded(ctx, warehouse, knownBy); err != nil {
 			return err
 		}
@@ -722,7 +704,7 @@ func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Cata
 
 // restate makes the feeds' rows in force from the landed views (restate.sql).
 func (e *Engine) restate(ctx context.Context) error {
-	if err := e.timed("repeated keys", func() (err error) {
+	if err := e.Timed("repeated keys", func() (err error) {
 		e.found, err = e.repeatedKeys(ctx)
 		return err
 	}); err != nil {
@@ -876,7 +858,7 @@ func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.
 	if len(counts) > 0 {
 		var values []string
 		for _, c := range counts {
-			values = append(values, fmt.Sprintf("(%s, %s, %d)", quote(c.Check), quote(c.Feed), c.Rows))
+			values = append(values, fmt.Sprintf("(%s, %s, %d)", duck.Quote(c.Check), duck.Quote(c.Feed), c.Rows))
 		}
 		q = "SELECT check_name, feed, CAST(sum(rows) AS BIGINT) AS rows FROM (VALUES " + strings.Join(values, ", ") +
 			") v(check_name, feed, rows) GROUP BY check_name, feed"

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -152,7 +153,7 @@ func (e *Engine) writeSegments(ctx context.Context, dir string, first, last pipe
 // segmentsCover says whether the segments in dir cover every date of spine,
 // and lists the segment files of table.
 func segmentsCover(dir string, spine []pipeline.Date) (bool, error) {
-	files, err := parquetFiles(filepath.Join(dir, Tables[0].Name))
+	files, err := duck.ParquetFiles(filepath.Join(dir, Tables[0].Name))
 	if err != nil {
 		return false, err
 	}
@@ -181,11 +182,11 @@ func segmentsCover(dir string, spine []pipeline.Date) (bool, error) {
 func (e *Engine) writeMonthPart(ctx context.Context, warehouse string, k pipeline.HistoryKind, month, gen, segs string, s pipeline.Shard, runID string, now time.Time) (map[string]int64, error) {
 	rows := map[string]int64{}
 	for _, t := range Tables {
-		files, err := parquetFiles(filepath.Join(segs, t.Name))
+		files, err := duck.ParquetFiles(filepath.Join(segs, t.Name))
 		if err != nil {
 			return nil, err
 		}
-		n, err := e.CopyTo(ctx, mergeQuery(t, ReadFiles(files)), pipeline.HistoryStaged(warehouse, k, gen, t.Name, month, s))
+		n, err := e.CopyTo(ctx, mergeQuery(t, duck.ReadFiles(files)), pipeline.HistoryStaged(warehouse, k, gen, t.Name, month, s))
 		if err != nil {
 			return nil, fmt.Errorf("history %s %s: %w", month, t.Name, err)
 		}
@@ -430,13 +431,13 @@ func (s *StoredResult) Table(warehouse, table string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return ReadFiles(files), nil
+		return duck.ReadFiles(files), nil
 	}
 	files, err := historyFiles(warehouse, table, s.Month)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s_of_history([%s], DATE '%s')", table, strings.Join(quoteAll(globEscaped(files)), ", "), s.Date), nil
+	return fmt.Sprintf("%s_of_history([%s], DATE '%s')", table, strings.Join(duck.QuoteAll(duck.GlobEscaped(files)), ", "), s.Date), nil
 }
 
 // StoredDates lists the dates with a stored result, nightly or history of

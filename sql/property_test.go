@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"attain/duck"
 	"attain/ingest"
 	"attain/pipeline"
 	"attain/synth"
@@ -150,14 +151,14 @@ func rowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no result files (%v)", table.Name, err)
 		}
-		rows, err := e.Query(context.Background(), "SELECT COLUMNS(*)::VARCHAR FROM "+ReadFiles(files))
+		rows, err := e.Query(context.Background(), "SELECT COLUMNS(*)::VARCHAR FROM "+duck.ReadFiles(files))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// each file has the table's columns, and its rows in the order of the
 		// table's key (ties in any order)
 		for _, f := range files {
-			cols, err := e.Query(context.Background(), "SELECT column_name FROM (DESCRIBE SELECT * FROM "+ReadFiles([]string{f})+")")
+			cols, err := e.Query(context.Background(), "SELECT column_name FROM (DESCRIBE SELECT * FROM "+duck.ReadFiles([]string{f})+")")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +173,7 @@ func rowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
 				SELECT file_row_number AS n, dense_rank() OVER (ORDER BY %s) AS k
 				FROM read_parquet(%s, file_row_number = true, hive_partitioning = false))
 				SELECT count(*) FROM (SELECT k, lag(k) OVER (ORDER BY n) AS before FROM r) WHERE k < before`,
-				table.OrderBy, quote(globEscaped([]string{f})[0]))
+				table.OrderBy, duck.Quote(duck.GlobEscaped([]string{f})[0]))
 			out, err := e.Query(context.Background(), q)
 			if err != nil {
 				t.Fatal(err)
@@ -202,7 +203,7 @@ func TestPropertiesOnGeneratedData(t *testing.T) {
 		defer e.Close()
 		for _, table := range []string{"attainment", "requirements", "renewal_risk"} {
 			files, _ := ResultFiles(wh, table, propAsOf)
-			rows, err := e.Query(context.Background(), "SELECT count(*) FROM "+ReadFiles(files)+" WHERE lapses_on <= as_of")
+			rows, err := e.Query(context.Background(), "SELECT count(*) FROM "+duck.ReadFiles(files)+" WHERE lapses_on <= as_of")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -642,7 +643,7 @@ func keyPeopleAgree(t *testing.T, cat *pipeline.Catalog, minKeys, tryOthers int)
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no result files (%v)", table, err)
 		}
-		return ReadFiles(files)
+		return duck.ReadFiles(files)
 	}
 	// key people, and as many members' counting individuals who are not
 	rows, err := e.Query(ctx, `
@@ -810,7 +811,7 @@ func TestScoredCatalogProperties(t *testing.T) {
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no result files (%v)", table, err)
 		}
-		return ReadFiles(files)
+		return duck.ReadFiles(files)
 	}
 	got, err := e.Query(context.Background(), `SELECT
 		(SELECT count(*) FILTER (WHERE met) FROM `+read("requirements")+` WHERE metric = 'score'),

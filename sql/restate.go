@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/template"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -70,13 +71,13 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 			continue
 		}
 		k := int((n + keysPerPass - 1) / keysPerPass)
-		dir, err := os.MkdirTemp(e.spillDir, "keys-"+f.Name+"-")
+		dir, err := os.MkdirTemp(e.SpillDir(), "keys-"+f.Name+"-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
 		q := fmt.Sprintf(`COPY (SELECT h, h %% %d AS kp FROM (SELECT hash(%s) AS h FROM landed_%s)) TO %s (FORMAT parquet, PARTITION_BY (kp))`,
-			k, strings.Join(f.Key, ", "), f.Name, quote(filepath.Join(dir, "h")))
+			k, strings.Join(f.Key, ", "), f.Name, duck.Quote(filepath.Join(dir, "h")))
 		if err := e.Exec(ctx, q); err != nil {
 			return nil, fmt.Errorf("repeated keys of %s: %w", f.Name, err)
 		}
@@ -88,7 +89,7 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 			return nil, err
 		}
 		for _, p := range parts {
-			files, err := parquetFiles(filepath.Join(dir, "h", p.Name()))
+			files, err := duck.ParquetFiles(filepath.Join(dir, "h", p.Name()))
 			if err != nil {
 				return nil, err
 			}
@@ -96,7 +97,7 @@ func (e *Engine) repeatedKeys(ctx context.Context) (map[string]bool, error) {
 				continue
 			}
 			if err := e.Exec(ctx, fmt.Sprintf("INSERT INTO repeated_%s SELECT h FROM %s GROUP BY ALL HAVING count(*) > 1",
-				f.Name, ReadFiles(files))); err != nil {
+				f.Name, duck.ReadFiles(files))); err != nil {
 				return nil, fmt.Errorf("repeated keys of %s: %w", f.Name, err)
 			}
 		}

@@ -16,13 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"attain/duck"
 	"attain/ingest"
 	"attain/pipeline"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected CSV files of testdata/rules from what the code computes (review them before committing)")
 
-var testSettings = Settings{MemoryLimit: "1GiB", Threads: 2}
+var testSettings = duck.Settings{MemoryLimit: "1GiB", Threads: 2}
 
 // testEngine opens a session with testSettings, closed when the test ends.
 func testEngine(t testing.TB) *Engine {
@@ -134,7 +135,7 @@ func exportCSV(t testing.TB, wh, table string, d pipeline.Date) string {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("%s: no result files (%v)", table, err)
 	}
-	q := fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY %s) TO '%s' (HEADER, DELIMITER ',')", ReadFiles(files), TableOrder(table), out)
+	q := fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY %s) TO '%s' (HEADER, DELIMITER ',')", duck.ReadFiles(files), TableOrder(table), out)
 	if _, err := db.Exec(q); err != nil {
 		t.Fatal(err)
 	}

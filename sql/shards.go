@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 )
 
@@ -93,7 +94,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 		return "", err
 	}
 	var sources []sourceFile
-	if err := e.timed("load", func() (err error) {
+	if err := e.Timed("load", func() (err error) {
 		sources, err = e.LoadLanded(ctx, warehouse, knownBy)
 		return err
 	}); err != nil {
@@ -114,7 +115,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	}
 	start := time.Now()
 	var units map[string][]string
-	if err := e.timed("split units", func() (err error) {
+	if err := e.Timed("split units", func() (err error) {
 		units, err = e.splitFeeds(ctx, warehouse, n)
 		return err
 	}); err != nil {
@@ -127,7 +128,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.timed("split", func() error { return e.writeSplit(ctx, warehouse, tmp, units) }); err != nil {
+	if err := e.Timed("split", func() error { return e.writeSplit(ctx, warehouse, tmp, units) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -254,7 +255,7 @@ func (e *Engine) loadSuperseded(ctx context.Context, feed string, units []string
 	}
 	q := noPlaces
 	if len(paths) > 0 {
-		q = "SELECT source_file, source_line FROM " + ReadFiles(paths)
+		q = "SELECT source_file, source_line FROM " + duck.ReadFiles(paths)
 	}
 	return e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE superseded_%s AS %s", feed, q))
 }
@@ -269,7 +270,7 @@ const noPlaces = "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_li
 func (e *Engine) feedViews(ctx context.Context, f *pipeline.Feed, name string, paths []string) error {
 	read, landed := emptyFeed(f, f.Name == "revenue"), emptyFeed(f, true)
 	if len(paths) > 0 {
-		landed = "SELECT * EXCLUDE (h) FROM " + ReadFiles(paths)
+		landed = "SELECT * EXCLUDE (h) FROM " + duck.ReadFiles(paths)
 		read = fmt.Sprintf("SELECT * FROM landed_%[1]s ANTI JOIN superseded_%[1]s USING (source_file, source_line)", f.Name)
 		if f.Name != "revenue" {
 			read = fmt.Sprintf(`SELECT * EXCLUDE (source_file, source_line, source_part, delivery_date)
@@ -331,14 +332,14 @@ func (e *Engine) supersedeUnit(ctx context.Context, f *pipeline.Feed, files, ear
 	q := noPlaces
 	if len(files) > 0 {
 		steps := []string{
-			"CREATE OR REPLACE TEMP TABLE unit_keys AS SELECT h FROM " + ReadFiles(files),
+			"CREATE OR REPLACE TEMP TABLE unit_keys AS SELECT h FROM " + duck.ReadFiles(files),
 			"CREATE OR REPLACE TEMP TABLE earlier_hits AS SELECT NULL::UBIGINT AS h, NULL::VARCHAR AS filename WHERE false",
 			`CREATE OR REPLACE TEMP TABLE unit_repeated AS
 				SELECT h FROM unit_keys GROUP BY h HAVING count(*) > 1 UNION SELECT h FROM earlier_hits`,
 		}
 		if len(earlier) > 0 {
 			steps[1] = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE earlier_hits AS SELECT h, filename FROM %s SEMI JOIN unit_keys USING (h)",
-				readFiles(earlier, ", filename = true"))
+				duck.ReadFilesWith(earlier, ", filename = true"))
 		}
 		for _, st := range steps {
 			if err := e.Exec(ctx, st); err != nil {
@@ -356,7 +357,7 @@ func (e *Engine) supersedeUnit(ctx context.Context, f *pipeline.Feed, files, ear
 		q = fmt.Sprintf(`SELECT source_file, source_line FROM %s SEMI JOIN unit_repeated USING (h)
 			QUALIFY row_number() OVER (PARTITION BY %s
 			    ORDER BY delivery_date DESC, part_rank(source_part) DESC, source_line DESC) > 1`,
-			ReadFiles(held), strings.Join(f.Key, ", "))
+			duck.ReadFiles(held), strings.Join(f.Key, ", "))
 	}
 	_, err := e.CopyTo(ctx, q, path)
 	return err
@@ -420,7 +421,7 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 			}
 			q := fmt.Sprintf("SELECT *, hash(%s) AS h, %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
 				strings.Join(f.Key, ", "), unitPartition(f, n), m.read, e.until)
-			if err := e.copyPartitioned(ctx, q, tmp); err != nil {
+			if err := e.CopyPartitioned(ctx, q, tmp); err != nil {
 				os.RemoveAll(tmp)
 				return err
 			}
@@ -441,7 +442,7 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 			return nil, err
 		}
 		for _, p := range parts {
-			files, err := parquetFiles(filepath.Join(path, p.Name()))
+			files, err := duck.ParquetFiles(filepath.Join(path, p.Name()))
 			if err != nil {
 				return nil, err
 			}
@@ -489,35 +490,6 @@ func deliveryOf(path string) string {
 	return strings.TrimPrefix(filepath.Base(filepath.Dir(path)), "delivery_date=")
 }
 
-// copyPartitioned writes a query's rows under dir/shard=<i>/ by its shard
-// column, and syncs what it wrote.
-func (e *Engine) copyPartitioned(ctx context.Context, query, dir string) error {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return err
-	}
-	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, PARTITION_BY (shard), COMPRESSION zstd)", query, quote(dir))
-	if err := e.Exec(ctx, q); err != nil {
-		return err
-	}
-	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) && path == dir {
-				return nil // no rows at all
-			}
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return f.Sync()
-	})
-}
-
 // LoadShard makes the tables the rules read, <feed> for each feed and the
 // global tables, views over one shard's files of a split. A shard with no rows
 // of a feed gets an empty view of the feed's columns. The global tables that are
@@ -532,7 +504,7 @@ func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipelin
 	}
 	e.dataID = manifestID(b)
 	for _, t := range globalTables {
-		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
+		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, duck.ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
 		if err := e.Exec(ctx, q); err != nil {
 			return fmt.Errorf("shard %s: %w", t, err)
 		}
@@ -570,7 +542,7 @@ func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipelin
 		}
 		var paths []string
 		for _, d := range units[f.Name] {
-			p, err := parquetFiles(filepath.Join(d, part))
+			p, err := duck.ParquetFiles(filepath.Join(d, part))
 			if err != nil {
 				return err
 			}
@@ -594,25 +566,6 @@ func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipelin
 		return err
 	}
 	return e.quality(ctx)
-}
-
-// parquetFiles lists the Parquet files directly in dir by exact name (none
-// when dir does not exist).
-func parquetFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, en := range entries {
-		if en.Type().IsRegular() && strings.HasSuffix(en.Name(), ".parquet") {
-			out = append(out, filepath.Join(dir, en.Name()))
-		}
-	}
-	return out, nil
 }
 
 // emptyFeed is the SQL of no rows of a feed's columns (with the landed

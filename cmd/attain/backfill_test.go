@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 	"attain/sql"
 )
@@ -79,7 +80,7 @@ func macroRows(t testing.TB, wh, d string) map[string]string {
 func macroRowsOf(t testing.TB, wh, d, suffix string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	eng, err := sql.Open(ctx, sql.Settings{MemoryLimit: "512MiB", Threads: 1})
+	eng, err := sql.Open(ctx, duck.Settings{MemoryLimit: "512MiB", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

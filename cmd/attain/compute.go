@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/ingest"
 	"attain/pipeline"
 	"attain/sql"
@@ -42,8 +43,8 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 }
 
 // settings are DuckDB's limits from the configuration, spilling inside the warehouse.
-func settings(cfg pipeline.Config) sql.Settings {
-	return sql.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse),
+func settings(cfg pipeline.Config) duck.Settings {
+	return duck.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse),
 		EachStatement: os.Getenv("ATTAIN_DEBUG") == "statements"}
 }
 

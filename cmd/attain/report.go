@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/ingest"
 	"attain/pipeline"
 	"attain/render"
@@ -275,14 +276,14 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 			return fmt.Errorf("read requirements: %w", err)
 		}
 		var sheetQueries, csvQueries []string
-		for i, where := range sql.Ranged("q.org_id", bounds) {
+		for i, where := range duck.Ranged("q.org_id", bounds) {
 			sheetQueries = append(sheetQueries, `SELECT q.as_of, q.org_id, r.org_name, q.competency_id, n.competency_name,
 				q.level, q.path, q.metric, q.value, q.min, q.met, q.lapses_on
 				FROM `+tables["requirements"]+` q
 				JOIN `+tables["renewal_risk"]+` r ON r.org_id = q.org_id AND q.level = coalesce(r.membership_level, r.eligible_level)
 				LEFT JOIN competency_names n ON n.competency_id = q.competency_id
 				WHERE `+where+` ORDER BY `+prefixed("q", sql.TableOrder("requirements")))
-			csvQueries = append(csvQueries, `SELECT * FROM `+tables["requirements"]+` WHERE `+sql.Ranged("org_id", bounds)[i]+
+			csvQueries = append(csvQueries, `SELECT * FROM `+tables["requirements"]+` WHERE `+duck.Ranged("org_id", bounds)[i]+
 				` ORDER BY `+sql.TableOrder("requirements"))
 		}
 		sheet, err := eng.ReadChain(ctx, sheetQueries)

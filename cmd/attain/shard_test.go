@@ -17,6 +17,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"attain/duck"
 	"attain/pipeline"
 	"attain/sql"
 )
@@ -368,12 +369,12 @@ func TestPartsArePinned(t *testing.T) {
 	}
 	other, _ := os.ReadFile(part(1))
 	ctx := context.Background()
-	eng, err := sql.Open(ctx, sql.Settings{MemoryLimit: "256MiB", Threads: 1})
+	eng, err := sql.Open(ctx, duck.Settings{MemoryLimit: "256MiB", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	empty := filepath.Join(dir, "empty.parquet")
-	if _, err := eng.CopyTo(ctx, "SELECT * FROM "+sql.ReadFiles([]string{part(0)})+" LIMIT 0", empty); err != nil {
+	if _, err := eng.CopyTo(ctx, "SELECT * FROM "+duck.ReadFiles([]string{part(0)})+" LIMIT 0", empty); err != nil {
 		t.Fatal(err)
 	}
 	eng.Close()

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"attain/duck"
 	"attain/pipeline"
 	"attain/render"
 	"attain/sql"
@@ -20,7 +21,7 @@ import (
 func TestTrendFromStoredResults(t *testing.T) {
 	ctx := context.Background()
 	wh := t.TempDir()
-	eng, err := sql.Open(ctx, sql.Settings{MemoryLimit: "256MiB", Threads: 1})
+	eng, err := sql.Open(ctx, duck.Settings{MemoryLimit: "256MiB", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"attain/duck"
 	"attain/pipeline"
-	"attain/sql"
 )
 
 // versionCmd prints what this binary is (SPEC §2).
@@ -16,7 +16,7 @@ type versionCmd struct{}
 func (c *versionCmd) flags(*flag.FlagSet, *pipeline.Config) {}
 
 func (c *versionCmd) run(ctx context.Context, e *env) error {
-	duck, err := sql.DuckDBVersion(ctx)
+	engine, err := duck.DuckDBVersion(ctx)
 	if err != nil {
 		return err
 	}
@@ -28,6 +28,6 @@ func (c *versionCmd) run(ctx context.Context, e *env) error {
 	for _, v := range cat.Versions {
 		versions = append(versions, fmt.Sprintf("%s (from %s)", v.Version, v.EffectiveFrom))
 	}
-	fmt.Fprintf(e.stdout, "attain %s\nDuckDB %s\ndefault catalog %s\n", version, duck, strings.Join(versions, ", "))
+	fmt.Fprintf(e.stdout, "attain %s\nDuckDB %s\ndefault catalog %s\n", version, engine, strings.Join(versions, ", "))
 	return nil
 }

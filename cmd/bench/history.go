@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 	"attain/sql"
 )
@@ -131,7 +132,7 @@ func readRequirements(wh string, d pipeline.Date) (readResult, error) {
 	var times []float64
 	var rows int64
 	for range 3 {
-		eng, err := sql.Open(ctx, sql.Settings{MemoryLimit: "1GiB", Threads: 2})
+		eng, err := sql.Open(ctx, duck.Settings{MemoryLimit: "1GiB", Threads: 2})
 		if err != nil {
 			return readResult{}, err
 		}

@@ -1,4 +1,4 @@
-package sql
+package duck
 
 import (
 	"context"
@@ -40,7 +40,7 @@ const batchRows = 1024
 
 // ReadTable returns the rows of a query over the engine, for a report. Close
 // them when not read to the end: the reader holds the engine's connection.
-func (e *Engine) ReadTable(ctx context.Context, query string, args ...any) (*TableRows, error) {
+func (e *Session) ReadTable(ctx context.Context, query string, args ...any) (*TableRows, error) {
 	rows, err := e.conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func convert(v any) any {
 // (ReadRanges).
 type ChainRows struct {
 	ctx     context.Context
-	e       *Engine
+	e       *Session
 	queries []string
 	cur     *TableRows
 	tee     func([]any) error
@@ -200,7 +200,7 @@ type ChainRows struct {
 
 // ReadChain returns the rows of the queries in turn; they must have the same
 // columns. Close them when not read to the end.
-func (e *Engine) ReadChain(ctx context.Context, queries []string) (*ChainRows, error) {
+func (e *Session) ReadChain(ctx context.Context, queries []string) (*ChainRows, error) {
 	c := &ChainRows{ctx: ctx, e: e, queries: queries}
 	if err := c.open(); err != nil {
 		return nil, err
@@ -257,7 +257,7 @@ func (c *ChainRows) Close() error { return c.cur.Close() }
 // RangeBounds splits the distinct values of column col of from into parts of
 // about rowsPerRange rows (of total): the values at which each range after the
 // first starts, ascending; none when one range holds them all.
-func (e *Engine) RangeBounds(ctx context.Context, from, col string, total, rowsPerRange int64) ([]string, error) {
+func (e *Session) RangeBounds(ctx context.Context, from, col string, total, rowsPerRange int64) ([]string, error) {
 	k := (total + rowsPerRange - 1) / rowsPerRange
 	if k <= 1 {
 		return nil, nil
@@ -285,10 +285,10 @@ func Ranged(col string, bounds []string) []string {
 	for i := 0; i <= len(bounds); i++ {
 		var c []string
 		if i > 0 {
-			c = append(c, fmt.Sprintf("%s >= %s", col, quote(bounds[i-1])))
+			c = append(c, fmt.Sprintf("%s >= %s", col, Quote(bounds[i-1])))
 		}
 		if i < len(bounds) {
-			c = append(c, fmt.Sprintf("%s < %s", col, quote(bounds[i])))
+			c = append(c, fmt.Sprintf("%s < %s", col, Quote(bounds[i])))
 		}
 		out = append(out, strings.Join(c, " AND "))
 	}

@@ -1,4 +1,4 @@
-package sql
+package duck
 
 import (
 	"context"
@@ -9,6 +9,19 @@ import (
 	"sync/atomic"
 	"testing"
 )
+
+var testSettings = Settings{MemoryLimit: "1GiB", Threads: 2}
+
+// testEngine opens a session with testSettings, closed when the test ends.
+func testEngine(t testing.TB) *Session {
+	t.Helper()
+	e, err := Open(context.Background(), testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
 
 // TestReadTableKeepsFileOrder: a result file of many row groups, read by two
 // threads, comes back in the order it was written when the session keeps order
@@ -104,7 +117,7 @@ func TestReadTableTee(t *testing.T) {
 }
 
 // readRange reads the numbers 0 to n − 1, in order, through ReadTable.
-func readRange(t testing.TB, e *Engine, n int) *TableRows {
+func readRange(t testing.TB, e *Session, n int) *TableRows {
 	t.Helper()
 	rows, err := e.ReadTable(context.Background(), fmt.Sprintf("SELECT range AS i FROM range(%d) ORDER BY i", n))
 	if err != nil {
