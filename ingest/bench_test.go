@@ -18,7 +18,7 @@ func BenchmarkLandRevenue(b *testing.B) {
 	}
 	d, _ := pipeline.ParseDeliveryName(filepath.Base(src))
 	for i := 0; i < b.N; i++ {
-		l := &landing{warehouse: b.TempDir(), d: d, path: src, maxBad: 1}
+		l := &landing{wh: b.TempDir(), d: d, path: src, maxBad: 1}
 		if err := l.land(context.Background()); err != nil {
 			b.Fatal(err)
 		}

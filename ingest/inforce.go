@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // inForce says whether every landed row of a delivery is still in force: no
@@ -27,10 +28,10 @@ import (
 // only land a file whose rows are all in force already, which changes no
 // result (the later copy of a row restates an equal one). It reads only the
 // key columns of the feed's landed files, and only when a content repeats.
-func inForce(warehouse string, of pipeline.Delivery) (bool, error) {
+func inForce(wh string, of pipeline.Delivery) (bool, error) {
 	seed := maphash.MakeSeed()
 	var keys []uint64
-	err := landedKeys(pipeline.LandedPath(warehouse, of), of.Feed, seed, func(h uint64) bool {
+	err := landedKeys(warehouse.LandedPath(wh, of), of.Feed, seed, func(h uint64) bool {
 		keys = append(keys, h)
 		return true
 	})
@@ -41,7 +42,7 @@ func inForce(warehouse string, of pipeline.Delivery) (bool, error) {
 		return true, err
 	}
 	slices.Sort(keys)
-	later, err := landedAfter(warehouse, of)
+	later, err := landedAfter(wh, of)
 	if err != nil {
 		return false, err
 	}
@@ -63,8 +64,8 @@ func inForce(warehouse string, of pipeline.Delivery) (bool, error) {
 
 // landedAfter lists the landed files of of's feed that come after it in
 // restatement order.
-func landedAfter(warehouse string, of pipeline.Delivery) ([]string, error) {
-	dirs, err := os.ReadDir(pipeline.LandedDir(warehouse, of.Feed.Name))
+func landedAfter(wh string, of pipeline.Delivery) ([]string, error) {
+	dirs, err := os.ReadDir(warehouse.LandedDir(wh, of.Feed.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func landedAfter(warehouse string, of pipeline.Delivery) ([]string, error) {
 		if !ok || !dir.IsDir() || date < of.Date.String() {
 			continue
 		}
-		files, err := os.ReadDir(filepath.Join(pipeline.LandedDir(warehouse, of.Feed.Name), dir.Name()))
+		files, err := os.ReadDir(filepath.Join(warehouse.LandedDir(wh, of.Feed.Name), dir.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +86,7 @@ func landedAfter(warehouse string, of pipeline.Delivery) ([]string, error) {
 			}
 			d, ok := pipeline.ParseDeliveryName(name + ".csv")
 			if ok && d.Feed == of.Feed && d.Name != of.Name && compareDeliveries(d, of) > 0 {
-				out = append(out, filepath.Join(pipeline.LandedDir(warehouse, of.Feed.Name), dir.Name(), f.Name()))
+				out = append(out, filepath.Join(warehouse.LandedDir(wh, of.Feed.Name), dir.Name(), f.Name()))
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // Options says what one ingest does.
@@ -89,7 +90,7 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 	}
 	temps := []string{opt.Warehouse}
 	if opt.Shared {
-		temps = []string{pipeline.LandedRoot(opt.Warehouse), pipeline.QuarantineRoot(opt.Warehouse)}
+		temps = []string{warehouse.LandedRoot(opt.Warehouse), warehouse.QuarantineRoot(opt.Warehouse)}
 	}
 	for _, dir := range temps {
 		if err := pipeline.RemoveTemps(dir); err != nil {
@@ -263,7 +264,7 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 
 	workers := max(opt.Workers, 1)
 	err = landInOrder(ctx, todo, workers, func(d pipeline.Delivery) landed {
-		l := &landing{warehouse: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction, fault: opt.fault}
+		l := &landing{wh: opt.Warehouse, d: d, path: filepath.Join(opt.Inbox, d.File), maxBad: opt.MaxBadFraction, fault: opt.fault}
 		start := time.Now()
 		err = l.land(ctx)
 		return landed{l: l, err: err, took: time.Since(start)}
@@ -362,7 +363,7 @@ func Run(ctx context.Context, opt Options) (sum *Summary, err error) {
 // sameContentInForce says whether the landing of file (an inbox file name)
 // is still wholly in force (inForce), after flush has put this run's
 // landings in place.
-func sameContentInForce(warehouse, file string, flush func() error) (bool, error) {
+func sameContentInForce(wh, file string, flush func() error) (bool, error) {
 	d, ok := pipeline.ParseDeliveryName(file)
 	if !ok {
 		return true, nil
@@ -370,7 +371,7 @@ func sameContentInForce(warehouse, file string, flush func() error) (bool, error
 	if err := flush(); err != nil {
 		return false, err
 	}
-	return inForce(warehouse, d)
+	return inForce(wh, d)
 }
 
 func fileSHA(path string) (string, error) {

@@ -21,6 +21,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 var asOf = pipeline.MustDate("2026-11-23")
@@ -331,7 +332,7 @@ func TestHashCollisionFallsBackToExactKeys(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			wh := t.TempDir()
-			l := &landing{warehouse: wh, d: d, path: filepath.Join(in, "revenue_2026-11-20.csv"), maxBad: 1, keys: keys}
+			l := &landing{wh: wh, d: d, path: filepath.Join(in, "revenue_2026-11-20.csv"), maxBad: 1, keys: keys}
 			if err := l.land(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -560,7 +561,7 @@ func TestRejectedRedeliveryKeepsTheLanding(t *testing.T) {
 		t.Errorf("landed %v, want the earlier landing's o-1", got)
 	}
 	d, _ := pipeline.ParseDeliveryName(name)
-	q := fmt.Sprintf("read_parquet('%s')", pipeline.QuarantinePath(wh, d))
+	q := fmt.Sprintf("read_parquet('%s')", warehouse.QuarantinePath(wh, d))
 	if got := query(t, "SELECT line, reason FROM "+q); !reflect.DeepEqual(got, before) {
 		t.Errorf("the landing's quarantine %q, want it kept: %q", got, before)
 	}
@@ -643,7 +644,7 @@ func TestIngestStopsWhenTheLockIsLost(t *testing.T) {
 func TestSharedIngestLeavesOthersTemporaryFiles(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		wh := t.TempDir()
-		landed := filepath.Join(pipeline.LandedDir(wh, "organizations"), "delivery_date=2026-10-30", "organizations_2026-10-30.parquet.tmp")
+		landed := filepath.Join(warehouse.LandedDir(wh, "organizations"), "delivery_date=2026-10-30", "organizations_2026-10-30.parquet.tmp")
 		other := filepath.Join(wh, "shards", "units-3", "revenue", "2026-10-31.superseded.parquet.77.tmp")
 		for _, p := range []string{landed, other} {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

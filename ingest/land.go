@@ -22,6 +22,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // rejection is a file-level failure: the file is rejected whole.
@@ -48,10 +49,10 @@ func (s sourceReader) Read(p []byte) (int, error) {
 
 // landing lands one inbox file. Its counts fill the log entry.
 type landing struct {
-	warehouse string
-	d         pipeline.Delivery
-	path      string // inbox path
-	maxBad    float64
+	wh     string
+	d      pipeline.Delivery
+	path   string // inbox path
+	maxBad float64
 
 	fault                     func(point string) error
 	keys                      func() keyChecker // the one-pass key checker; tests force collisions
@@ -72,7 +73,7 @@ func (l *landing) land(ctx context.Context) error {
 	// again, exactly, comparing the keys of those hashes only.
 	keys := l.keys
 	if keys == nil {
-		keys = func() keyChecker { return newHashLog(pipeline.TmpDir(l.warehouse)) }
+		keys = func() keyChecker { return newHashLog(warehouse.TmpDir(l.wh)) }
 	}
 	err := l.pass(ctx, "", keys())
 	var rep *errRepeats
@@ -307,7 +308,7 @@ func (l *landing) scanKeys(ctx context.Context) (*dupFinder, error) {
 	}
 	defer s.Close()
 	defer func() { l.sha = s.sha() }()
-	keys := newHashLog(pipeline.TmpDir(l.warehouse))
+	keys := newHashLog(warehouse.TmpDir(l.wh))
 	p := newRowParser(l.d, s.cols, s.nfields, nil, keys)
 	n := 0
 	for {
@@ -347,7 +348,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	var lt *table
 	var landedFile *pipeline.AtomicFile
 	if reject == "" {
-		if landedFile, err = pipeline.CreateAtomic(pipeline.LandedPath(l.warehouse, l.d)); err != nil {
+		if landedFile, err = pipeline.CreateAtomic(warehouse.LandedPath(l.wh, l.d)); err != nil {
 			return err
 		}
 		defer landedFile.Abort()
@@ -356,9 +357,9 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	}
 	// A rejected file's rows go beside the landing of its name, never over
 	// it: a rejected re-delivery keeps the earlier landing, and its quarantine.
-	qPath := pipeline.QuarantinePath(l.warehouse, l.d)
+	qPath := warehouse.QuarantinePath(l.wh, l.d)
 	if reject != "" {
-		qPath = pipeline.RejectedPath(l.warehouse, l.d)
+		qPath = warehouse.RejectedPath(l.wh, l.d)
 	}
 	// The quarantine file is made at the first bad row: most files have none.
 	q := quarantiner{path: qPath, file: l.d.File}
@@ -433,7 +434,7 @@ func (l *landing) pass(ctx context.Context, reject string, dups keyChecker) erro
 	}
 	if reject == "" {
 		// landed: an earlier rejection of this name is superseded
-		if err := os.Remove(pipeline.RejectedPath(l.warehouse, l.d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(warehouse.RejectedPath(l.wh, l.d)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}

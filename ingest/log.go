@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // LogFile is the ingest log's name inside the warehouse (pipeline's layout): one JSON object a
 // line, one line per file decision, appended and synced, never rewritten.
-const LogFile = pipeline.IngestLogFile
+const LogFile = warehouse.IngestLogFile
 
 // Status of a file in the ingest log.
 const (
@@ -54,8 +55,8 @@ type Entry struct {
 
 // ReadLog returns every entry of the warehouse's ingest log, oldest first. A
 // line torn by a crash at the end of the log is ignored.
-func ReadLog(warehouse string) ([]Entry, error) {
-	f, err := os.Open(filepath.Join(warehouse, LogFile))
+func ReadLog(wh string) ([]Entry, error) {
+	f, err := os.Open(filepath.Join(wh, LogFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -88,8 +89,8 @@ type logWriter struct {
 }
 
 // openLog opens the log for appending, first cutting a line torn by a crash.
-func openLog(warehouse string) (*logWriter, error) {
-	path := filepath.Join(warehouse, LogFile)
+func openLog(wh string) (*logWriter, error) {
+	path := filepath.Join(wh, LogFile)
 	b, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -176,8 +177,8 @@ func Current(entries []Entry) (landed, rejected []Entry) {
 // CheckLanded says whether every landed file the ingest log holds as current
 // is in the warehouse: a compute over a warehouse that lost one would give
 // other results and say nothing. The error names the missing files.
-func CheckLanded(warehouse string) error {
-	entries, err := ReadLog(warehouse)
+func CheckLanded(wh string) error {
+	entries, err := ReadLog(wh)
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func CheckLanded(warehouse string) error {
 		if !ok {
 			continue
 		}
-		if _, err := os.Stat(pipeline.LandedPath(warehouse, d)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(warehouse.LandedPath(wh, d)); errors.Is(err, os.ErrNotExist) {
 			missing = append(missing, e.File)
 		}
 	}

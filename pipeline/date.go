@@ -173,3 +173,6 @@ func Spine(from, to Date, every string) ([]Date, error) {
 	}
 	return out, nil
 }
+
+// Month names a calendar month, YYYY-MM, by its first day.
+func Month(d Date) string { return d.String()[:7] }

@@ -2,108 +2,18 @@ package sql
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"attain/duck"
 	"attain/pipeline"
+	"attain/warehouse"
 )
-
-// Table is a result table of SPEC §6.2 and the order its rows are written in.
-type Table struct {
-	Name    string
-	Columns string // the columns in order
-	OrderBy string
-}
-
-// Tables are the result tables, in the order of SPEC §6.2, plus what the workbook
-// says each at_risk and lapsed member needs (SPEC §6.3), the rows left out at
-// compute time and the data-quality counts.
-var Tables = []Table{
-	{"attainment", "as_of, org_id, org_name, competency_id, competency_name, level, basis, lapses_on, days_to_lapse", "org_id, competency_id"},
-	{"requirements", "as_of, org_id, competency_id, level, path, metric, value, min, met, lapses_on", "org_id, competency_id, level, path, metric, min, value"},
-	{"renewal_risk", "as_of, org_id, org_name, membership_level, purchased_on, anniversary_on, days_to_anniversary, in_grace, status, supporting_competencies, lapses_on, cause, upgrade_eligible, eligible_level, alert", "org_id"},
-	{"alerts", "as_of, org_id, org_name, membership_level, previous_status, status, message, cause", "org_id"},
-	{"expiring", "as_of, org_id, individual_id, competency_id, kind, code, ends_on, days_left", "org_id, individual_id NULLS FIRST, competency_id, kind, code, ends_on"},
-	{"profile", "as_of, org_id, competency_id, displayed_level", "org_id, competency_id"},
-	{"key_people", "as_of, org_id, org_name, membership_level, individual_id, status_now, status_if_leaves, lapses_on_now, lapses_on_if_leaves, competencies", "org_id, individual_id"},
-	{"needs", "as_of, org_id, needs", "org_id"},
-	{"compute_quarantine", "as_of, feed, file, line, \"column\", reason", "file, line"},
-	{"data_quality", "as_of, check_name, feed, rows", "check_name, feed"},
-}
-
-// TableOrder is the ORDER BY of a result table's rows: its key, then every
-// column, so that rows read from any number of parts come in one order.
-func TableOrder(table string) string {
-	for _, t := range Tables {
-		if t.Name == table {
-			return t.OrderBy + ", " + t.Columns
-		}
-	}
-	return "ALL"
-}
-
-// ResultFiles lists the files that hold a result table of a date, every
-// *.parquet file in its directory (SPEC §6.1), by exact name.
-func ResultFiles(warehouse, table string, d pipeline.Date) ([]string, error) {
-	return duck.ParquetFiles(pipeline.ResultDir(warehouse, table, d))
-}
-
-// Marker is written last, once every table of a date is: a date's results are
-// complete only when its marker exists.
-type Marker struct {
-	AsOf           string                `json:"as_of"`
-	RunID          string                `json:"run_id"`
-	CatalogVersion string                `json:"catalog_version"`
-	KnownBy        string                `json:"known_by,omitempty"`
-	Shards         int                   `json:"shards"` // each table is this many parts
-	Gen            string                `json:"gen,omitempty"`
-	Rows           map[string]int64      `json:"rows"`
-	Parts          map[string][]PartFile `json:"parts,omitempty"` // each table's parts, in shard order (parts.go)
-	At             time.Time             `json:"at"`
-}
-
-// CheckComplete says whether the result files a marker covers are all there
-// and are the parts it pinned (PartPaths); the error names a file.
-func CheckComplete(warehouse string, m *Marker) error {
-	for _, t := range Tables {
-		if _, err := PartPaths(warehouse, m, t.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ReadMarker returns the marker of a date, or nil when its results are not complete.
-func ReadMarker(warehouse string, d pipeline.Date) (*Marker, error) {
-	return readJSON[Marker](pipeline.MarkerPath(warehouse, d))
-}
-
-// CompleteDates lists the dates with complete results, oldest first.
-func CompleteDates(warehouse string) ([]pipeline.Date, error) {
-	entries, err := os.ReadDir(pipeline.MarkersDir(warehouse))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []pipeline.Date
-	for _, e := range entries {
-		if d, err := pipeline.ParseDate(strings.TrimSuffix(e.Name(), ".json")); err == nil && strings.HasSuffix(e.Name(), ".json") {
-			out = append(out, d)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
-}
 
 // ComputeOptions says what one compute does.
 type ComputeOptions struct {
@@ -229,7 +139,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		start := time.Now()
 		// Each date is recorded as its part is written: a compute stopped
 		// half-way keeps the dates it finished.
-		written := func(e *Engine, d pipeline.Date, files map[string]PartFile, quality []QualityCount) error {
+		written := func(e *Engine, d pipeline.Date, files map[string]warehouse.PartFile, quality []warehouse.QualityCount) error {
 			if out.Rows[d] == nil {
 				out.Rows[d] = map[string]int64{}
 			}
@@ -238,17 +148,17 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 				out.Rows[d][t] += f.Rows // this process's shards
 				rows[t] = f.Rows
 			}
-			gen := resultGen(d, s.Count, e.dataID, knownBy)
-			pm := PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: e.dataID, KnownBy: knownBy,
+			gen := warehouse.ResultGen(d, s.Count, e.dataID, knownBy)
+			pm := warehouse.PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: e.dataID, KnownBy: knownBy,
 				Gen: gen, Rows: rows, Files: files, Quality: quality, At: opt.Now().UTC()}
-			if err := writePartMarker(opt.Warehouse, pm); err != nil {
+			if err := warehouse.WritePartMarker(opt.Warehouse, pm); err != nil {
 				return err
 			}
 			v, _ := opt.Catalog.InForce(d)
 			var qualityRows int64
-			done, err := completeDate(ctx, opt.Warehouse, d, s.Count, gen, Marker{AsOf: d.String(), RunID: opt.RunID,
+			done, err := warehouse.CompleteDate(ctx, opt.Warehouse, d, s.Count, gen, warehouse.Marker{AsOf: d.String(), RunID: opt.RunID,
 				CatalogVersion: v.Version, KnownBy: knownBy, At: opt.Now().UTC()},
-				func(all []QualityCount) (PartFile, error) {
+				func(all []warehouse.QualityCount) (warehouse.PartFile, error) {
 					f, err := e.writeQuality(ctx, opt.Warehouse, d, gen, s.Count, all)
 					qualityRows = f.Rows
 					return f, err
@@ -267,14 +177,14 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		}
 		month := func(e *Engine, month string, rows map[string]int64) error {
 			spine := opt.History.Months[month]
-			m := MonthMarker{Month: month, AsKnown: opt.History.AsKnown, RunID: opt.RunID, Parts: s.Count,
+			m := warehouse.MonthMarker{Month: month, AsKnown: opt.History.AsKnown, RunID: opt.RunID, Parts: s.Count,
 				Gen: e.monthGen(opt, month, s.Count), At: opt.Now().UTC()}
 			for _, d := range spine {
 				v, _ := opt.Catalog.InForce(d)
 				m.Dates = append(m.Dates, d.String())
 				m.CatalogVersions = append(m.CatalogVersions, v.Version)
 			}
-			done, err := completeMonth(opt.Warehouse, m)
+			done, err := warehouse.CompleteMonth(opt.Warehouse, m)
 			if err != nil {
 				return err
 			}
@@ -310,7 +220,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 // the others find it made.
 func split(ctx context.Context, opt ComputeOptions, n int) (string, error) {
 	host, _ := os.Hostname()
-	lock, err := pipeline.Acquire(ctx, pipeline.ShardsDir(opt.Warehouse), fmt.Sprintf("%d.lock", n),
+	lock, err := pipeline.Acquire(ctx, warehouse.ShardsDir(opt.Warehouse), fmt.Sprintf("%d.lock", n),
 		fmt.Sprintf("attain split, pid %d on %s", os.Getpid(), host), pipeline.LockMode{Wait: true})
 	if err != nil {
 		return "", err
@@ -340,7 +250,7 @@ type datePlan struct {
 type prevSource struct {
 	d, prev    pipeline.Date
 	evaluated  bool
-	stored     *StoredResult
+	stored     *warehouse.StoredResult
 	backfilled bool
 }
 
@@ -352,11 +262,11 @@ type prevSource struct {
 // after the one before would: computed with D, or stored as a date's nightly
 // results, or written by an earlier compute of the backfill, or stored in the
 // history of the backfill's kind; when there is none, D − 1.
-func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date, h *HistoryPlan) (datePlan, error) {
+func planDates(wh string, c *pipeline.Catalog, dates []pipeline.Date, h *HistoryPlan) (datePlan, error) {
 	var stored []pipeline.Date
 	if h == nil {
 		var err error
-		if stored, err = StoredDates(warehouse); err != nil {
+		if stored, err = warehouse.StoredDates(wh); err != nil {
 			return datePlan{}, err
 		}
 	}
@@ -365,10 +275,10 @@ func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date, h *
 		src := prevSource{d: d}
 		if h != nil {
 			prev, ok := h.Prev[d]
-			var st *StoredResult
+			var st *warehouse.StoredResult
 			if ok && !slices.Contains(dates, prev) {
 				var err error
-				if st, err = OpenStored(warehouse, prev, h.Kind()); err != nil {
+				if st, err = warehouse.OpenStored(wh, prev, h.Kind()); err != nil {
 					return datePlan{}, err
 				}
 			}
@@ -392,7 +302,7 @@ func planDates(warehouse string, c *pipeline.Catalog, dates []pipeline.Date, h *
 			case i > 0 && (prev == nil || dates[i-1] > *prev):
 				src.prev, src.evaluated = dates[i-1], true
 			case prev != nil:
-				st, err := OpenStored(warehouse, *prev, pipeline.AsKnown.ReadOrder()...)
+				st, err := warehouse.OpenStored(wh, *prev, warehouse.AsKnown.ReadOrder()...)
 				if err != nil {
 					return datePlan{}, err
 				}
@@ -448,7 +358,7 @@ func (p datePlan) passes(size int) []datePlan {
 // evaluate them and, once they cover the month's spine, its part of the
 // month's history, and tells month.
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
-	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]PartFile, []QualityCount) error,
+	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]warehouse.PartFile, []warehouse.QualityCount) error,
 	month func(*Engine, string, map[string]int64) error) error {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
@@ -471,7 +381,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 	if err := e.SetVar(ctx, "every_point", opt.EveryPoint); err != nil {
 		return err
 	}
-	if err := e.LoadReaders(ctx); err != nil {
+	if err := warehouse.LoadReaders(ctx, e.Session); err != nil {
 		return err
 	}
 	for i, pass := range plan.passes(opt.Pass) {
@@ -495,7 +405,7 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			return err
 		}
 		if i == 0 {
-			if err := e.writeReaders(ctx, opt.Warehouse); err != nil {
+			if err := warehouse.WriteReaders(ctx, e.Session, opt.Warehouse); err != nil {
 				return err
 			}
 		}
@@ -509,14 +419,14 @@ func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipe
 			continue
 		}
 		for _, d := range pass.dates {
-			var files map[string]PartFile
+			var files map[string]warehouse.PartFile
 			if err := e.Timed("write", func() (err error) {
-				files, err = e.WriteResults(ctx, opt.Warehouse, d, s, resultGen(d, s.Count, e.dataID, opt.knownBy()))
+				files, err = e.WriteResults(ctx, opt.Warehouse, d, s, warehouse.ResultGen(d, s.Count, e.dataID, opt.knownBy()))
 				return err
 			}); err != nil {
 				return err
 			}
-			var quality []QualityCount
+			var quality []warehouse.QualityCount
 			if s.Count > 1 {
 				if quality, err = e.qualityCounts(ctx); err != nil {
 					return err
@@ -543,7 +453,7 @@ func (e *Engine) segments(ctx context.Context, h *HistoryPlan, dates []pipeline.
 		if h == nil {
 			break
 		}
-		nxt := nextInMonth(h.Months[pipeline.Month(d)], d)
+		nxt := warehouse.NextInMonth(h.Months[pipeline.Month(d)], d)
 		if err := e.Exec(ctx, "INSERT INTO seg_dates VALUES (?, ?)", d.Time(), nxt.Time()); err != nil {
 			return err
 		}
@@ -551,13 +461,13 @@ func (e *Engine) segments(ctx context.Context, h *HistoryPlan, dates []pipeline.
 	return e.Run(ctx, "segments.sql")
 }
 
-// monthGen is the generation of a month's history this session computes.
+// MonthGen is the generation of a month's history this session computes.
 func (e *Engine) monthGen(opt ComputeOptions, month string, shards int) string {
 	data := e.dataID
 	if opt.History.AsKnown {
 		data = "as-known" // each date has its own data
 	}
-	return monthGen(month, opt.History.Months[month], shards, opt.History.AsKnown, data)
+	return warehouse.MonthGen(month, opt.History.Months[month], shards, opt.History.AsKnown, data)
 }
 
 // historyPass keeps a pass's segments (one month's dates) and, when the
@@ -567,7 +477,7 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 	month func(*Engine, string, map[string]int64) error) error {
 	m := pipeline.Month(dates[0])
 	gen := e.monthGen(opt, m, s.Count)
-	dir := pipeline.HistorySegmentsDir(opt.Warehouse, opt.History.Kind(), m, gen, s)
+	dir := warehouse.HistorySegmentsDir(opt.Warehouse, opt.History.Kind(), m, gen, s)
 	spine := opt.History.Months[m]
 	if dates[0] == spine[0] {
 		// A month's segments are made from its first date on, by this compute
@@ -590,16 +500,16 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 			}
 		}
 	}
-	if err := e.Timed("write", func() error { return e.writeSegments(ctx, dir, dates[0], dates[len(dates)-1]) }); err != nil {
+	if err := e.Timed("write", func() error { return warehouse.WriteSegments(ctx, e.Session, dir, dates[0], dates[len(dates)-1]) }); err != nil {
 		return err
 	}
-	covered, err := segmentsCover(dir, spine)
+	covered, err := warehouse.SegmentsCover(dir, spine)
 	if err != nil || !covered {
 		return err
 	}
 	var rows map[string]int64
 	if err := e.Timed("history", func() (err error) {
-		rows, err = e.writeMonthPart(ctx, opt.Warehouse, opt.History.Kind(), m, gen, dir, s, opt.RunID, opt.Now().UTC())
+		rows, err = warehouse.WriteMonthPart(ctx, e.Session, opt.Warehouse, opt.History.Kind(), m, gen, dir, s, opt.RunID, opt.Now().UTC())
 		return err
 	}); err != nil {
 		return err
@@ -662,20 +572,20 @@ func (e *Engine) previousStatuses(ctx context.Context, opt ComputeOptions, s pip
 func (e *Engine) backfilledTable(opt ComputeOptions, s pipeline.Shard, d pipeline.Date, table string) (string, error) {
 	k, m := opt.History.Kind(), pipeline.Month(d)
 	gen := e.monthGen(opt, m, s.Count)
-	files, err := duck.ParquetFiles(filepath.Join(pipeline.HistorySegmentsDir(opt.Warehouse, k, m, gen, s), table))
+	files, err := duck.ParquetFiles(filepath.Join(warehouse.HistorySegmentsDir(opt.Warehouse, k, m, gen, s), table))
 	if err != nil {
 		return "", err
 	}
 	if len(files) == 0 {
-		staged := pipeline.HistoryStaged(opt.Warehouse, k, gen, table, m, s)
-		mk, err := ReadMonthMarker(opt.Warehouse, k, m)
+		staged := warehouse.HistoryStaged(opt.Warehouse, k, gen, table, m, s)
+		mk, err := warehouse.ReadMonthMarker(opt.Warehouse, k, m)
 		switch {
 		case err != nil:
 			return "", err
-		case exists(staged):
+		case warehouse.Exists(staged):
 			files = []string{staged}
 		case mk != nil && mk.Gen == gen:
-			files = []string{pipeline.HistoryPart(opt.Warehouse, k, table, m, s)}
+			files = []string{warehouse.HistoryPart(opt.Warehouse, k, table, m, s)}
 		default:
 			return "", fmt.Errorf("the %s history of %s that this backfill wrote is gone", k, d)
 		}
@@ -684,12 +594,12 @@ func (e *Engine) backfilledTable(opt ComputeOptions, s pipeline.Shard, d pipelin
 }
 
 // Prepare loads the landed data and the catalog, and restates the feeds.
-func (e *Engine) Prepare(ctx context.Context, warehouse string, c *pipeline.Catalog, knownBy *pipeline.Date) error {
+func (e *Engine) Prepare(ctx context.Context, wh string, c *pipeline.Catalog, knownBy *pipeline.Date) error {
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return err
 	}
 	if err := e.Timed("load", func() error {
-		if _, err := e.LoadLanded(ctx, warehouse, knownBy); err != nil {
+		if _, err := e.LoadLanded(ctx, wh, knownBy); err != nil {
 			return err
 		}
 		return e.LoadCatalog(ctx, c)
@@ -819,18 +729,18 @@ func (e *Engine) runAll(ctx context.Context, steps []string) error {
 
 // WriteResults writes shard s's part of each result table of asOf, staged as
 // generation gen (parts.go), and returns each table's file.
-func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeline.Date, s pipeline.Shard, gen string) (map[string]PartFile, error) {
-	files := map[string]PartFile{}
-	for _, t := range Tables {
+func (e *Engine) WriteResults(ctx context.Context, wh string, asOf pipeline.Date, s pipeline.Shard, gen string) (map[string]warehouse.PartFile, error) {
+	files := map[string]warehouse.PartFile{}
+	for _, t := range warehouse.Tables {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		path := pipeline.ResultStaged(warehouse, t.Name, asOf, gen, s)
+		path := warehouse.ResultStaged(wh, t.Name, asOf, gen, s)
 		n, err := e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM %s_on(DATE '%s')", t.Name, asOf), path)
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", t.Name, err)
 		}
-		if files[t.Name], err = partFile(path, n); err != nil {
+		if files[t.Name], err = warehouse.PartFileOf(path, n); err != nil {
 			return nil, err
 		}
 	}
@@ -838,14 +748,14 @@ func (e *Engine) WriteResults(ctx context.Context, warehouse string, asOf pipeli
 }
 
 // qualityCounts are the session's data-quality counts (quality.sql).
-func (e *Engine) qualityCounts(ctx context.Context) ([]QualityCount, error) {
+func (e *Engine) qualityCounts(ctx context.Context) ([]warehouse.QualityCount, error) {
 	rows, err := e.Query(ctx, "SELECT check_name, feed, rows FROM dq_counts ORDER BY check_name, feed")
 	if err != nil {
 		return nil, err
 	}
-	out := make([]QualityCount, len(rows))
+	out := make([]warehouse.QualityCount, len(rows))
 	for i, r := range rows {
-		out[i] = QualityCount{Check: r[0].(string), Feed: r[1].(string), Rows: r[2].(int64)}
+		out[i] = warehouse.QualityCount{Check: r[0].(string), Feed: r[1].(string), Rows: r[2].(int64)}
 	}
 	return out, nil
 }
@@ -853,7 +763,7 @@ func (e *Engine) qualityCounts(ctx context.Context) ([]QualityCount, error) {
 // writeQuality writes the sums of the shards' data-quality counts as the
 // first part of data_quality of a date of n shards, staged as generation gen,
 // and returns its file.
-func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.Date, gen string, n int, counts []QualityCount) (PartFile, error) {
+func (e *Engine) writeQuality(ctx context.Context, wh string, d pipeline.Date, gen string, n int, counts []warehouse.QualityCount) (warehouse.PartFile, error) {
 	q := "SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS feed, NULL::BIGINT AS rows WHERE false"
 	if len(counts) > 0 {
 		var values []string
@@ -864,15 +774,15 @@ func (e *Engine) writeQuality(ctx context.Context, warehouse string, d pipeline.
 			") v(check_name, feed, rows) GROUP BY check_name, feed"
 	}
 	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE dq_sums AS "+q); err != nil {
-		return PartFile{}, err
+		return warehouse.PartFile{}, err
 	}
 	// A name of its own, not shard 0's: shard 0 computed again (killed after the
 	// marker, before the move) stages its own data_quality part, which must not
 	// take the place of the sums the marker pins.
-	path := filepath.Join(pipeline.ResultStagingDir(warehouse, d, gen), fmt.Sprintf("data_quality-sums-of-%d.parquet", n))
+	path := filepath.Join(warehouse.ResultStagingDir(wh, d, gen), fmt.Sprintf("data_quality-sums-of-%d.parquet", n))
 	rows, err := e.CopyTo(ctx, fmt.Sprintf("SELECT * FROM data_quality_of(DATE '%s', 'dq_sums')", d), path)
 	if err != nil {
-		return PartFile{}, err
+		return warehouse.PartFile{}, err
 	}
-	return partFile(path, rows)
+	return warehouse.PartFileOf(path, rows)
 }

@@ -11,6 +11,7 @@ import (
 
 	"attain/ingest"
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // TestDerivedStateFollowsItsSources: what a compute keeps of closed months (the
@@ -63,7 +64,7 @@ func TestDerivedStateFollowsItsSources(t *testing.T) {
 	// a landed revenue file of a closed month, by its path relative to the warehouse
 	closedFile := func(month string) string {
 		t.Helper()
-		paths, err := filepath.Glob(filepath.Join(pipeline.LandedDir(wh, "revenue"), "delivery_date="+month+"-1*", "*.parquet"))
+		paths, err := filepath.Glob(filepath.Join(warehouse.LandedDir(wh, "revenue"), "delivery_date="+month+"-1*", "*.parquet"))
 		if err != nil || len(paths) == 0 {
 			t.Fatalf("no revenue landed in %s (%v)", month, err)
 		}
@@ -99,12 +100,12 @@ func TestDerivedStateFollowsItsSources(t *testing.T) {
 			}
 		}, defaultCat},
 		{"a derived month deleted", func() {
-			for _, dir := range []string{pipeline.UnitSplitDir(wh, 1, "revenue"), pipeline.UnitSplitDir(wh, 3, "revenue")} {
+			for _, dir := range []string{warehouse.UnitSplitDir(wh, 1, "revenue"), warehouse.UnitSplitDir(wh, 3, "revenue")} {
 				if err := os.RemoveAll(filepath.Join(dir, "2026-03")); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := os.Remove(filepath.Join(pipeline.CompactedDir(wh, "revenue"), "2026-04.parquet")); err != nil {
+			if err := os.Remove(filepath.Join(warehouse.CompactedDir(wh, "revenue"), "2026-04.parquet")); err != nil {
 				t.Fatal(err)
 			}
 		}, defaultCat},
@@ -118,7 +119,7 @@ func TestDerivedStateFollowsItsSources(t *testing.T) {
 		ev.apply()
 		fresh := t.TempDir()
 		copyWarehouse(t, fresh, wh)
-		for _, dir := range []string{pipeline.ShardsDir(fresh), filepath.Dir(pipeline.CompactedDir(fresh, "revenue"))} {
+		for _, dir := range []string{warehouse.ShardsDir(fresh), filepath.Dir(warehouse.CompactedDir(fresh, "revenue"))} {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"attain/duck"
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 //go:embed *.sql
@@ -25,11 +26,11 @@ var Steps = []string{
 // tables live on its one connection, and it remembers what it loaded.
 type Engine struct {
 	*duck.Session
-	found  map[string]bool      // the feeds whose repeated keys are found (repeatedKeys)
-	dataID string               // what the loaded data is: the SHA-256 of its files' manifest
-	split  bool                 // the session makes the split: restate.sql restates only what is not split in units
-	files  map[string]feedFiles // what LoadLanded reads, by feed
-	until  pipeline.Date        // the last delivery date LoadLanded reads
+	found  map[string]bool                // the feeds whose repeated keys are found (repeatedKeys)
+	dataID string                         // what the loaded data is: the SHA-256 of its files' manifest
+	split  bool                           // the session makes the split: restate.sql restates only what is not split in units
+	files  map[string]warehouse.FeedFiles // what LoadLanded reads, by feed
+	until  pipeline.Date                  // the last delivery date LoadLanded reads
 }
 
 // Open starts a DuckDB session for the rules (duck.Open).
@@ -76,8 +77,8 @@ func duckType(k pipeline.Kind) string {
 // months, compact.go): DuckDB scans them about as fast as a table in memory,
 // and copying two years of revenue into memory cost more than every scan of it
 // the rules make.
-func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipeline.Date) ([]sourceFile, error) {
-	files, err := e.landedFiles(ctx, warehouse)
+func (e *Engine) LoadLanded(ctx context.Context, wh string, knownBy *pipeline.Date) ([]warehouse.SourceFile, error) {
+	files, err := warehouse.LandedFiles(ctx, e.Session, wh)
 	if err != nil {
 		return nil, err
 	}
@@ -86,19 +87,19 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 		until = *knownBy
 	}
 	e.files, e.until = files, until
-	var sources []sourceFile
+	var sources []warehouse.SourceFile
 	for _, f := range pipeline.Feeds {
 		name := "landed_" + f.Name
 		ff := files[f.Name]
-		sources = append(sources, ff.sources...)
+		sources = append(sources, ff.Sources...)
 		var reads []string
 		// A view cannot take bound parameters: the paths and the date are quoted
 		// literals (a date's text is digits and dashes).
-		if len(ff.landed) > 0 {
-			reads = append(reads, readParquet(ff.landed, true))
+		if len(ff.Landed) > 0 {
+			reads = append(reads, warehouse.ReadParquet(ff.Landed, true))
 		}
-		if len(ff.compacted) > 0 {
-			reads = append(reads, readParquet(ff.compacted, false))
+		if len(ff.Compacted) > 0 {
+			reads = append(reads, warehouse.ReadParquet(ff.Compacted, false))
 		}
 		if len(reads) == 0 {
 			reads = append(reads, emptyFeed(f, true))
@@ -110,13 +111,13 @@ func (e *Engine) LoadLanded(ctx context.Context, warehouse string, knownBy *pipe
 		}
 	}
 	b, err := json.Marshal(struct {
-		Until string       `json:"until"`
-		Files []sourceFile `json:"files"`
+		Until string                 `json:"until"`
+		Files []warehouse.SourceFile `json:"files"`
 	}{until.String(), sources})
 	if err != nil {
 		return nil, err
 	}
-	e.dataID = manifestID(b)
+	e.dataID = warehouse.ManifestID(b)
 	return sources, nil
 }
 

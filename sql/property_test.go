@@ -23,6 +23,7 @@ import (
 	"attain/ingest"
 	"attain/pipeline"
 	"attain/synth"
+	"attain/warehouse"
 )
 
 var (
@@ -146,8 +147,8 @@ func rowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string {
 	}
 	defer e.Close()
 	out := map[string][]string{}
-	for _, table := range Tables {
-		files, err := ResultFiles(wh, table.Name, d)
+	for _, table := range warehouse.Tables {
+		files, err := warehouse.ResultFiles(wh, table.Name, d)
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no result files (%v)", table.Name, err)
 		}
@@ -202,7 +203,7 @@ func TestPropertiesOnGeneratedData(t *testing.T) {
 		e, _ := Open(context.Background(), testSettings)
 		defer e.Close()
 		for _, table := range []string{"attainment", "requirements", "renewal_risk"} {
-			files, _ := ResultFiles(wh, table, propAsOf)
+			files, _ := warehouse.ResultFiles(wh, table, propAsOf)
 			rows, err := e.Query(context.Background(), "SELECT count(*) FROM "+duck.ReadFiles(files)+" WHERE lapses_on <= as_of")
 			if err != nil {
 				t.Fatal(err)
@@ -350,7 +351,7 @@ func changePointsAgree(t *testing.T, cat *pipeline.Catalog, from pipeline.Date) 
 	}
 	// and hold far fewer rows than the dates' tables
 	var stored int64
-	mm, err := HistoryMonths(history, pipeline.Restated)
+	mm, err := warehouse.HistoryMonths(history, warehouse.Restated)
 	if err != nil || len(mm) != len(months.Months) {
 		t.Fatalf("%d months of history (%v)", len(mm), err)
 	}
@@ -372,15 +373,15 @@ func storedRowsOf(t testing.TB, wh string, d pipeline.Date) map[string][]string 
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if err := e.LoadReaders(ctx); err != nil {
+	if err := warehouse.LoadReaders(ctx, e.Session); err != nil {
 		t.Fatal(err)
 	}
-	st, err := OpenStored(wh, d, pipeline.Restated.ReadOrder()...)
+	st, err := warehouse.OpenStored(wh, d, warehouse.Restated.ReadOrder()...)
 	if err != nil || st == nil {
 		t.Fatalf("%s is not stored (%v)", d, err)
 	}
 	out := map[string][]string{}
-	for _, table := range Tables {
+	for _, table := range warehouse.Tables {
 		from, err := st.Table(wh, table.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -558,14 +559,14 @@ func shardsAgree(t *testing.T, cat *pipeline.Catalog, dates []pipeline.Date, kno
 		got := map[pipeline.Date]map[string][]string{}
 		for _, d := range dates {
 			got[d] = rowsOf(t, wh, d)
-			m, err := ReadMarker(wh, d)
+			m, err := warehouse.ReadMarker(wh, d)
 			if err != nil || m == nil || m.Shards != shards {
 				t.Fatalf("%d shards: marker of %s: %+v, %v", shards, d, m, err)
 			}
 			if !reflect.DeepEqual(c.Rows[d], m.Rows) || len(c.Complete) != len(dates) {
 				t.Errorf("%d shards: compute says rows %v and %d dates complete, the marker %v", shards, c.Rows[d], len(c.Complete), m.Rows)
 			}
-			if files, _ := ResultFiles(wh, "attainment", d); len(files) != shards {
+			if files, _ := warehouse.ResultFiles(wh, "attainment", d); len(files) != shards {
 				t.Errorf("%d shards: %d attainment files", shards, len(files))
 			}
 		}
@@ -595,7 +596,7 @@ func TestGlobCharactersInPaths(t *testing.T) {
 				dir := filepath.Join(parent, decoy)
 				copyWarehouse(t, dir, landedGen(t))
 				e := testEngine(t)
-				files, _ := landedPaths(filepath.Join(dir, "landed", "organizations"))
+				files, _ := warehouse.LandedPaths(filepath.Join(dir, "landed", "organizations"))
 				for _, f := range files {
 					q := fmt.Sprintf("COPY (SELECT * REPLACE ('decoy' AS org_name) FROM read_parquet('%s')) TO '%s.x' (FORMAT parquet)", f, f)
 					if err := e.Exec(context.Background(), q); err != nil {
@@ -639,7 +640,7 @@ func keyPeopleAgree(t *testing.T, cat *pipeline.Catalog, minKeys, tryOthers int)
 	e := testEngine(t)
 	ctx := context.Background()
 	read := func(wh, table string) string {
-		files, err := ResultFiles(wh, table, propAsOf)
+		files, err := warehouse.ResultFiles(wh, table, propAsOf)
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no result files (%v)", table, err)
 		}
@@ -737,7 +738,7 @@ func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 		}
 	}
 	run(wh, 3, &earlier, earlier)
-	february := filepath.Join(pipeline.UnitSplitDir(wh, 3, "revenue"), "2026-02.superseded.parquet")
+	february := filepath.Join(warehouse.UnitSplitDir(wh, 3, "revenue"), "2026-02.superseded.parquet")
 	before, err := os.Stat(february)
 	if err != nil {
 		t.Fatal(err)
@@ -756,7 +757,7 @@ func TestKeptUnitsEqualAFreshSplit(t *testing.T) {
 		t.Errorf("kept units: %s", diffTables(want, got))
 	}
 	// a compute of what was known by February leaves the later units as they are
-	last := filepath.Join(pipeline.UnitSplitDir(wh, 3, "revenue"), propAsOf.String()+".superseded.parquet")
+	last := filepath.Join(warehouse.UnitSplitDir(wh, 3, "revenue"), propAsOf.String()+".superseded.parquet")
 	before, err = os.Stat(last)
 	if err != nil {
 		t.Fatal(err)
@@ -807,7 +808,7 @@ func TestScoredCatalogProperties(t *testing.T) {
 	computeWith(t, wh, propAsOf, cat)
 	e := testEngine(t)
 	read := func(table string) string {
-		files, err := ResultFiles(wh, table, propAsOf)
+		files, err := warehouse.ResultFiles(wh, table, propAsOf)
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no result files (%v)", table, err)
 		}
@@ -864,29 +865,29 @@ func TestKilledMonthSegmentsAreNotReused(t *testing.T) {
 	clean, killed := landedGen(t), landedGen(t)
 	backfill(clean)
 	backfill(killed)
-	m, err := ReadMonthMarker(killed, pipeline.Restated, month)
+	m, err := warehouse.ReadMonthMarker(killed, warehouse.Restated, month)
 	if err != nil || m == nil {
 		t.Fatalf("no marker of %s (%v)", month, err)
 	}
 	// What the kill left: the month not complete, and of its last pass
 	// (29–31) the first table's segment only.
 	s := pipeline.Shard{Index: 0, Count: 1}
-	stale := filepath.Join(pipeline.HistorySegmentsDir(killed, pipeline.Restated, month, m.Gen, s), Tables[0].Name, "2026-10-29_2026-10-31.parquet")
+	stale := filepath.Join(warehouse.HistorySegmentsDir(killed, warehouse.Restated, month, m.Gen, s), warehouse.Tables[0].Name, "2026-10-29_2026-10-31.parquet")
 	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(pipeline.HistoryPart(killed, pipeline.Restated, Tables[0].Name, month, s))
+	b, err := os.ReadFile(warehouse.HistoryPart(killed, warehouse.Restated, warehouse.Tables[0].Name, month, s))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(stale, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(pipeline.HistoryMarkerPath(killed, pipeline.Restated, month)); err != nil {
+	if err := os.Remove(warehouse.HistoryMarkerPath(killed, warehouse.Restated, month)); err != nil {
 		t.Fatal(err)
 	}
 	backfill(killed)
-	if m2, _ := ReadMonthMarker(killed, pipeline.Restated, month); m2 == nil || m2.Gen != m.Gen {
+	if m2, _ := warehouse.ReadMonthMarker(killed, warehouse.Restated, month); m2 == nil || m2.Gen != m.Gen {
 		t.Fatalf("the run after the kill computed another generation (%+v, was %s)", m2, m.Gen)
 	}
 	for _, d := range []pipeline.Date{pipeline.MustDate("2026-10-28"), pipeline.MustDate("2026-10-29"), propAsOf} {

@@ -19,6 +19,7 @@ import (
 	"attain/duck"
 	"attain/ingest"
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected CSV files of testdata/rules from what the code computes (review them before committing)")
@@ -56,7 +57,7 @@ func TestRules(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/shards=%d", filepath.Base(dir), shards), func(t *testing.T) {
 				wh := computeCaseShards(t, dir, nil, shards)
 				asOf := caseDate(t, dir)
-				for _, table := range Tables {
+				for _, table := range warehouse.Tables {
 					want := filepath.Join(dir, "expected", table.Name+".csv")
 					if _, err := os.Stat(want); err != nil && !*update {
 						continue
@@ -131,11 +132,11 @@ func exportCSV(t testing.TB, wh, table string, d pipeline.Date) string {
 	}
 	defer db.Close()
 	out := filepath.Join(t.TempDir(), "out.csv")
-	files, err := ResultFiles(wh, table, d)
+	files, err := warehouse.ResultFiles(wh, table, d)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("%s: no result files (%v)", table, err)
 	}
-	q := fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY %s) TO '%s' (HEADER, DELIMITER ',')", duck.ReadFiles(files), TableOrder(table), out)
+	q := fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY %s) TO '%s' (HEADER, DELIMITER ',')", duck.ReadFiles(files), warehouse.TableOrder(table), out)
 	if _, err := db.Exec(q); err != nil {
 		t.Fatal(err)
 	}

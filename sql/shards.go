@@ -17,6 +17,7 @@ import (
 
 	"attain/duck"
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // Shards of organizations (SPEC §7.1). A compute of N > 1 shards first splits
@@ -73,10 +74,10 @@ func unitPartition(f *pipeline.Feed, n int) string {
 
 // splitManifest says what a split was made from.
 type splitManifest struct {
-	Format  int          `json:"format"`
-	Shards  int          `json:"shards"`
-	KnownBy string       `json:"known_by,omitempty"`
-	Files   []sourceFile `json:"files"`
+	Format  int                    `json:"format"`
+	Shards  int                    `json:"shards"`
+	KnownBy string                 `json:"known_by,omitempty"`
+	Files   []warehouse.SourceFile `json:"files"`
 }
 
 // shardOf is the SQL of an organization's shard of n. DuckDB's hash of a string
@@ -88,14 +89,14 @@ func shardOf(col string, n int) string { return fmt.Sprintf("hash(%s) %% %d", co
 // Split makes (or finds up to date) the split of the landed data into n shards
 // and returns its directory. It restates every feed from all landed data in
 // one DuckDB session and writes each shard's rows in force.
-func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pipeline.Date) (string, error) {
-	dir := pipeline.SplitDir(warehouse, n)
+func (e *Engine) Split(ctx context.Context, wh string, n int, knownBy *pipeline.Date) (string, error) {
+	dir := warehouse.SplitDir(wh, n)
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return "", err
 	}
-	var sources []sourceFile
+	var sources []warehouse.SourceFile
 	if err := e.Timed("load", func() (err error) {
-		sources, err = e.LoadLanded(ctx, warehouse, knownBy)
+		sources, err = e.LoadLanded(ctx, wh, knownBy)
 		return err
 	}); err != nil {
 		return "", err
@@ -110,13 +111,13 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	}
 	want = append(want, '\n')
 	manifest := filepath.Join(dir, "manifest.json")
-	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) && splitWhole(warehouse, dir) {
+	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) && splitWhole(wh, dir) {
 		return dir, nil
 	}
 	start := time.Now()
 	var units map[string][]string
 	if err := e.Timed("split units", func() (err error) {
-		units, err = e.splitFeeds(ctx, warehouse, n)
+		units, err = e.splitFeeds(ctx, wh, n)
 		return err
 	}); err != nil {
 		return "", err
@@ -128,7 +129,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	if err := e.Timed("split", func() error { return e.writeSplit(ctx, warehouse, tmp, units) }); err != nil {
+	if err := e.Timed("split", func() error { return e.writeSplit(ctx, wh, tmp, units) }); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -148,7 +149,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 		return "", err
 	}
 	// what builds before splitFormat 3 kept of revenue alone, now in units-<N>/
-	if err := os.RemoveAll(filepath.Join(pipeline.ShardsDir(warehouse), fmt.Sprintf("revenue-months-%d", n))); err != nil {
+	if err := os.RemoveAll(filepath.Join(warehouse.ShardsDir(wh), fmt.Sprintf("revenue-months-%d", n))); err != nil {
 		return "", err
 	}
 	if e.Log != nil {
@@ -161,7 +162,7 @@ func (e *Engine) Split(ctx context.Context, warehouse string, n int, knownBy *pi
 // tables, and each unit it reads with the rows its deliveries supersede. Derived
 // state may be deleted at any time (a disk cleaned by hand): a split that lost
 // a unit is made again, which makes the lost unit again (splitFeed).
-func splitWhole(warehouse, dir string) bool {
+func splitWhole(wh, dir string) bool {
 	for _, t := range globalTables {
 		if _, err := os.Stat(filepath.Join(dir, "_global", t+".parquet")); err != nil {
 			return false
@@ -177,7 +178,7 @@ func splitWhole(warehouse, dir string) bool {
 	}
 	for _, dirs := range units {
 		for _, d := range dirs {
-			unit := filepath.Join(warehouse, filepath.FromSlash(d))
+			unit := filepath.Join(wh, filepath.FromSlash(d))
 			for _, p := range []string{unit, supersededPath(unit)} {
 				if _, err := os.Stat(p); err != nil {
 					return false
@@ -191,7 +192,7 @@ func splitWhole(warehouse, dir string) bool {
 // writeSplit writes the global tables and units.json: the units of the
 // feeds' splits each shard reads, by feed, relative to the warehouse (a
 // warehouse reached by another path, or moved, reads its own units).
-func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, units map[string][]string) error {
+func (e *Engine) writeSplit(ctx context.Context, wh, dir string, units map[string][]string) error {
 	for _, t := range globalTables {
 		if _, err := e.CopyTo(ctx, "SELECT * FROM "+t, filepath.Join(dir, "_global", t+".parquet")); err != nil {
 			return fmt.Errorf("split %s: %w", t, err)
@@ -200,9 +201,9 @@ func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, units ma
 	rel := map[string][]string{}
 	for feed, dirs := range units {
 		for _, d := range dirs {
-			r, err := filepath.Rel(warehouse, d)
+			r, err := filepath.Rel(wh, d)
 			if err != nil || !filepath.IsLocal(r) {
-				return fmt.Errorf("split %s: unit %s is not inside the warehouse %s", feed, d, warehouse)
+				return fmt.Errorf("split %s: unit %s is not inside the warehouse %s", feed, d, wh)
 			}
 			rel[feed] = append(rel[feed], filepath.ToSlash(r))
 		}
@@ -216,14 +217,14 @@ func (e *Engine) writeSplit(ctx context.Context, warehouse, dir string, units ma
 // (restate.sql's months with usage), each such feed's rows in force
 // (feedViews, over every shard's files). It returns each feed's unit
 // directories.
-func (e *Engine) splitFeeds(ctx context.Context, warehouse string, n int) (map[string][]string, error) {
+func (e *Engine) splitFeeds(ctx context.Context, wh string, n int) (map[string][]string, error) {
 	e.split = true
 	out := map[string][]string{}
 	for _, f := range pipeline.Feeds {
 		if !inUnits(f) {
 			continue
 		}
-		units, err := e.splitFeed(ctx, pipeline.UnitSplitDir(warehouse, n, f.Name), n, f)
+		units, err := e.splitFeed(ctx, warehouse.UnitSplitDir(wh, n, f.Name), n, f)
 		if err != nil {
 			return nil, fmt.Errorf("split %s: %w", f.Name, err)
 		}
@@ -313,7 +314,7 @@ func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, units []splitU
 		chain.Write(m.manifest)
 		want := supersededManifest{Format: splitFormat, Units: hex.EncodeToString(chain.Sum(nil))}
 		path := supersededPath(m.path)
-		if _, err := keptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
+		if _, err := warehouse.KeptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
 			return e.supersedeUnit(ctx, f, m.files, earlier, path)
 		}); err != nil {
 			return err
@@ -365,10 +366,10 @@ func (e *Engine) supersedeUnit(ctx context.Context, f *pipeline.Feed, files, ear
 
 // unitManifest says what one unit of a feed's split was made from.
 type unitManifest struct {
-	Format  int          `json:"format"`
-	Shards  int          `json:"shards"`
-	Until   string       `json:"until,omitempty"` // when it leaves out the unit's later deliveries
-	Sources []sourceFile `json:"sources"`
+	Format  int                    `json:"format"`
+	Shards  int                    `json:"shards"`
+	Until   string                 `json:"until,omitempty"` // when it leaves out the unit's later deliveries
+	Sources []warehouse.SourceFile `json:"sources"`
 }
 
 // splitUnit is one unit of a feed's split as a compute reads it.
@@ -393,12 +394,12 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 	}
 	var out []splitUnit
 	keep := map[string]bool{}
-	for _, m := range deliveryUnits(e.files[f.Name].months) {
+	for _, m := range deliveryUnits(e.files[f.Name].Months) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		want := unitManifest{Format: splitFormat, Shards: n}
-		for _, src := range m.sources {
+		for _, src := range m.Sources {
 			if deliveryOf(src.Path) <= e.until.String() {
 				want.Sources = append(want.Sources, src)
 			} else {
@@ -408,19 +409,19 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 		// a unit delivered after --as-known's date is kept for later
 		// computes, not read by this one
 		for _, suffix := range []string{"", ".json", ".superseded.parquet", ".superseded.json"} {
-			keep[m.month+suffix] = true
+			keep[m.Month+suffix] = true
 		}
 		if len(want.Sources) == 0 {
 			continue
 		}
-		path := filepath.Join(dir, m.month)
-		if _, err := keptCopy(filepath.Join(dir, m.month+".json"), path, want, func() error {
+		path := filepath.Join(dir, m.Month)
+		if _, err := warehouse.KeptCopy(filepath.Join(dir, m.Month+".json"), path, want, func() error {
 			tmp := pipeline.TempName(path, false)
 			if err := os.RemoveAll(tmp); err != nil {
 				return err
 			}
 			q := fmt.Sprintf("SELECT *, hash(%s) AS h, %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
-				strings.Join(f.Key, ", "), unitPartition(f, n), m.read, e.until)
+				strings.Join(f.Key, ", "), unitPartition(f, n), m.Read, e.until)
 			if err := e.CopyPartitioned(ctx, q, tmp); err != nil {
 				os.RemoveAll(tmp)
 				return err
@@ -432,7 +433,7 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 		}); err != nil {
 			return nil, err
 		}
-		manifest, err := os.ReadFile(filepath.Join(dir, m.month+".json"))
+		manifest, err := os.ReadFile(filepath.Join(dir, m.Month+".json"))
 		if err != nil {
 			return nil, err
 		}
@@ -466,19 +467,19 @@ func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.F
 
 // deliveryUnits are the units a feed is split by: each compacted month, and each
 // delivery date of the months read where they lie (the latest).
-func deliveryUnits(months []monthFiles) []monthFiles {
-	var out []monthFiles
+func deliveryUnits(months []warehouse.MonthFiles) []warehouse.MonthFiles {
+	var out []warehouse.MonthFiles
 	for _, m := range months {
-		if m.compacted {
+		if m.Compacted {
 			out = append(out, m)
 			continue
 		}
-		days := map[string][]sourceFile{}
-		for _, src := range m.sources {
+		days := map[string][]warehouse.SourceFile{}
+		for _, src := range m.Sources {
 			days[deliveryOf(src.Path)] = append(days[deliveryOf(src.Path)], src)
 		}
 		for _, day := range slices.Sorted(maps.Keys(days)) {
-			out = append(out, monthFiles{month: day, sources: days[day], read: readParquet(absPaths(days[day]), true)})
+			out = append(out, warehouse.MonthFiles{Month: day, Sources: days[day], Read: warehouse.ReadParquet(warehouse.AbsPaths(days[day]), true)})
 		}
 	}
 	return out
@@ -494,7 +495,7 @@ func deliveryOf(path string) string {
 // global tables, views over one shard's files of a split. A shard with no rows
 // of a feed gets an empty view of the feed's columns. The global tables that are
 // counted once (data quality, the quarantine) are empty except in shard 0.
-func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipeline.Shard) error {
+func (e *Engine) LoadShard(ctx context.Context, wh, dir string, s pipeline.Shard) error {
 	if err := e.Run(ctx, "calendar.sql"); err != nil {
 		return err
 	}
@@ -502,7 +503,7 @@ func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipelin
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", s, err)
 	}
-	e.dataID = manifestID(b)
+	e.dataID = warehouse.ManifestID(b)
 	for _, t := range globalTables {
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", t, duck.ReadFiles([]string{filepath.Join(dir, "_global", t+".parquet")}))
 		if err := e.Exec(ctx, q); err != nil {
@@ -522,7 +523,7 @@ func (e *Engine) LoadShard(ctx context.Context, warehouse, dir string, s pipelin
 			if !filepath.IsLocal(filepath.FromSlash(d)) {
 				return fmt.Errorf("shard %s: units.json names %s outside the warehouse: the split is remade", s, d)
 			}
-			units[feed][i] = filepath.Join(warehouse, filepath.FromSlash(d))
+			units[feed][i] = filepath.Join(wh, filepath.FromSlash(d))
 		}
 	}
 	// A feed keyed by individual is read whole (all_<feed>) and kept for the
@@ -590,14 +591,14 @@ const landedPerShard = 200 << 20
 // ChooseShards picks the number of shards from the landed data and the memory
 // limit (SPEC §7.1): one per landedPerShard bytes of landed Parquet per GiB of
 // the limit, at least one.
-func ChooseShards(warehouse, memoryLimit string) (int, error) {
+func ChooseShards(wh, memoryLimit string) (int, error) {
 	limit, err := pipeline.ParseSize(memoryLimit)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
 	for _, f := range pipeline.Feeds {
-		paths, err := landedPaths(pipeline.LandedDir(warehouse, f.Name))
+		paths, err := warehouse.LandedPaths(warehouse.LandedDir(wh, f.Name))
 		if err != nil {
 			return 0, err
 		}

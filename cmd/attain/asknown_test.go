@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"attain/pipeline"
-	"attain/sql"
+	"attain/warehouse"
 )
 
 // asKnownCase is a hand-made inbox whose disassociations arrive on dates that
@@ -66,7 +65,7 @@ func TestAsKnownBackfillEqualsNightlyRuns(t *testing.T) {
 	restated := append([]string{"backfill", "--reports", filepath.Join(dir, "restated"), "--from", "2026-10-01", "--to", "2026-10-07",
 		"--report-every", "none"}, common...)
 	mustAttain(t, restated...)
-	before, err := sql.ReadMonthMarker(wh, pipeline.Restated, "2026-10")
+	before, err := warehouse.ReadMonthMarker(wh, warehouse.Restated, "2026-10")
 	if err != nil || before == nil {
 		t.Fatalf("no restated marker of 2026-10 (%v)", err)
 	}
@@ -79,11 +78,11 @@ func TestAsKnownBackfillEqualsNightlyRuns(t *testing.T) {
 	sameReports(t, "weekly --as-known", rep, nrep, weekly...)
 
 	// the restated month is as it was, and holds its own dates
-	after, err := sql.ReadMonthMarker(wh, pipeline.Restated, "2026-10")
+	after, err := warehouse.ReadMonthMarker(wh, warehouse.Restated, "2026-10")
 	if err != nil || after == nil || after.RunID != before.RunID || after.Gen != before.Gen {
 		t.Errorf("the --as-known backfill replaced the restated month 2026-10: %+v, was %+v (%v)", after, before, err)
 	}
-	known, err := sql.ReadMonthMarker(wh, pipeline.AsKnown, "2026-10")
+	known, err := warehouse.ReadMonthMarker(wh, warehouse.AsKnown, "2026-10")
 	if want := []string{"2026-10-04", "2026-10-11", "2026-10-18"}; err != nil || known == nil || !reflect.DeepEqual(known.Dates, want) {
 		t.Errorf("the --as-known month 2026-10: %+v, want the dates %v (%v)", known, want, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"attain/pipeline"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // backfillCmd produces results and reports for every date of a range (SPEC §8).
@@ -89,10 +90,10 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lock.Release()
-	kind := pipeline.HistoryKind(c.asKnown)
+	kind := warehouse.HistoryKind(c.asKnown)
 	// a month whose marker was written by a process stopped before it moved
 	// the parts into place is finished first
-	if err := sql.PublishHistory(e.cfg.Warehouse, kind); err != nil {
+	if err := warehouse.PublishHistory(e.cfg.Warehouse, kind); err != nil {
 		return err
 	}
 	// History is written a month at a time (SPEC §8), each kind apart: a month
@@ -116,7 +117,7 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 	var spine []pipeline.Date // every date of the backfill's months, stored or asked
 	for _, m := range order {
 		dates := months[m]
-		mk, err := sql.ReadMonthMarker(e.cfg.Warehouse, kind, m)
+		mk, err := warehouse.ReadMonthMarker(e.cfg.Warehouse, kind, m)
 		if err != nil {
 			return err
 		}
@@ -129,7 +130,7 @@ func (c *backfillCmd) run(ctx context.Context, e *env) error {
 		spine = append(spine, dates...)
 		var missing error
 		if mk != nil && !c.force {
-			missing = sql.CheckMonth(e.cfg.Warehouse, mk)
+			missing = warehouse.CheckMonth(e.cfg.Warehouse, mk)
 		}
 		switch {
 		case mk == nil || c.force || len(dates) > len(mk.Dates):

@@ -15,6 +15,7 @@ import (
 	"attain/duck"
 	"attain/pipeline"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // backfillRange is five weeks of daily dates over a month end, in passes of 7.
@@ -58,7 +59,7 @@ func TestBackfillEqualsComputeAndReport(t *testing.T) {
 		}
 		// and read through history.sql, from the history and from the nightly results
 		hist, night := macroRows(t, wh, d), macroRows(t, owh, d)
-		for _, tb := range sql.Tables {
+		for _, tb := range warehouse.Tables {
 			if hist[tb.Name] != night[tb.Name] {
 				t.Errorf("%s_on(%s): the history's rows differ from the nightly results'\n got %.300s\nwant %.300s", tb.Name, d, hist[tb.Name], night[tb.Name])
 			}
@@ -93,7 +94,7 @@ func macroRowsOf(t testing.TB, wh, d, suffix string) map[string]string {
 		t.Fatalf("history.sql: %v", err)
 	}
 	out := map[string]string{}
-	for _, tb := range sql.Tables {
+	for _, tb := range warehouse.Tables {
 		from := fmt.Sprintf("%s%s('%s', DATE '%s')", tb.Name, suffix, strings.ReplaceAll(wh, "'", "''"), d)
 		cols, err := eng.Query(ctx, "SELECT column_name FROM (DESCRIBE FROM "+from+")")
 		if err != nil {
@@ -164,22 +165,22 @@ func TestKilledBackfillResumes(t *testing.T) {
 				}
 			}
 		}
-		stored, err := sql.StoredDates(filepath.Join(dir, "wh"))
+		stored, err := warehouse.StoredDates(filepath.Join(dir, "wh"))
 		if err != nil || len(stored) != int(pipeline.MustDate(last)-pipeline.MustDate("2026-09-25"))+1 {
 			t.Fatalf("trial %d: stored dates %v (%v)", trial, stored, err)
 		}
-		months, err := sql.HistoryMonths(filepath.Join(dir, "wh"), pipeline.Restated)
+		months, err := warehouse.HistoryMonths(filepath.Join(dir, "wh"), warehouse.Restated)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range months {
-			if err := sql.CheckMonth(filepath.Join(dir, "wh"), m); err != nil {
+			if err := warehouse.CheckMonth(filepath.Join(dir, "wh"), m); err != nil {
 				t.Errorf("trial %d: %v", trial, err)
 			}
 		}
 		for _, d := range []string{"2026-09-30", "2026-10-01", last} {
 			if got, want := macroRows(t, filepath.Join(dir, "wh"), d), macroRows(t, filepath.Join(clean, "wh"), d); !reflect.DeepEqual(got, want) {
-				for _, tb := range sql.Tables {
+				for _, tb := range warehouse.Tables {
 					if got[tb.Name] != want[tb.Name] {
 						t.Errorf("trial %d (killed after %v): %s of %s in the history differs from an uninterrupted backfill's\n got %.400s\nwant %.400s",
 							trial, delay, tb.Name, d, got[tb.Name], want[tb.Name])
@@ -222,7 +223,7 @@ func TestBackfillKeepsMonthsAndNightly(t *testing.T) {
 	if after := nightly(); !reflect.DeepEqual(after, before) {
 		t.Errorf("the backfills changed the nightly results of 2026-10-05")
 	}
-	m, err := sql.ReadMonthMarker(wh, pipeline.Restated, "2026-10")
+	m, err := warehouse.ReadMonthMarker(wh, warehouse.Restated, "2026-10")
 	if err != nil || m == nil {
 		t.Fatalf("no marker of 2026-10 (%v)", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"attain/ingest"
 	"attain/pipeline"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // computeCmd computes the result tables of a date (SPEC §5, §6.2).
@@ -44,7 +45,7 @@ func (c *computeCmd) run(ctx context.Context, e *env) error {
 
 // settings are DuckDB's limits from the configuration, spilling inside the warehouse.
 func settings(cfg pipeline.Config) duck.Settings {
-	return duck.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: pipeline.SpillDir(cfg.Warehouse),
+	return duck.Settings{MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, SpillDir: warehouse.SpillDir(cfg.Warehouse),
 		EachStatement: os.Getenv("ATTAIN_DEBUG") == "statements"}
 }
 
@@ -100,7 +101,7 @@ func runCompute(ctx context.Context, e *env, cat *pipeline.Catalog, dates []pipe
 	}
 	args = append(args, "completed", len(c.Complete), "duration", time.Since(start).Round(time.Millisecond).String())
 	if len(dates) == 1 {
-		for _, t := range sql.Tables {
+		for _, t := range warehouse.Tables {
 			args = append(args, t.Name+"_rows", c.Rows[dates[0]][t.Name])
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"attain/pipeline"
 	"attain/render"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // version is set at build time (make build); "dev" otherwise.
@@ -111,7 +112,7 @@ func exists(path string) bool {
 // first, for its date and the other dates it shows (SPEC §8): a backfill's
 // own; nil, the kind of the date's stored result (a date's nightly results
 // are --as-known, and a date stored only in one history is of that kind).
-func runReport(ctx context.Context, e *env, asOf pipeline.Date, kind *pipeline.HistoryKind) (render.Meta, error) {
+func runReport(ctx context.Context, e *env, asOf pipeline.Date, kind *warehouse.HistoryKind) (render.Meta, error) {
 	meta, err := writeReports(ctx, e, asOf, kind)
 	if err != nil {
 		return meta, fmt.Errorf("report %s: %w", asOf, err)
@@ -119,15 +120,15 @@ func runReport(ctx context.Context, e *env, asOf pipeline.Date, kind *pipeline.H
 	return meta, nil
 }
 
-func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipeline.HistoryKind) (render.Meta, error) {
+func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *warehouse.HistoryKind) (render.Meta, error) {
 	var none render.Meta
 	start := time.Now()
 	e.log.Info("stage start", "stage", "report", "as_of", asOf.String())
-	prefer := pipeline.Restated
+	prefer := warehouse.Restated
 	if kind != nil {
 		prefer = *kind
 	}
-	stored, err := sql.OpenStored(e.cfg.Warehouse, asOf, prefer.ReadOrder()...)
+	stored, err := warehouse.OpenStored(e.cfg.Warehouse, asOf, prefer.ReadOrder()...)
 	if err != nil {
 		return none, err
 	}
@@ -153,7 +154,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 		return none, err
 	}
 	defer eng.Close()
-	if err := eng.LoadReaders(ctx); err != nil {
+	if err := warehouse.LoadReaders(ctx, eng.Session); err != nil {
 		return none, err
 	}
 	// The date's files are written into a directory of their own and
@@ -167,7 +168,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 	defer os.RemoveAll(dir) // gone once published; what a failure left
 	// A part missing is an error, never a table short of rows.
 	tables := map[string]string{} // table -> the SQL that reads its parts
-	for _, t := range sql.Tables {
+	for _, t := range warehouse.Tables {
 		from, err := stored.Table(e.cfg.Warehouse, t.Name)
 		if err != nil && t.Name == "needs" {
 			// results stored before attain wrote needs: the workbook leaves the
@@ -211,7 +212,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 	// The rows of a table's parts in the order of its key, whatever the
 	// number of shards that wrote them.
 	all := func(table string) string {
-		return fmt.Sprintf("SELECT * FROM %s ORDER BY %s", tables[table], sql.TableOrder(table))
+		return fmt.Sprintf("SELECT * FROM %s ORDER BY %s", tables[table], warehouse.TableOrder(table))
 	}
 	// The CSV files hold the tables as they are; the sheets add names beside the
 	// ids (SPEC §6.3), so a sheet that adds columns reads its table again.
@@ -248,7 +249,7 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 		{"Key people", "key_people", `SELECT k.*,
 			(SELECT string_agg(coalesce(n.competency_name, c), '; ' ORDER BY c) FROM unnest(string_split(k.competencies, ';')) u(c)
 			 LEFT JOIN competency_names n ON n.competency_id = c) AS competency_names
-			FROM ` + tables["key_people"] + ` k ORDER BY ` + sql.TableOrder("key_people"), false,
+			FROM ` + tables["key_people"] + ` k ORDER BY ` + warehouse.TableOrder("key_people"), false,
 			render.SheetOptions{Order: []string{"org_id", "org_name", "membership_level", "individual_id", "status_now", "status_if_leaves",
 				"lapses_on_now", "lapses_on_if_leaves", "competency_names"}, Keep: 2}},
 		{"Trend", "", "", false, render.SheetOptions{}},
@@ -256,12 +257,12 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 		{"Expiring", "expiring", `SELECT x.as_of, x.org_id, o.org_name, x.individual_id, x.competency_id, n.competency_name,
 			x.kind, x.code, x.ends_on, x.days_left
 			FROM ` + tables["expiring"] + ` x LEFT JOIN org_names o USING (org_id) LEFT JOIN competency_names n USING (competency_id)
-			ORDER BY ` + prefixed("x", sql.TableOrder("expiring")), false, render.SheetOptions{Order: orgFirst, Keep: 2}},
+			ORDER BY ` + prefixed("x", warehouse.TableOrder("expiring")), false, render.SheetOptions{Order: orgFirst, Keep: 2}},
 		{"Attainment", "attainment", all("attainment"), true, render.SheetOptions{Order: orgFirst, Keep: 2}},
 		{"Requirements", "requirements", "", false, render.SheetOptions{Order: orgFirst, Keep: 2}},
 		{"Profile", "profile", `SELECT p.as_of, p.org_id, o.org_name, p.competency_id, n.competency_name, p.displayed_level
 			FROM ` + tables["profile"] + ` p LEFT JOIN org_names o USING (org_id) LEFT JOIN competency_names n USING (competency_id)
-			ORDER BY ` + prefixed("p", sql.TableOrder("profile")), false, render.SheetOptions{Order: orgFirst, Keep: 2}},
+			ORDER BY ` + prefixed("p", warehouse.TableOrder("profile")), false, render.SheetOptions{Order: orgFirst, Keep: 2}},
 	}
 	requirements := func() error {
 		// Requirements is by far the largest table (every requirement of every
@@ -282,9 +283,9 @@ func writeReports(ctx context.Context, e *env, asOf pipeline.Date, kind *pipelin
 				FROM `+tables["requirements"]+` q
 				JOIN `+tables["renewal_risk"]+` r ON r.org_id = q.org_id AND q.level = coalesce(r.membership_level, r.eligible_level)
 				LEFT JOIN competency_names n ON n.competency_id = q.competency_id
-				WHERE `+where+` ORDER BY `+prefixed("q", sql.TableOrder("requirements")))
+				WHERE `+where+` ORDER BY `+prefixed("q", warehouse.TableOrder("requirements")))
 			csvQueries = append(csvQueries, `SELECT * FROM `+tables["requirements"]+` WHERE `+duck.Ranged("org_id", bounds)[i]+
-				` ORDER BY `+sql.TableOrder("requirements"))
+				` ORDER BY `+warehouse.TableOrder("requirements"))
 		}
 		sheet, err := eng.ReadChain(ctx, sheetQueries)
 		if err != nil {
@@ -380,13 +381,13 @@ func addSheet(ctx context.Context, eng *sql.Engine, wb *render.Workbook, sheet, 
 // show (SPEC §6.3): members by level × status at each stored month end of the 13
 // months up to D, and at D; the month ends not stored; and the members whose
 // status differs from the latest stored result before D.
-func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kind pipeline.HistoryKind, tables map[string]string, meta *render.Meta) error {
-	stored, err := sql.StoredDates(e.cfg.Warehouse)
+func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kind warehouse.HistoryKind, tables map[string]string, meta *render.Meta) error {
+	stored, err := warehouse.StoredDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
 	}
 	read := func(d pipeline.Date) (string, error) {
-		st, err := sql.OpenStored(e.cfg.Warehouse, d, kind.ReadOrder()...)
+		st, err := warehouse.OpenStored(e.cfg.Warehouse, d, kind.ReadOrder()...)
 		if err != nil {
 			return "", err
 		}
@@ -404,7 +405,7 @@ func trend(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kin
 			prev = &p
 		}
 	}
-	meta.TrendAsKnown = kind == pipeline.AsKnown
+	meta.TrendAsKnown = kind == warehouse.AsKnown
 	var dates []pipeline.Date
 	first := asOf.AddMonths(-13)
 	for ms := first.MonthStart(); ; ms = ms.AddMonths(1) {
@@ -497,7 +498,7 @@ func prefixed(alias, order string) string {
 // the names beside the ids: organizations from the date's renewal_risk and
 // attainment, competencies from the catalog version the date was computed with
 // (from attainment when that version is not in the catalog any more).
-func names(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, tables map[string]string) error {
+func names(ctx context.Context, e *env, eng *sql.Engine, m *warehouse.Marker, tables map[string]string) error {
 	if err := eng.Exec(ctx, `CREATE OR REPLACE TEMP TABLE org_names AS
 		SELECT org_id, any_value(org_name) AS org_name FROM (
 			SELECT org_id, org_name FROM `+tables["renewal_risk"]+`
@@ -538,7 +539,7 @@ func countries(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date)
 }
 
 // reportMeta gathers the Summary and About sheets' facts.
-func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *sql.Marker, kind pipeline.HistoryKind, tables map[string]string) (render.Meta, error) {
+func reportMeta(ctx context.Context, e *env, eng *sql.Engine, m *warehouse.Marker, kind warehouse.HistoryKind, tables map[string]string) (render.Meta, error) {
 	asOf := pipeline.MustDate(m.AsOf)
 	var err error
 	meta := render.Meta{AsOf: asOf, RunID: m.RunID, CatalogVersion: m.CatalogVersion, ProgramVersion: version}
@@ -644,8 +645,8 @@ func figures(ctx context.Context, eng *sql.Engine, renewal, keyPeople string) (r
 
 // monthEnd gives the Summary the figures of the latest stored month end before
 // asOf, to set today's beside (SPEC §6.3).
-func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kind pipeline.HistoryKind, meta *render.Meta) error {
-	stored, err := sql.StoredDates(e.cfg.Warehouse)
+func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, kind warehouse.HistoryKind, meta *render.Meta) error {
+	stored, err := warehouse.StoredDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
 	}
@@ -654,7 +655,7 @@ func monthEnd(ctx context.Context, e *env, eng *sql.Engine, asOf pipeline.Date, 
 		if d >= asOf || d != d.AddDays(1).MonthStart().AddDays(-1) {
 			continue
 		}
-		st, err := sql.OpenStored(e.cfg.Warehouse, d, kind.ReadOrder()...)
+		st, err := warehouse.OpenStored(e.cfg.Warehouse, d, kind.ReadOrder()...)
 		if err != nil || st == nil {
 			return fmt.Errorf("the stored result of %s: %v", d, err)
 		}

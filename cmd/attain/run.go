@@ -14,6 +14,7 @@ import (
 
 	"attain/ingest"
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // runCmd is the nightly job: ingest, compute, report for one date (SPEC §2, §7).
@@ -129,17 +130,17 @@ type runRecord struct {
 	Reports string    `json:"reports,omitempty"` // where its reports went, when it wrote them
 }
 
-func writeRunRecord(warehouse string, r runRecord) error {
+func writeRunRecord(wh string, r runRecord) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return pipeline.WriteFileAtomic(filepath.Join(pipeline.RunsDir(warehouse), r.RunID+".json"), append(b, '\n'))
+	return pipeline.WriteFileAtomic(filepath.Join(warehouse.RunsDir(wh), r.RunID+".json"), append(b, '\n'))
 }
 
 // readRunRecords returns the warehouse's run records, oldest first.
-func readRunRecords(warehouse string) ([]runRecord, error) {
-	paths, err := filepath.Glob(filepath.Join(pipeline.RunsDir(warehouse), "*.json"))
+func readRunRecords(wh string) ([]runRecord, error) {
+	paths, err := filepath.Glob(filepath.Join(warehouse.RunsDir(wh), "*.json"))
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"attain/pipeline"
-	"attain/sql"
 	"attain/synth"
+	"attain/warehouse"
 )
 
 // TestMain lets the test binary stand in for attain in subprocesses (kill tests).
@@ -394,7 +394,7 @@ func TestBackfillReportDates(t *testing.T) {
 		if !reflect.DeepEqual(reported, tc.reports) {
 			t.Errorf("%v: reports for %v, want %v", tc.args, reported, tc.reports)
 		}
-		stored, err := sql.StoredDates(wh)
+		stored, err := warehouse.StoredDates(wh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +408,7 @@ func TestBackfillReportDates(t *testing.T) {
 		if len(stored) != spineDates {
 			t.Errorf("%v: %d dates with results, want %d", tc.args, len(stored), spineDates)
 		}
-		if nightly, _ := sql.CompleteDates(wh); len(nightly) != 0 {
+		if nightly, _ := warehouse.CompleteDates(wh); len(nightly) != 0 {
 			t.Errorf("%v: the backfill wrote nightly results of %v", tc.args, nightly)
 		}
 	}

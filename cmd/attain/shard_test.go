@@ -20,6 +20,7 @@ import (
 	"attain/duck"
 	"attain/pipeline"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // attainCmd is the test binary as attain, with these arguments.
@@ -168,7 +169,7 @@ func TestKilledShardCompletesAlone(t *testing.T) {
 			// killed: the date may be complete only if the shard had written its
 			// part (the kill came between its marker and its exit)
 			_, complete := os.Stat(filepath.Join(wh, "results", "_complete", last+".json"))
-			part := filepath.Join(pipeline.PartsDir(wh, pipeline.MustDate(last)), fmt.Sprintf("%d-of-3.json", killed))
+			part := filepath.Join(warehouse.PartsDir(wh, pipeline.MustDate(last)), fmt.Sprintf("%d-of-3.json", killed))
 			if _, missing := os.Stat(part); complete == nil && missing != nil {
 				t.Fatalf("trial %d: the date is complete with shard %d killed after %v before its part", trial, killed, delay)
 			}
@@ -361,7 +362,7 @@ func TestPartsArePinned(t *testing.T) {
 	mustAttain(t, "ingest", "--inbox", in, "--warehouse", wh, "--as-of", last)
 	mustAttain(t, "compute", "--warehouse", wh, "--as-of", last, "--shards", "2")
 	part := func(i int) string {
-		return pipeline.ResultPart(wh, "renewal_risk", pipeline.MustDate(last), pipeline.Shard{Index: i, Count: 2})
+		return warehouse.ResultPart(wh, "renewal_risk", pipeline.MustDate(last), pipeline.Shard{Index: i, Count: 2})
 	}
 	original, err := os.ReadFile(part(0))
 	if err != nil {
@@ -457,11 +458,11 @@ func TestCompleteResultsStayUntilReplaced(t *testing.T) {
 				t.Errorf("race %d, process %d: %v\n%s", trial, i, err, outs[i])
 			}
 		}
-		m, err := sql.ReadMarker(wh, pipeline.MustDate(last))
+		m, err := warehouse.ReadMarker(wh, pipeline.MustDate(last))
 		if err != nil || m == nil {
 			t.Fatalf("race %d: no marker (%v)", trial, err)
 		}
-		if err := sql.CheckComplete(wh, m); err != nil {
+		if err := warehouse.CheckComplete(wh, m); err != nil {
 			t.Errorf("race %d: %v", trial, err)
 		}
 		check(fmt.Sprintf("race %d (the marker says %d shards)", trial, m.Shards))

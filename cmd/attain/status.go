@@ -8,7 +8,7 @@ import (
 
 	"attain/ingest"
 	"attain/pipeline"
-	"attain/sql"
+	"attain/warehouse"
 )
 
 // statusCmd shows what is landed (SPEC §2).
@@ -114,7 +114,7 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 		return err
 	}
 	// The latest dates with complete results, and the runs that computed them.
-	dates, err := sql.CompleteDates(e.cfg.Warehouse)
+	dates, err := warehouse.CompleteDates(e.cfg.Warehouse)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 	w = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "as of\trun\tcatalog\tshards\talerts\t\n")
 	for i := len(dates) - 1; i >= 0 && i >= len(dates)-5; i-- {
-		m, err := sql.ReadMarker(e.cfg.Warehouse, dates[i])
+		m, err := warehouse.ReadMarker(e.cfg.Warehouse, dates[i])
 		if err != nil || m == nil {
 			continue
 		}
@@ -132,8 +132,8 @@ func (c *statusCmd) run(_ context.Context, e *env) error {
 		return err
 	}
 	// The months of each history (attain backfill), latest first.
-	for _, k := range pipeline.HistoryKinds {
-		months, err := sql.HistoryMonths(e.cfg.Warehouse, k)
+	for _, k := range warehouse.HistoryKinds {
+		months, err := warehouse.HistoryMonths(e.cfg.Warehouse, k)
 		if err != nil {
 			return err
 		}

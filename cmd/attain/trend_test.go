@@ -12,6 +12,7 @@ import (
 	"attain/pipeline"
 	"attain/render"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // TestTrendFromStoredResults: hand-made stored results (two month ends and the
@@ -35,14 +36,14 @@ func TestTrendFromStoredResults(t *testing.T) {
 		"2026-10-30": rows("('o-1', 'One', 'silver', 'ok', NULL), ('o-2', 'Two', 'gold', 'lapsed', 'c2'), ('o-4', 'Four', 'silver', 'ok', NULL)"),
 	}
 	for d, q := range stored {
-		path := pipeline.ResultPart(wh, "renewal_risk", pipeline.MustDate(d), pipeline.Shard{Index: 0, Count: 1})
+		path := warehouse.ResultPart(wh, "renewal_risk", pipeline.MustDate(d), pipeline.Shard{Index: 0, Count: 1})
 		if _, err := eng.CopyTo(ctx, "SELECT * FROM "+q, path); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(pipeline.MarkersDir(wh), 0o755); err != nil {
+		if err := os.MkdirAll(warehouse.MarkersDir(wh), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(pipeline.MarkersDir(wh), d+".json"), []byte(`{"as_of": "`+d+`", "shards": 1}`), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(warehouse.MarkersDir(wh), d+".json"), []byte(`{"as_of": "`+d+`", "shards": 1}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,7 +52,7 @@ func TestTrendFromStoredResults(t *testing.T) {
 	var meta render.Meta
 	e := &env{cfg: pipeline.Config{Warehouse: wh}}
 	asOf := pipeline.MustDate(last)
-	if err := trend(ctx, e, eng, asOf, pipeline.AsKnown, map[string]string{"renewal_risk": tonight}, &meta); err != nil {
+	if err := trend(ctx, e, eng, asOf, warehouse.AsKnown, map[string]string{"renewal_risk": tonight}, &meta); err != nil {
 		t.Fatal(err)
 	}
 	point := func(d, level, status string, n int64) render.TrendPoint {

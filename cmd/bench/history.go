@@ -13,6 +13,7 @@ import (
 	"attain/duck"
 	"attain/pipeline"
 	"attain/sql"
+	"attain/warehouse"
 )
 
 // benchHistory measures backfills against one date's compute, side by side in
@@ -51,8 +52,8 @@ func benchHistory(attain, dir string, orgs, years int) error {
 		os.RemoveAll(rep)
 		// from no history of its kind: a month holds the union of the dates
 		// ever backfilled in it (SPEC §8)
-		kind := pipeline.HistoryKind(slices.Contains(args, "--as-known"))
-		os.RemoveAll(pipeline.HistoryRoot(wh, kind))
+		kind := warehouse.HistoryKind(slices.Contains(args, "--as-known"))
+		os.RemoveAll(warehouse.HistoryRoot(wh, kind))
 		m, steps, err := measureSteps(attain, append(append([]string{"backfill", "--force"}, args...), common(wh)...)...)
 		if err != nil {
 			return err
@@ -61,7 +62,7 @@ func benchHistory(attain, dir string, orgs, years int) error {
 		if err != nil {
 			return err
 		}
-		history, err := treeBytes(pipeline.HistoryRoot(wh, kind))
+		history, err := treeBytes(warehouse.HistoryRoot(wh, kind))
 		if err != nil {
 			return err
 		}
@@ -136,7 +137,7 @@ func readRequirements(wh string, d pipeline.Date) (readResult, error) {
 		if err != nil {
 			return readResult{}, err
 		}
-		b, err := os.ReadFile(pipeline.HistorySQLFile(wh))
+		b, err := os.ReadFile(warehouse.HistorySQLFile(wh))
 		if err != nil {
 			eng.Close()
 			return readResult{}, err

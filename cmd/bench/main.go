@@ -27,6 +27,7 @@ import (
 
 	"attain/pipeline"
 	"attain/render"
+	"attain/warehouse"
 )
 
 func main() {
@@ -795,7 +796,7 @@ func benchScaleout(attain, dir string, orgs, n int) error {
 		return nil
 	}
 	args := []string{"compute", "--warehouse", wh, "--as-of", day, "--log-format", "json", "--shards", fmt.Sprint(n)}
-	if _, err := os.Stat(pipeline.UnitSplitDir(wh, n, "revenue")); err != nil {
+	if _, err := os.Stat(warehouse.UnitSplitDir(wh, n, "revenue")); err != nil {
 		// the scale benchmark chose another number of shards: the units of the
 		// earlier deliveries are made once, unmeasured, as a first night would
 		if _, err := measure(attain, args...); err != nil {

@@ -1,8 +1,10 @@
-package pipeline
+package warehouse
 
 import (
 	"fmt"
 	"path/filepath"
+
+	"attain/pipeline"
 )
 
 // The warehouse's layout (SPEC §6.1), in one place: every stage finds the
@@ -42,18 +44,18 @@ func LandedDir(warehouse, feed string) string { return filepath.Join(LandedRoot(
 func QuarantineRoot(warehouse string) string { return filepath.Join(warehouse, "quarantine") }
 
 // LandedPath is where a delivery's rows land.
-func LandedPath(warehouse string, d Delivery) string {
+func LandedPath(warehouse string, d pipeline.Delivery) string {
 	return filepath.Join(LandedDir(warehouse, d.Feed.Name), "delivery_date="+d.Date.String(), d.Name+".parquet")
 }
 
 // QuarantinePath is where a landed delivery's bad rows go.
-func QuarantinePath(warehouse string, d Delivery) string {
+func QuarantinePath(warehouse string, d pipeline.Delivery) string {
 	return filepath.Join(QuarantineRoot(warehouse), d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".parquet")
 }
 
 // RejectedPath is where the rows of a rejected delivery go, beside the
 // quarantine of the landing of its name.
-func RejectedPath(warehouse string, d Delivery) string {
+func RejectedPath(warehouse string, d pipeline.Delivery) string {
 	return filepath.Join(QuarantineRoot(warehouse), d.Feed.Name, "delivery_date="+d.Date.String(), d.Name+".rejected.parquet")
 }
 
@@ -79,29 +81,29 @@ func UnitSplitDir(warehouse string, n int, feed string) string {
 
 // ResultDir holds a result table's files of a date: readers read every
 // *.parquet file there.
-func ResultDir(warehouse, table string, d Date) string {
+func ResultDir(warehouse, table string, d pipeline.Date) string {
 	return filepath.Join(warehouse, "results", table, "as_of="+d.String())
 }
 
 // ResultPart is shard s's part of a result table of a date.
-func ResultPart(warehouse, table string, d Date, s Shard) string {
+func ResultPart(warehouse, table string, d pipeline.Date, s pipeline.Shard) string {
 	return filepath.Join(ResultDir(warehouse, table, d), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
 // ResultStagingDir holds the parts of one generation of a date's results
 // (gen: what they are computed from) until the date's marker is written and
 // they move to their ResultPart. Directory readers do not look there.
-func ResultStagingDir(warehouse string, d Date, gen string) string {
+func ResultStagingDir(warehouse string, d pipeline.Date, gen string) string {
 	return filepath.Join(warehouse, "results", ".staging", d.String(), gen)
 }
 
 // ResultStaged is shard s's part of a result table of a date, staged.
-func ResultStaged(warehouse, table string, d Date, gen string, s Shard) string {
+func ResultStaged(warehouse, table string, d pipeline.Date, gen string, s pipeline.Shard) string {
 	return filepath.Join(ResultStagingDir(warehouse, d, gen), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
 // PartsDir holds the part markers of a date's results.
-func PartsDir(warehouse string, d Date) string {
+func PartsDir(warehouse string, d pipeline.Date) string {
 	return filepath.Join(warehouse, "results", "_parts", d.String())
 }
 
@@ -109,7 +111,7 @@ func PartsDir(warehouse string, d Date) string {
 func MarkersDir(warehouse string) string { return filepath.Join(warehouse, "results", "_complete") }
 
 // MarkerPath is a date's marker: its results are complete when it exists.
-func MarkerPath(warehouse string, d Date) string {
+func MarkerPath(warehouse string, d pipeline.Date) string {
 	return filepath.Join(MarkersDir(warehouse), d.String()+".json")
 }
 
@@ -156,16 +158,13 @@ var HistoryKinds = []HistoryKind{Restated, AsKnown}
 // HistoryRoot holds one kind of history (SPEC §8).
 func HistoryRoot(warehouse string, k HistoryKind) string { return filepath.Join(warehouse, k.Dir()) }
 
-// Month names a calendar month, YYYY-MM, by its first day.
-func Month(d Date) string { return d.String()[:7] }
-
 // HistoryDir holds a history table's files of a month.
 func HistoryDir(warehouse string, k HistoryKind, table, month string) string {
 	return filepath.Join(HistoryRoot(warehouse, k), table, "month="+month)
 }
 
 // HistoryPart is shard s's part of a history table of a month.
-func HistoryPart(warehouse string, k HistoryKind, table, month string, s Shard) string {
+func HistoryPart(warehouse string, k HistoryKind, table, month string, s pipeline.Shard) string {
 	return filepath.Join(HistoryDir(warehouse, k, table, month), fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
@@ -183,7 +182,7 @@ func HistoryStagingDir(warehouse string, k HistoryKind, gen string) string {
 
 // HistoryStaged is where shard s's part of a history table of a month waits
 // for the month's marker.
-func HistoryStaged(warehouse string, k HistoryKind, gen, table, month string, s Shard) string {
+func HistoryStaged(warehouse string, k HistoryKind, gen, table, month string, s pipeline.Shard) string {
 	return filepath.Join(HistoryStagingDir(warehouse, k, gen), table, "month="+month, fmt.Sprintf("%s-%d-of-%d.parquet", table, s.Index, s.Count))
 }
 
@@ -204,7 +203,7 @@ func HistoryMarkerPath(warehouse string, k HistoryKind, month string) string {
 
 // HistorySegmentsDir holds what one shard's passes of a month computed, by
 // generation, until the shard writes its part of the month (scratch).
-func HistorySegmentsDir(warehouse string, k HistoryKind, month, gen string, s Shard) string {
+func HistorySegmentsDir(warehouse string, k HistoryKind, month, gen string, s pipeline.Shard) string {
 	return filepath.Join(TmpDir(warehouse), k.Dir(), "month="+month, gen, fmt.Sprintf("%d-of-%d", s.Index, s.Count))
 }
 

@@ -1,4 +1,4 @@
-package sql
+package warehouse
 
 import (
 	"context"
@@ -10,11 +10,102 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
+	"attain/duck"
 	"attain/pipeline"
 )
+
+// Table is a result table of SPEC §6.2 and the order its rows are written in.
+type Table struct {
+	Name    string
+	Columns string // the columns in order
+	OrderBy string
+}
+
+// Tables are the result tables, in the order of SPEC §6.2, plus what the workbook
+// says each at_risk and lapsed member needs (SPEC §6.3), the rows left out at
+// compute time and the data-quality counts.
+var Tables = []Table{
+	{"attainment", "as_of, org_id, org_name, competency_id, competency_name, level, basis, lapses_on, days_to_lapse", "org_id, competency_id"},
+	{"requirements", "as_of, org_id, competency_id, level, path, metric, value, min, met, lapses_on", "org_id, competency_id, level, path, metric, min, value"},
+	{"renewal_risk", "as_of, org_id, org_name, membership_level, purchased_on, anniversary_on, days_to_anniversary, in_grace, status, supporting_competencies, lapses_on, cause, upgrade_eligible, eligible_level, alert", "org_id"},
+	{"alerts", "as_of, org_id, org_name, membership_level, previous_status, status, message, cause", "org_id"},
+	{"expiring", "as_of, org_id, individual_id, competency_id, kind, code, ends_on, days_left", "org_id, individual_id NULLS FIRST, competency_id, kind, code, ends_on"},
+	{"profile", "as_of, org_id, competency_id, displayed_level", "org_id, competency_id"},
+	{"key_people", "as_of, org_id, org_name, membership_level, individual_id, status_now, status_if_leaves, lapses_on_now, lapses_on_if_leaves, competencies", "org_id, individual_id"},
+	{"needs", "as_of, org_id, needs", "org_id"},
+	{"compute_quarantine", "as_of, feed, file, line, \"column\", reason", "file, line"},
+	{"data_quality", "as_of, check_name, feed, rows", "check_name, feed"},
+}
+
+// TableOrder is the ORDER BY of a result table's rows: its key, then every
+// column, so that rows read from any number of parts come in one order.
+func TableOrder(table string) string {
+	for _, t := range Tables {
+		if t.Name == table {
+			return t.OrderBy + ", " + t.Columns
+		}
+	}
+	return "ALL"
+}
+
+// ResultFiles lists the files that hold a result table of a date, every
+// *.parquet file in its directory (SPEC §6.1), by exact name.
+func ResultFiles(warehouse, table string, d pipeline.Date) ([]string, error) {
+	return duck.ParquetFiles(ResultDir(warehouse, table, d))
+}
+
+// Marker is written last, once every table of a date is: a date's results are
+// complete only when its marker exists.
+type Marker struct {
+	AsOf           string                `json:"as_of"`
+	RunID          string                `json:"run_id"`
+	CatalogVersion string                `json:"catalog_version"`
+	KnownBy        string                `json:"known_by,omitempty"`
+	Shards         int                   `json:"shards"` // each table is this many parts
+	Gen            string                `json:"gen,omitempty"`
+	Rows           map[string]int64      `json:"rows"`
+	Parts          map[string][]PartFile `json:"parts,omitempty"` // each table's parts, in shard order (parts.go)
+	At             time.Time             `json:"at"`
+}
+
+// CheckComplete says whether the result files a marker covers are all there
+// and are the parts it pinned (PartPaths); the error names a file.
+func CheckComplete(warehouse string, m *Marker) error {
+	for _, t := range Tables {
+		if _, err := PartPaths(warehouse, m, t.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadMarker returns the marker of a date, or nil when its results are not complete.
+func ReadMarker(warehouse string, d pipeline.Date) (*Marker, error) {
+	return ReadJSON[Marker](MarkerPath(warehouse, d))
+}
+
+// CompleteDates lists the dates with complete results, oldest first.
+func CompleteDates(warehouse string) ([]pipeline.Date, error) {
+	entries, err := os.ReadDir(MarkersDir(warehouse))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []pipeline.Date
+	for _, e := range entries {
+		if d, err := pipeline.ParseDate(strings.TrimSuffix(e.Name(), ".json")); err == nil && strings.HasSuffix(e.Name(), ".json") {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
 
 // The completion protocol of a date's results (SPEC §6.1, §7.1). Each shard
 // writes its part of every result table of the date aside, staged under
@@ -67,15 +158,15 @@ type QualityCount struct {
 	Rows  int64  `json:"rows"`
 }
 
-// resultGen names the generation of a date's results: the landed data they
+// ResultGen names the generation of a date's results: the landed data they
 // are computed from, --as-known and the number of shards.
-func resultGen(d pipeline.Date, shards int, data, knownBy string) string {
+func ResultGen(d pipeline.Date, shards int, data, knownBy string) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%s|%s", d, shards, data, knownBy))
 	return hex.EncodeToString(h[:])[:16]
 }
 
-// partFile describes a written file.
-func partFile(path string, rows int64) (PartFile, error) {
+// PartFileOf describes a written file.
+func PartFileOf(path string, rows int64) (PartFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return PartFile{}, err
@@ -89,22 +180,22 @@ func partFile(path string, rows int64) (PartFile, error) {
 	return PartFile{File: filepath.Base(path), Rows: rows, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// writePartMarker writes a shard's part marker.
-func writePartMarker(warehouse string, m PartMarker) error {
-	dir := pipeline.PartsDir(warehouse, pipeline.MustDate(m.AsOf))
+// WritePartMarker writes a shard's part marker.
+func WritePartMarker(warehouse string, m PartMarker) error {
+	dir := PartsDir(warehouse, pipeline.MustDate(m.AsOf))
 	b, _ := json.MarshalIndent(m, "", "  ")
 	return pipeline.WriteFileAtomic(filepath.Join(dir, fmt.Sprintf("%d-of-%d.json", m.Shard, m.Shards)), append(b, '\n'))
 }
 
-// completeDate writes the date's marker (m, with the parts' rows and files)
+// CompleteDate writes the date's marker (m, with the parts' rows and files)
 // when all n parts of generation gen are staged, moves them into place, and
 // says whether this call did. With several parts it first has writeQuality
 // write the sums of their data-quality counts, staged in place of the first part's
 // data_quality, and returns that file's description.
-func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int, gen string, m Marker,
+func CompleteDate(ctx context.Context, warehouse string, d pipeline.Date, n int, gen string, m Marker,
 	writeQuality func([]QualityCount) (PartFile, error)) (bool, error) {
 	host, _ := os.Hostname()
-	lock, err := pipeline.Acquire(ctx, pipeline.PartsDir(warehouse, d), "complete.lock",
+	lock, err := pipeline.Acquire(ctx, PartsDir(warehouse, d), "complete.lock",
 		fmt.Sprintf("attain compute, pid %d on %s", os.Getpid(), host), pipeline.LockMode{Wait: true})
 	if err != nil {
 		return false, err
@@ -114,7 +205,7 @@ func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int,
 	m.Rows, m.Parts = map[string]int64{}, map[string][]PartFile{}
 	var quality []QualityCount
 	for i := range n {
-		p, err := readJSON[PartMarker](filepath.Join(pipeline.PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
+		p, err := ReadJSON[PartMarker](filepath.Join(PartsDir(warehouse, d), fmt.Sprintf("%d-of-%d.json", i, n)))
 		if err != nil || p == nil {
 			return false, err
 		}
@@ -123,7 +214,7 @@ func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int,
 		}
 		for _, t := range Tables {
 			f, ok := p.Files[t.Name]
-			if !ok || !exists(filepath.Join(pipeline.ResultStagingDir(warehouse, d, gen), f.File)) {
+			if !ok || !Exists(filepath.Join(ResultStagingDir(warehouse, d, gen), f.File)) {
 				// not written, or moved into place by the process that completed it
 				return false, nil
 			}
@@ -141,7 +232,7 @@ func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int,
 		m.Rows["data_quality"] = f.Rows
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := pipeline.WriteFileAtomic(pipeline.MarkerPath(warehouse, d), append(b, '\n')); err != nil {
+	if err := pipeline.WriteFileAtomic(MarkerPath(warehouse, d), append(b, '\n')); err != nil {
 		return false, err
 	}
 	return true, publishDate(warehouse, &m)
@@ -152,9 +243,9 @@ func completeDate(ctx context.Context, warehouse string, d pipeline.Date, n int,
 // part marker names any more (a stopped compute's).
 func publishDate(warehouse string, m *Marker) error {
 	d := pipeline.MustDate(m.AsOf)
-	staging := pipeline.ResultStagingDir(warehouse, d, m.Gen)
+	staging := ResultStagingDir(warehouse, d, m.Gen)
 	for _, t := range Tables {
-		dir := pipeline.ResultDir(warehouse, t.Name, d)
+		dir := ResultDir(warehouse, t.Name, d)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
@@ -182,10 +273,10 @@ func publishDate(warehouse string, m *Marker) error {
 	}
 	// staged generations no part marker names: stopped computes'
 	named := map[string]bool{}
-	markers, _ := os.ReadDir(pipeline.PartsDir(warehouse, d))
+	markers, _ := os.ReadDir(PartsDir(warehouse, d))
 	for _, en := range markers {
 		var p PartMarker
-		if b, err := os.ReadFile(filepath.Join(pipeline.PartsDir(warehouse, d), en.Name())); err == nil && json.Unmarshal(b, &p) == nil {
+		if b, err := os.ReadFile(filepath.Join(PartsDir(warehouse, d), en.Name())); err == nil && json.Unmarshal(b, &p) == nil {
 			named[p.Gen] = true
 		}
 	}
@@ -229,9 +320,9 @@ func PartPaths(warehouse string, m *Marker, table string) ([]string, error) {
 		// in place; else still staged (a process stopped between the marker
 		// and the move); a part staged again by a later compute of the same
 		// data is not the one pinned unless equal
-		path := filepath.Join(pipeline.ResultDir(warehouse, table, d), f.File)
+		path := filepath.Join(ResultDir(warehouse, table, d), f.File)
 		err := CheckPart(path, f)
-		if staged := filepath.Join(pipeline.ResultStagingDir(warehouse, d, m.Gen), f.File); err != nil && CheckPart(staged, f) == nil {
+		if staged := filepath.Join(ResultStagingDir(warehouse, d, m.Gen), f.File); err != nil && CheckPart(staged, f) == nil {
 			path, err = staged, nil
 		}
 		if err != nil {
@@ -252,7 +343,7 @@ func CheckPart(path string, want PartFile) error {
 	if info.Size() != want.Size {
 		return fmt.Errorf("%s has %d bytes, the marker says %d: it is not the part that completed the date", path, info.Size(), want.Size)
 	}
-	got, err := partFile(path, want.Rows)
+	got, err := PartFileOf(path, want.Rows)
 	if err != nil {
 		return err
 	}
@@ -262,8 +353,8 @@ func CheckPart(path string, want PartFile) error {
 	return nil
 }
 
-// manifestID is the SHA-256 of a manifest's bytes.
-func manifestID(b []byte) string {
+// ManifestID is the SHA-256 of a manifest's bytes.
+func ManifestID(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }

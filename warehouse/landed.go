@@ -1,4 +1,4 @@
-package sql
+package warehouse
 
 import (
 	"context"
@@ -27,16 +27,16 @@ import (
 // dated in that month) is copied again before it is read, and landed/ stays
 // what every other reader reads.
 
-// sourceFile is a landed file as a manifest records it.
-type sourceFile struct {
+// SourceFile is a landed file as a manifest records it.
+type SourceFile struct {
 	Path    string `json:"path"` // relative to the warehouse
 	Size    int64  `json:"size"`
 	ModTime int64  `json:"mod_time_unix_ns"`
 	abs     string // the path to read it by
 }
 
-// absPaths are the paths to read the files by.
-func absPaths(files []sourceFile) []string {
+// AbsPaths are the paths to read the files by.
+func AbsPaths(files []SourceFile) []string {
 	out := make([]string, len(files))
 	for i, f := range files {
 		out[i] = f.abs
@@ -48,42 +48,42 @@ func absPaths(files []sourceFile) []string {
 // month before the latest delivery's, of more than one file.
 func compacts(month, latest string, files int) bool { return month < latest && files > 1 }
 
-// readParquet is the SQL that reads Parquet files; landed files carry
+// ReadParquet is the SQL that reads Parquet files; landed files carry
 // delivery_date in their Hive path, compacted copies as a column.
-func readParquet(paths []string, hive bool) string {
+func ReadParquet(paths []string, hive bool) string {
 	return fmt.Sprintf("SELECT * FROM read_parquet([%s], hive_partitioning = %t, union_by_name = true)",
 		strings.Join(duck.QuoteAll(duck.GlobEscaped(paths)), ", "), hive)
 }
 
-// feedFiles are the Parquet files a compute reads for one feed.
-type feedFiles struct {
-	landed    []string     // landed files read where they lie (Hive-partitioned by delivery_date)
-	compacted []string     // compacted months (delivery_date a column)
-	sources   []sourceFile // every landed file of the feed, whichever way it is read
-	months    []monthFiles // the same, month by month
+// FeedFiles are the Parquet files a compute reads for one feed.
+type FeedFiles struct {
+	Landed    []string     // landed files read where they lie (Hive-partitioned by delivery_date)
+	Compacted []string     // compacted months (delivery_date a column)
+	Sources   []SourceFile // every landed file of the feed, whichever way it is read
+	Months    []MonthFiles // the same, month by month
 }
 
-// monthFiles is one month of a feed's landed files and how a compute reads it.
-type monthFiles struct {
-	month     string
-	sources   []sourceFile
-	read      string // the SQL that reads its rows, with delivery_date
-	compacted bool   // read from its compacted copy
+// MonthFiles is one month of a feed's landed files and how a compute reads it.
+type MonthFiles struct {
+	Month     string
+	Sources   []SourceFile
+	Read      string // the SQL that reads its rows, with delivery_date
+	Compacted bool   // read from its compacted copy
 }
 
-// landedFiles lists, per feed, the files that hold its landed rows, bringing
+// LandedFiles lists, per feed, the files that hold its landed rows, bringing
 // the compacted months up to date first. A month is compacted once a later
 // month has a delivery of any feed; a month of one file, or one whose copy
 // cannot be written, is read where it lies.
-func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]feedFiles, error) {
-	months := map[string]map[string][]sourceFile{} // feed -> month -> files
+func LandedFiles(ctx context.Context, e *duck.Session, warehouse string) (map[string]FeedFiles, error) {
+	months := map[string]map[string][]SourceFile{} // feed -> month -> files
 	latest := ""
 	for _, f := range pipeline.Feeds {
-		paths, err := landedPaths(pipeline.LandedDir(warehouse, f.Name))
+		paths, err := LandedPaths(LandedDir(warehouse, f.Name))
 		if err != nil {
 			return nil, err
 		}
-		months[f.Name] = map[string][]sourceFile{}
+		months[f.Name] = map[string][]SourceFile{}
 		for _, p := range paths {
 			st, err := os.Stat(p)
 			if err != nil {
@@ -93,26 +93,26 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 			day := strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "delivery_date=")
 			m := day[:min(7, len(day))]
 			months[f.Name][m] = append(months[f.Name][m],
-				sourceFile{Path: filepath.ToSlash(rel), Size: st.Size(), ModTime: st.ModTime().UnixNano(), abs: p})
+				SourceFile{Path: filepath.ToSlash(rel), Size: st.Size(), ModTime: st.ModTime().UnixNano(), abs: p})
 			latest = max(latest, m)
 		}
 	}
-	out := map[string]feedFiles{}
+	out := map[string]FeedFiles{}
 	start, copied := time.Now(), 0
 	for _, f := range pipeline.Feeds {
-		dir := pipeline.CompactedDir(warehouse, f.Name)
-		var ff feedFiles
+		dir := CompactedDir(warehouse, f.Name)
+		var ff FeedFiles
 		for _, m := range slices.Sorted(maps.Keys(months[f.Name])) {
 			files := months[f.Name][m]
-			ff.sources = append(ff.sources, files...)
+			ff.Sources = append(ff.Sources, files...)
 			if compacts(m, latest, len(files)) {
-				path, fresh, err := e.compactMonth(ctx, dir, m, files)
+				path, fresh, err := compactMonth(ctx, e, dir, m, files)
 				if err == nil {
 					if fresh {
 						copied++
 					}
-					ff.compacted = append(ff.compacted, path)
-					ff.months = append(ff.months, monthFiles{m, files, readParquet([]string{path}, false), true})
+					ff.Compacted = append(ff.Compacted, path)
+					ff.Months = append(ff.Months, MonthFiles{m, files, ReadParquet([]string{path}, false), true})
 					continue
 				}
 				// The copy only saves time: when it cannot be written (a full
@@ -124,8 +124,8 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 					e.Log.Warn("landed month not compacted; reading its files", "feed", f.Name, "month", m, "error", err.Error())
 				}
 			}
-			ff.landed = append(ff.landed, absPaths(files)...)
-			ff.months = append(ff.months, monthFiles{m, files, readParquet(absPaths(files), true), false})
+			ff.Landed = append(ff.Landed, AbsPaths(files)...)
+			ff.Months = append(ff.Months, MonthFiles{m, files, ReadParquet(AbsPaths(files), true), false})
 		}
 		if err := pruneCompacted(dir, months[f.Name], latest); err != nil && e.Log != nil {
 			e.Log.Warn("compacted months not pruned", "feed", f.Name, "error", err.Error())
@@ -138,10 +138,10 @@ func (e *Engine) landedFiles(ctx context.Context, warehouse string) (map[string]
 	return out, nil
 }
 
-// landedPaths lists the landed Parquet files of one feed's directory,
+// LandedPaths lists the landed Parquet files of one feed's directory,
 // feed/delivery_date=D/*.parquet, by exact names: a warehouse path may hold
 // characters a glob pattern would read as a pattern.
-func landedPaths(feedDir string) ([]string, error) {
+func LandedPaths(feedDir string) ([]string, error) {
 	days, err := os.ReadDir(feedDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -166,11 +166,11 @@ func landedPaths(feedDir string) ([]string, error) {
 // compactMonth returns the compacted file of one feed's month, copying the
 // month's landed files into it first (fresh) unless its manifest names exactly
 // them.
-func (e *Engine) compactMonth(ctx context.Context, dir, month string, files []sourceFile) (path string, fresh bool, err error) {
+func compactMonth(ctx context.Context, e *duck.Session, dir, month string, files []SourceFile) (path string, fresh bool, err error) {
 	path = filepath.Join(dir, month+".parquet")
 	start := time.Now()
-	fresh, err = keptCopy(filepath.Join(dir, month+".json"), path, files, func() error {
-		_, err := e.CopyTo(ctx, readParquet(absPaths(files), true), path)
+	fresh, err = KeptCopy(filepath.Join(dir, month+".json"), path, files, func() error {
+		_, err := e.CopyTo(ctx, ReadParquet(AbsPaths(files), true), path)
 		return err
 	})
 	if err != nil {
@@ -182,12 +182,12 @@ func (e *Engine) compactMonth(ctx context.Context, dir, month string, files []so
 	return path, fresh, nil
 }
 
-// keptCopy brings a derived copy (a compacted month, a month's split) up to
+// KeptCopy brings a derived copy (a compacted month, a month's split) up to
 // date with what its manifest says it is made from: when the manifest at
 // manifest holds want and the copy at copyPath exists, nothing is written;
 // else the manifest goes first, write makes the copy, and the manifest comes
 // back last, so a crash in between leaves a copy that is made again.
-func keptCopy(manifest, copyPath string, want any, write func() error) (fresh bool, err error) {
+func KeptCopy(manifest, copyPath string, want any, write func() error) (fresh bool, err error) {
 	b, err := json.MarshalIndent(want, "", "  ")
 	if err != nil {
 		return false, err
@@ -210,7 +210,7 @@ func keptCopy(manifest, copyPath string, want any, write func() error) (fresh bo
 // pruneCompacted removes the compacted months whose landed files are gone, or
 // that are not closed. It only frees disk: a copy is read only when its
 // manifest names the month's landed files as they are.
-func pruneCompacted(dir string, months map[string][]sourceFile, latest string) error {
+func pruneCompacted(dir string, months map[string][]SourceFile, latest string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

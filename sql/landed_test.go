@@ -9,6 +9,7 @@ import (
 
 	"attain/duck"
 	"attain/pipeline"
+	"attain/warehouse"
 )
 
 // TestCompactedMonthsReadAsLanded: the landed views read closed months from
@@ -19,7 +20,7 @@ import (
 func TestCompactedMonthsReadAsLanded(t *testing.T) {
 	t.Parallel()
 	wh := landedGen(t)
-	if err := os.RemoveAll(filepath.Dir(pipeline.CompactedDir(wh, "revenue"))); err != nil { // made here, from nothing
+	if err := os.RemoveAll(filepath.Dir(warehouse.CompactedDir(wh, "revenue"))); err != nil { // made here, from nothing
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -48,12 +49,12 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 		}
 	}
 	check("first read")
-	months, _ := filepath.Glob(filepath.Join(pipeline.CompactedDir(wh, "revenue"), "*.parquet"))
+	months, _ := filepath.Glob(filepath.Join(warehouse.CompactedDir(wh, "revenue"), "*.parquet"))
 	if len(months) < 14 {
 		t.Fatalf("%d compacted months of revenue, want the 14 closed ones", len(months))
 	}
-	files, _ := e.landedFiles(ctx, wh)
-	if n := len(files["revenue"].landed); n == 0 || n > 31 {
+	files, _ := warehouse.LandedFiles(ctx, e.Session, wh)
+	if n := len(files["revenue"].Landed); n == 0 || n > 31 {
 		t.Errorf("%d revenue files read where they lie, want the latest month's", n)
 	}
 
@@ -85,15 +86,15 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 		os.RemoveAll(d)
 	}
 	check("month removed")
-	if _, err := os.Stat(filepath.Join(pipeline.CompactedDir(wh, "revenue"), "2025-11.parquet")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(warehouse.CompactedDir(wh, "revenue"), "2025-11.parquet")); !os.IsNotExist(err) {
 		t.Errorf("the compacted copy of a month with no landed files is still there: %v", err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(pipeline.CompactedDir(wh, "exams"), "*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(warehouse.CompactedDir(wh, "exams"), "*")); len(left) > 0 {
 		t.Errorf("compacted exams outlive the landed ones: %v", left)
 	}
 
 	// Copies that cannot be written: the months are read where they lie.
-	rev := pipeline.CompactedDir(wh, "revenue")
+	rev := warehouse.CompactedDir(wh, "revenue")
 	if err := os.RemoveAll(rev); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestCompactedMonthsReadAsLanded(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("copies not writable")
-	if files, _ = e.landedFiles(ctx, wh); len(files["revenue"].compacted) > 0 {
-		t.Errorf("revenue read from %d compacted months that could not be written", len(files["revenue"].compacted))
+	if files, _ = warehouse.LandedFiles(ctx, e.Session, wh); len(files["revenue"].Compacted) > 0 {
+		t.Errorf("revenue read from %d compacted months that could not be written", len(files["revenue"].Compacted))
 	}
 }
