@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,7 +21,7 @@ import (
 // Shards of organizations (SPEC §7.1). A compute of N > 1 shards first splits
 // the data by the shard of its organization, hash(org_id) mod N, so that each
 // shard reads its own rows only. Every feed but the global ones is split under
-// shards/units-<N>/<feed>/ (splitFeed) in units of deliveries, a compacted
+// shards/units-<N>/<feed>/ (warehouse.SplitFeed) in units of deliveries, a compacted
 // month each and, for the latest month, a delivery date each: every landed row
 // with where it came from (source_file, source_line, …) and the hash of its
 // key, kept while the unit's landed files are unchanged, so a night splits its
@@ -47,10 +45,6 @@ import (
 // again before it is read. It is written to a temporary directory and renamed
 // into place; the units, each with its own manifest, beside it.
 
-// splitFormat changes when the split's layout or contents change, so that a
-// split written by an older build is made again.
-const splitFormat = 5
-
 // globalTables are the split's tables that are not per organization.
 var globalTables = []string{"fx_rates", "usage_months"}
 
@@ -59,7 +53,7 @@ var globalTables = []string{"fx_rates", "usage_months"}
 // shard: each shard reads them whole and keeps its individuals' (LoadShard).
 var individualFeeds = []string{"associations", "exams", "assessments"}
 
-// inUnits says whether a feed is split by units of deliveries (splitFeed):
+// inUnits says whether a feed is split by units of deliveries (warehouse.SplitFeed):
 // every feed but the global ones.
 func inUnits(f *pipeline.Feed) bool { return !slices.Contains(globalTables, f.Name) }
 
@@ -83,7 +77,7 @@ type splitManifest struct {
 // shardOf is the SQL of an organization's shard of n. DuckDB's hash of a string
 // is the same in every process of one build; a DuckDB upgrade may move
 // organizations between shards, which changes no result (SPEC §7.1) and only
-// makes the split again (splitFormat names the build's hash).
+// makes the split again (warehouse.SplitFormat names the build's hash).
 func shardOf(col string, n int) string { return fmt.Sprintf("hash(%s) %% %d", col, n) }
 
 // Split makes (or finds up to date) the split of the landed data into n shards
@@ -101,7 +95,7 @@ func (e *Engine) Split(ctx context.Context, wh string, n int, knownBy *pipeline.
 	}); err != nil {
 		return "", err
 	}
-	m := splitManifest{Format: splitFormat, Shards: n, Files: sources}
+	m := splitManifest{Format: warehouse.SplitFormat, Shards: n, Files: sources}
 	if knownBy != nil {
 		m.KnownBy = knownBy.String()
 	}
@@ -111,7 +105,7 @@ func (e *Engine) Split(ctx context.Context, wh string, n int, knownBy *pipeline.
 	}
 	want = append(want, '\n')
 	manifest := filepath.Join(dir, "manifest.json")
-	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) && splitWhole(wh, dir) {
+	if have, err := os.ReadFile(manifest); err == nil && string(have) == string(want) && warehouse.SplitWhole(wh, dir, globalTables) {
 		return dir, nil
 	}
 	start := time.Now()
@@ -148,7 +142,7 @@ func (e *Engine) Split(ctx context.Context, wh string, n int, knownBy *pipeline.
 	if err := pipeline.SyncDir(filepath.Dir(dir)); err != nil {
 		return "", err
 	}
-	// what builds before splitFormat 3 kept of revenue alone, now in units-<N>/
+	// what builds before warehouse.SplitFormat 3 kept of revenue alone, now in units-<N>/
 	if err := os.RemoveAll(filepath.Join(warehouse.ShardsDir(wh), fmt.Sprintf("revenue-months-%d", n))); err != nil {
 		return "", err
 	}
@@ -156,37 +150,6 @@ func (e *Engine) Split(ctx context.Context, wh string, n int, knownBy *pipeline.
 		e.Log.Debug("landed data split into shards", "shards", n, "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return dir, nil
-}
-
-// splitWhole says whether every file a split names is still there: its global
-// tables, and each unit it reads with the rows its deliveries supersede. Derived
-// state may be deleted at any time (a disk cleaned by hand): a split that lost
-// a unit is made again, which makes the lost unit again (splitFeed).
-func splitWhole(wh, dir string) bool {
-	for _, t := range globalTables {
-		if _, err := os.Stat(filepath.Join(dir, "_global", t+".parquet")); err != nil {
-			return false
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "units.json"))
-	if err != nil {
-		return false
-	}
-	var units map[string][]string
-	if json.Unmarshal(b, &units) != nil {
-		return false
-	}
-	for _, dirs := range units {
-		for _, d := range dirs {
-			unit := filepath.Join(wh, filepath.FromSlash(d))
-			for _, p := range []string{unit, supersededPath(unit)} {
-				if _, err := os.Stat(p); err != nil {
-					return false
-				}
-			}
-		}
-	}
-	return true
 }
 
 // writeSplit writes the global tables and units.json: the units of the
@@ -213,7 +176,7 @@ func (e *Engine) writeSplit(ctx context.Context, wh, dir string, units map[strin
 }
 
 // splitFeeds brings the units of every feed split by units up to date
-// (splitFeed, supersede) and makes, for the split's own statements
+// (warehouse.SplitFeed, supersede) and makes, for the split's own statements
 // (restate.sql's months with usage), each such feed's rows in force
 // (feedViews, over every shard's files). It returns each feed's unit
 // directories.
@@ -224,7 +187,7 @@ func (e *Engine) splitFeeds(ctx context.Context, wh string, n int) (map[string][
 		if !inUnits(f) {
 			continue
 		}
-		units, err := e.splitFeed(ctx, warehouse.UnitSplitDir(wh, n, f.Name), n, f)
+		units, err := warehouse.SplitFeed(ctx, e.Session, warehouse.UnitSplitDir(wh, n, f.Name), n, f, e.files[f.Name].Months, e.until, unitPartition(f, n))
 		if err != nil {
 			return nil, fmt.Errorf("split %s: %w", f.Name, err)
 		}
@@ -233,8 +196,8 @@ func (e *Engine) splitFeeds(ctx context.Context, wh string, n int) (map[string][
 		}
 		var dirs, rows []string
 		for _, m := range units {
-			dirs = append(dirs, m.path)
-			rows = append(rows, m.files...)
+			dirs = append(dirs, m.Path)
+			rows = append(rows, m.Files...)
 		}
 		out[f.Name] = dirs
 		if err := e.loadSuperseded(ctx, f.Name, dirs); err != nil {
@@ -252,7 +215,7 @@ func (e *Engine) splitFeeds(ctx context.Context, wh string, n int) (map[string][
 func (e *Engine) loadSuperseded(ctx context.Context, feed string, units []string) error {
 	var paths []string
 	for _, m := range units {
-		paths = append(paths, supersededPath(m))
+		paths = append(paths, warehouse.SupersededPath(m))
 	}
 	q := noPlaces
 	if len(paths) > 0 {
@@ -284,9 +247,6 @@ func (e *Engine) feedViews(ctx context.Context, f *pipeline.Feed, name string, p
 	return e.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", name, read))
 }
 
-// supersededPath is where the rows a unit's deliveries supersede are kept.
-func supersededPath(unit string) string { return unit + ".superseded.parquet" }
-
 // supersededManifest says what a unit's superseded rows were found from: the
 // splits of that unit and every unit before it.
 type supersededManifest struct {
@@ -304,22 +264,22 @@ type supersededManifest struct {
 // hash are ranked by the key itself, so a hash collision costs a little
 // ranking, never a wrong row. A unit's result is kept while it and the units
 // before are unchanged.
-func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, units []splitUnit) error {
+func (e *Engine) supersede(ctx context.Context, f *pipeline.Feed, units []warehouse.Unit) error {
 	chain := sha256.New()
 	var earlier []string // the files of the units before
 	for _, m := range units {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		chain.Write(m.manifest)
-		want := supersededManifest{Format: splitFormat, Units: hex.EncodeToString(chain.Sum(nil))}
-		path := supersededPath(m.path)
+		chain.Write(m.Manifest)
+		want := supersededManifest{Format: warehouse.SplitFormat, Units: hex.EncodeToString(chain.Sum(nil))}
+		path := warehouse.SupersededPath(m.Path)
 		if _, err := warehouse.KeptCopy(strings.TrimSuffix(path, ".parquet")+".json", path, want, func() error {
-			return e.supersedeUnit(ctx, f, m.files, earlier, path)
+			return e.supersedeUnit(ctx, f, m.Files, earlier, path)
 		}); err != nil {
 			return err
 		}
-		earlier = append(earlier, m.files...)
+		earlier = append(earlier, m.Files...)
 	}
 	return nil
 }
@@ -362,133 +322,6 @@ func (e *Engine) supersedeUnit(ctx context.Context, f *pipeline.Feed, files, ear
 	}
 	_, err := e.CopyTo(ctx, q, path)
 	return err
-}
-
-// unitManifest says what one unit of a feed's split was made from.
-type unitManifest struct {
-	Format  int                    `json:"format"`
-	Shards  int                    `json:"shards"`
-	Until   string                 `json:"until,omitempty"` // when it leaves out the unit's later deliveries
-	Sources []warehouse.SourceFile `json:"sources"`
-}
-
-// splitUnit is one unit of a feed's split as a compute reads it.
-type splitUnit struct {
-	path     string   // <dir>/<unit>: shard=<i>/ (or shard=all) below it
-	files    []string // its Parquet files, of every shard
-	manifest []byte   // its manifest's bytes
-}
-
-// splitFeed splits a feed's landed rows by shard, a compacted month at a
-// time and the other deliveries (the latest month's) a delivery date at a time,
-// into dir/<YYYY-MM or YYYY-MM-DD>/shard=<i>/, every landed row with where it
-// came from (source_file, source_line, source_part, delivery_date) and the hash
-// of its key (h), and returns these units in order. A unit whose manifest
-// (dir/<unit>.json) names its landed files as they are is kept from an earlier
-// split, so a night splits its own delivery; the month it closes is split
-// again once, as a month. Units no longer landed are removed; those delivered
-// after the date a compute knows the data by are left as they are.
-func (e *Engine) splitFeed(ctx context.Context, dir string, n int, f *pipeline.Feed) ([]splitUnit, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var out []splitUnit
-	keep := map[string]bool{}
-	for _, m := range deliveryUnits(e.files[f.Name].Months) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		want := unitManifest{Format: splitFormat, Shards: n}
-		for _, src := range m.Sources {
-			if deliveryOf(src.Path) <= e.until.String() {
-				want.Sources = append(want.Sources, src)
-			} else {
-				want.Until = e.until.String()
-			}
-		}
-		// a unit delivered after --as-known's date is kept for later
-		// computes, not read by this one
-		for _, suffix := range []string{"", ".json", ".superseded.parquet", ".superseded.json"} {
-			keep[m.Month+suffix] = true
-		}
-		if len(want.Sources) == 0 {
-			continue
-		}
-		path := filepath.Join(dir, m.Month)
-		if _, err := warehouse.KeptCopy(filepath.Join(dir, m.Month+".json"), path, want, func() error {
-			tmp := pipeline.TempName(path, false)
-			if err := os.RemoveAll(tmp); err != nil {
-				return err
-			}
-			q := fmt.Sprintf("SELECT *, hash(%s) AS h, %s AS shard FROM (%s) WHERE delivery_date <= DATE '%s'",
-				strings.Join(f.Key, ", "), unitPartition(f, n), m.Read, e.until)
-			if err := e.CopyPartitioned(ctx, q, tmp); err != nil {
-				os.RemoveAll(tmp)
-				return err
-			}
-			if err := os.RemoveAll(path); err != nil {
-				return err
-			}
-			return os.Rename(tmp, path)
-		}); err != nil {
-			return nil, err
-		}
-		manifest, err := os.ReadFile(filepath.Join(dir, m.Month+".json"))
-		if err != nil {
-			return nil, err
-		}
-		sm := splitUnit{path: path, manifest: manifest}
-		parts, err := os.ReadDir(path)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		for _, p := range parts {
-			files, err := duck.ParquetFiles(filepath.Join(path, p.Name()))
-			if err != nil {
-				return nil, err
-			}
-			sm.files = append(sm.files, files...)
-		}
-		out = append(out, sm)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, en := range entries {
-		if !keep[en.Name()] {
-			if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
-}
-
-// deliveryUnits are the units a feed is split by: each compacted month, and each
-// delivery date of the months read where they lie (the latest).
-func deliveryUnits(months []warehouse.MonthFiles) []warehouse.MonthFiles {
-	var out []warehouse.MonthFiles
-	for _, m := range months {
-		if m.Compacted {
-			out = append(out, m)
-			continue
-		}
-		days := map[string][]warehouse.SourceFile{}
-		for _, src := range m.Sources {
-			days[deliveryOf(src.Path)] = append(days[deliveryOf(src.Path)], src)
-		}
-		for _, day := range slices.Sorted(maps.Keys(days)) {
-			out = append(out, warehouse.MonthFiles{Month: day, Sources: days[day], Read: warehouse.ReadParquet(warehouse.AbsPaths(days[day]), true)})
-		}
-	}
-	return out
-}
-
-// deliveryOf is the delivery date of a landed file from its path
-// (landed/<feed>/delivery_date=D/…).
-func deliveryOf(path string) string {
-	return strings.TrimPrefix(filepath.Base(filepath.Dir(path)), "delivery_date=")
 }
 
 // LoadShard makes the tables the rules read, <feed> for each feed and the

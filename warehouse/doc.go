@@ -9,6 +9,7 @@
 // when a derived copy is up to date with what it was made from (KeptCopy), and
 // publishes what a compute staged. Both use one DuckDB session (package duck);
 // imports run one way: pipeline ← duck ← warehouse ← sql ← cmd. The split's
-// units of deliveries are where the two meet: sql makes and ranks them, in the
-// directories layout.go names, kept by KeptCopy.
+// units of deliveries are where the two meet: the warehouse writes and keeps
+// each unit's rows with their key hashes (SplitFeed), sql ranks what each
+// unit's deliveries supersede (SPEC §3.2) and loads a shard's rows in force.
 package warehouse
