@@ -249,6 +249,50 @@ func TestKilledRunsFinishTheSame(t *testing.T) {
 	}
 }
 
+// TestKilledDerivationFinishesTheSame: a first compute on a landed warehouse
+// spends most of its time deriving the closed months (compacted copies, the
+// split's units, what each unit's deliveries supersede); killed with SIGKILL
+// at random points there and run again, it gives the results of an
+// uninterrupted compute, and no derived file is ever half there.
+func TestKilledDerivationFinishesTheSame(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("kills 12 computes")
+	}
+	in := smallInbox(t)
+	landed := t.TempDir()
+	mustAttain(t, "ingest", "--inbox", in, "--warehouse", landed, "--as-of", last, "--log-format", "json")
+	compute := func(wh string) *exec.Cmd {
+		return attainCmd(t, "compute", "--warehouse", wh, "--as-of", last, "--log-format", "json")
+	}
+	clean := t.TempDir()
+	if out, err := exec.Command("cp", "-a", landed+"/.", clean).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	start := time.Now()
+	if out, err := compute(clean).CombinedOutput(); err != nil {
+		t.Fatalf("clean compute: %v\n%s", err, out)
+	}
+	full := time.Since(start)
+	want := macroRows(t, clean, last)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 12; trial++ {
+		wh := t.TempDir()
+		if out, err := exec.Command("cp", "-a", landed+"/.", wh).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v\n%s", err, out)
+		}
+		delay, _ := killAtRandom(t, compute(wh), rng, full)
+		what := fmt.Sprintf("trial %d (killed after %v of %v)", trial, delay, full)
+		hiveVisible(t, wh, what)
+		if out, err := compute(wh).CombinedOutput(); err != nil {
+			t.Fatalf("%s: the compute after it failed: %v\n%s", what, err, out)
+		}
+		if got := macroRows(t, wh, last); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: results differ from an uninterrupted compute", what)
+		}
+	}
+}
+
 // killAtRandom starts cmd and kills it with SIGKILL after a random delay
 // under full (it may finish first); it returns the delay and how cmd ended.
 func killAtRandom(t testing.TB, cmd *exec.Cmd, rng *rand.Rand, full time.Duration) (time.Duration, error) {
@@ -269,7 +313,7 @@ func killAtRandom(t testing.TB, cmd *exec.Cmd, rng *rand.Rand, full time.Duratio
 // temporary name that starts with ".").
 func hiveVisible(t testing.TB, wh, what string) {
 	t.Helper()
-	for _, root := range []string{"landed", "quarantine", "results", "history", "history-as-known"} {
+	for _, root := range []string{"landed", "quarantine", "results", "history", "history-as-known", "compacted", "shards"} {
 		filepath.WalkDir(filepath.Join(wh, root), func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return nil // not there yet
@@ -281,6 +325,10 @@ func hiveVisible(t testing.TB, wh, what string) {
 				return nil
 			}
 			if d.IsDir() {
+				return nil
+			}
+			// derived months keep JSON manifests beside their Parquet files
+			if (root == "compacted" || root == "shards") && !strings.HasSuffix(d.Name(), ".parquet") {
 				return nil
 			}
 			f, err := os.Open(p)
