@@ -192,7 +192,7 @@ func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 
 // CopyTo writes a query's rows to a Parquet file atomically and returns how
 // many. Its temporary file is the process's own: two processes that complete a
-// date at once both write its data_quality part (parts.go).
+// date at once both write its data_quality part (warehouse/results.go).
 func (e *Session) CopyTo(ctx context.Context, query, path string) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, err

@@ -79,25 +79,69 @@ type Computed struct {
 // shard, with a part marker); the shard that writes a date's last part writes
 // its marker. An error wrapping pipeline.ErrUsage means no catalog version is
 // in force at a date.
+//
+// It reads as plan (which dates, what each date's alerts compare with, which
+// shards, the split the shards read), rules (computeShard, a DuckDB session a
+// shard), publish (the warehouse stages each part and completes a date or a
+// month once all its parts are there: publisher).
 func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
-	var none Computed
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	p, err := planCompute(ctx, &opt)
+	if err != nil {
+		return Computed{}, err
+	}
+	pub := &publisher{opt: opt, out: Computed{Rows: map[pipeline.Date]map[string]int64{}}}
+	for _, s := range p.shards {
+		start := time.Now()
+		load := func(e *Engine) error {
+			if opt.FromLanded {
+				return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
+			}
+			if err := e.LoadShard(ctx, opt.Warehouse, p.split, s); err != nil {
+				return err
+			}
+			return e.LoadCatalog(ctx, opt.Catalog)
+		}
+		written := func(e *Engine, d pipeline.Date, files map[string]warehouse.PartFile, quality []warehouse.QualityCount) error {
+			return pub.date(ctx, e, s, d, files, quality)
+		}
+		month := func(e *Engine, month string, _ map[string]int64) error { return pub.month(e, s, month) }
+		if err := computeShard(ctx, opt, p.dates, s, load, written, month); err != nil {
+			return Computed{}, fmt.Errorf("shard %s: %w", s, err)
+		}
+		opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
+	}
+	return pub.out, nil
+}
+
+// computePlan is what a compute does before the rules run.
+type computePlan struct {
+	dates  datePlan
+	shards []pipeline.Shard // the shards this process computes, in order
+	split  string           // the split's directory the shards read ("" with FromLanded)
+}
+
+// planCompute checks that a catalog version is in force at every date, plans
+// the dates (planDates), chooses the shards, and brings the split up to date.
+// It may set opt.FromLanded (a one-shard compute as known by a past date).
+func planCompute(ctx context.Context, opt *ComputeOptions) (computePlan, error) {
+	var p computePlan
 	dates := append([]pipeline.Date(nil), opt.Dates...)
 	slices.Sort(dates)
 	dates = slices.Compact(dates)
 	for _, d := range dates {
 		if _, ok := opt.Catalog.InForce(d); !ok {
-			return none, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
+			return p, fmt.Errorf("%w: %v at %s", pipeline.ErrUsage, errNoVersion, d)
 		}
 	}
-	plan, err := planDates(opt.Warehouse, opt.Catalog, dates, opt.History)
-	if err != nil {
-		return none, err
+	var err error
+	if p.dates, err = planDates(opt.Warehouse, opt.Catalog, dates, opt.History); err != nil {
+		return p, err
 	}
 	n := opt.Shards
 	if opt.FromLanded {
@@ -106,7 +150,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		n = opt.Shard.Count
 	} else if n == 0 {
 		if n, err = ChooseShards(opt.Warehouse, opt.Settings.MemoryLimit); err != nil {
-			return none, err
+			return p, err
 		}
 	}
 	// A compute as known by a past date (--as-known) in one shard reads the
@@ -116,102 +160,23 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 	if n == 1 && opt.KnownBy != nil {
 		opt.FromLanded = true
 	}
-	shards := []pipeline.Shard{opt.Shard}
+	p.shards = []pipeline.Shard{opt.Shard}
 	if opt.Shard.Count == 0 {
-		shards = nil
+		p.shards = nil
 		for i := range n {
-			shards = append(shards, pipeline.Shard{Index: i, Count: n})
+			p.shards = append(p.shards, pipeline.Shard{Index: i, Count: n})
 		}
 	}
-	out := Computed{Rows: map[pipeline.Date]map[string]int64{}}
-	knownBy := opt.knownBy()
 	// One shard reads a split too (units-1): what closed months give, their
 	// rows with their key hashes and the rows later deliveries supersede, is
 	// derived once and kept, so a night restates its own delivery only, not
 	// two years of landed rows (shards.go).
-	var dir string
 	if !opt.FromLanded {
-		if dir, err = split(ctx, opt, n); err != nil {
-			return none, err
+		if p.split, err = split(ctx, *opt, n); err != nil {
+			return p, err
 		}
 	}
-	for _, s := range shards {
-		start := time.Now()
-		// Each date is recorded as its part is written: a compute stopped
-		// half-way keeps the dates it finished.
-		written := func(e *Engine, d pipeline.Date, files map[string]warehouse.PartFile, quality []warehouse.QualityCount) error {
-			if out.Rows[d] == nil {
-				out.Rows[d] = map[string]int64{}
-			}
-			rows := map[string]int64{}
-			for t, f := range files {
-				out.Rows[d][t] += f.Rows // this process's shards
-				rows[t] = f.Rows
-			}
-			gen := warehouse.ResultGen(d, s.Count, e.dataID, knownBy)
-			pm := warehouse.PartMarker{AsOf: d.String(), RunID: opt.RunID, Shard: s.Index, Shards: s.Count, Data: e.dataID, KnownBy: knownBy,
-				Gen: gen, Rows: rows, Files: files, Quality: quality, At: opt.Now().UTC()}
-			if err := warehouse.WritePartMarker(opt.Warehouse, pm); err != nil {
-				return err
-			}
-			v, _ := opt.Catalog.InForce(d)
-			var qualityRows int64
-			done, err := warehouse.CompleteDate(ctx, opt.Warehouse, d, s.Count, gen, warehouse.Marker{AsOf: d.String(), RunID: opt.RunID,
-				CatalogVersion: v.Version, KnownBy: knownBy, At: opt.Now().UTC()},
-				func(all []warehouse.QualityCount) (warehouse.PartFile, error) {
-					f, err := e.writeQuality(ctx, opt.Warehouse, d, gen, s.Count, all)
-					qualityRows = f.Rows
-					return f, err
-				})
-			if err != nil {
-				return err
-			}
-			if done {
-				out.Rows[d]["data_quality"] += qualityRows
-				out.Complete = append(out.Complete, d)
-				if opt.OnComplete != nil {
-					opt.OnComplete(d)
-				}
-			}
-			return nil
-		}
-		month := func(e *Engine, month string, rows map[string]int64) error {
-			spine := opt.History.Months[month]
-			m := warehouse.MonthMarker{Month: month, AsKnown: opt.History.AsKnown, RunID: opt.RunID, Parts: s.Count,
-				Gen: e.monthGen(opt, month, s.Count), At: opt.Now().UTC()}
-			for _, d := range spine {
-				v, _ := opt.Catalog.InForce(d)
-				m.Dates = append(m.Dates, d.String())
-				m.CatalogVersions = append(m.CatalogVersions, v.Version)
-			}
-			done, err := warehouse.CompleteMonth(opt.Warehouse, m)
-			if err != nil {
-				return err
-			}
-			if done {
-				out.Months = append(out.Months, month)
-				out.Complete = append(out.Complete, spine...)
-				if opt.OnMonth != nil {
-					opt.OnMonth(month)
-				}
-			}
-			return nil
-		}
-		err := computeShard(ctx, opt, plan, s, func(e *Engine) error {
-			if opt.FromLanded {
-				return e.Prepare(ctx, opt.Warehouse, opt.Catalog, opt.KnownBy)
-			}
-			if err := e.LoadShard(ctx, opt.Warehouse, dir, s); err != nil {
-				return err
-			}
-			return e.LoadCatalog(ctx, opt.Catalog)
-		}, written, month)
-		if err != nil {
-			return none, fmt.Errorf("shard %s: %w", s, err)
-		}
-		opt.Log.Debug("shard computed", "shard", s.String(), "seconds", time.Since(start).Seconds())
-	}
-	return out, nil
+	return p, nil
 }
 
 // split makes the split of the landed data into n shards in a DuckDB session
@@ -728,7 +693,7 @@ func (e *Engine) runAll(ctx context.Context, steps []string) error {
 }
 
 // WriteResults writes shard s's part of each result table of asOf, staged as
-// generation gen (parts.go), and returns each table's file.
+// generation gen (warehouse/results.go), and returns each table's file.
 func (e *Engine) WriteResults(ctx context.Context, wh string, asOf pipeline.Date, s pipeline.Shard, gen string) (map[string]warehouse.PartFile, error) {
 	files := map[string]warehouse.PartFile{}
 	for _, t := range warehouse.Tables {

@@ -74,7 +74,7 @@ func duckType(k pipeline.Kind) string {
 // view of the right columns.
 //
 // The views read Parquet files where they lie (landed files and compacted
-// months, compact.go): DuckDB scans them about as fast as a table in memory,
+// months, warehouse/landed.go): DuckDB scans them about as fast as a table in memory,
 // and copying two years of revenue into memory cost more than every scan of it
 // the rules make.
 func (e *Engine) LoadLanded(ctx context.Context, wh string, knownBy *pipeline.Date) ([]warehouse.SourceFile, error) {

@@ -37,7 +37,7 @@ import (
 // moves between organizations are computed from all their events in each.
 // What is not per organization (FX rates, the months that have usage) is in
 // shards/<N>/_global/. Each shard counts the data-quality warnings of its
-// organizations, which the process completing the date adds up (parts.go).
+// organizations, which the process completing the date adds up (warehouse/results.go).
 // Each shard is then evaluated by the same rules from its files alone.
 //
 // The split is derived data, like the compacted months: its manifest names the

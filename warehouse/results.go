@@ -68,7 +68,7 @@ type Marker struct {
 	Shards         int                   `json:"shards"` // each table is this many parts
 	Gen            string                `json:"gen,omitempty"`
 	Rows           map[string]int64      `json:"rows"`
-	Parts          map[string][]PartFile `json:"parts,omitempty"` // each table's parts, in shard order (parts.go)
+	Parts          map[string][]PartFile `json:"parts,omitempty"` // each table's parts, in shard order
 	At             time.Time             `json:"at"`
 }
 

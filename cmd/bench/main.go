@@ -536,7 +536,7 @@ func benchCompute(attain, dir string, orgs, reps, threads int, mem string) error
 	return nil
 }
 
-// computeFiles lists the files a compute reads for a feed (sql/compact.go): a
+// computeFiles lists the files a compute reads for a feed (warehouse/landed.go): a
 // month's compacted copy where there is one, else the month's landed files.
 func computeFiles(wh, feed string) (compacted, landed []string, err error) {
 	paths, err := filepath.Glob(filepath.Join(wh, "landed", feed, "delivery_date=*", "*.parquet"))
