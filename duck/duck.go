@@ -123,11 +123,12 @@ func (e *Session) Script(ctx context.Context, name, q string) error {
 	})
 }
 
-// runStatements runs a file a statement at a time, each timed as file#n
-// (Settings.EachStatement). Statements end with ";" at a line's
-// end; one of comments only is no statement.
-func (e *Session) runStatements(ctx context.Context, file, q string) error {
-	for i, st := range strings.Split(q, ";\n") {
+// Statements splits a script into its statements, each ending with ";" at a
+// line's end; a piece of comments only is "", so that a statement's index is
+// its place in the script.
+func Statements(script string) []string {
+	out := strings.Split(script, ";\n")
+	for i, st := range out {
 		code := false
 		for _, l := range strings.Split(st, "\n") {
 			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
@@ -135,6 +136,17 @@ func (e *Session) runStatements(ctx context.Context, file, q string) error {
 			}
 		}
 		if !code {
+			out[i] = ""
+		}
+	}
+	return out
+}
+
+// runStatements runs a file a statement at a time, each timed as file#n
+// (Settings.EachStatement).
+func (e *Session) runStatements(ctx context.Context, file, q string) error {
+	for i, st := range Statements(q) {
+		if st == "" {
 			continue
 		}
 		if err := e.Timed(fmt.Sprintf("%s#%d", file, i), func() error {

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"attain/duck"
 )
 
 // macros runs the CREATE MACRO statements of a rule file, and no others.
@@ -17,15 +19,9 @@ func macros(t *testing.T, e *Engine, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range strings.Split(src, ";\n") {
-		var code []string
-		for _, l := range strings.Split(st, "\n") {
-			if tl := strings.TrimSpace(l); tl != "" && !strings.HasPrefix(tl, "--") {
-				code = append(code, l)
-			}
-		}
-		if len(code) > 0 && strings.HasPrefix(code[0], "CREATE OR REPLACE TEMP MACRO") {
-			if err := e.Exec(context.Background(), strings.Join(code, "\n")); err != nil {
+	for _, st := range duck.Statements(src) {
+		if strings.Contains(st, "CREATE OR REPLACE TEMP MACRO") {
+			if err := e.Exec(context.Background(), st); err != nil {
 				t.Fatal(err)
 			}
 		}
