@@ -110,7 +110,7 @@ func Compute(ctx context.Context, opt ComputeOptions) (Computed, error) {
 		written := func(e *Engine, d pipeline.Date, files map[string]warehouse.PartFile, quality []warehouse.QualityCount) error {
 			return pub.date(ctx, e, s, d, files, quality)
 		}
-		month := func(e *Engine, month string, _ map[string]int64) error { return pub.month(e, s, month) }
+		month := func(e *Engine, month string) error { return pub.month(e, s, month) }
 		if err := computeShard(ctx, opt, p.dates, s, load, written, month); err != nil {
 			return Computed{}, fmt.Errorf("shard %s: %w", s, err)
 		}
@@ -324,7 +324,7 @@ func (p datePlan) passes(size int) []datePlan {
 // month's history, and tells month.
 func computeShard(ctx context.Context, opt ComputeOptions, plan datePlan, s pipeline.Shard,
 	load func(*Engine) error, written func(*Engine, pipeline.Date, map[string]warehouse.PartFile, []warehouse.QualityCount) error,
-	month func(*Engine, string, map[string]int64) error) error {
+	month func(*Engine, string) error) error {
 	e, err := Open(ctx, opt.Settings)
 	if err != nil {
 		return err
@@ -439,7 +439,7 @@ func (e *Engine) monthGen(opt ComputeOptions, month string, shards int) string {
 // month's segments of this shard cover its spine, writes the shard's part of
 // the month and tells month.
 func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline.Shard, dates []pipeline.Date,
-	month func(*Engine, string, map[string]int64) error) error {
+	month func(*Engine, string) error) error {
 	m := pipeline.Month(dates[0])
 	gen := e.monthGen(opt, m, s.Count)
 	dir := warehouse.HistorySegmentsDir(opt.Warehouse, opt.History.Kind(), m, gen, s)
@@ -472,17 +472,15 @@ func (e *Engine) historyPass(ctx context.Context, opt ComputeOptions, s pipeline
 	if err != nil || !covered {
 		return err
 	}
-	var rows map[string]int64
-	if err := e.Timed("history", func() (err error) {
-		rows, err = warehouse.WriteMonthPart(ctx, e.Session, opt.Warehouse, opt.History.Kind(), m, gen, dir, s, opt.RunID, opt.Now().UTC())
-		return err
+	if err := e.Timed("history", func() error {
+		return warehouse.WriteMonthPart(ctx, e.Session, opt.Warehouse, opt.History.Kind(), m, gen, dir, s, opt.RunID, opt.Now().UTC())
 	}); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	return month(e, m, rows)
+	return month(e, m)
 }
 
 // previousStatuses makes the tables results.sql reads for a pass's dates

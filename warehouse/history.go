@@ -165,27 +165,27 @@ func SegmentsCover(dir string, spine []pipeline.Date) (bool, error) {
 	return len(covered) == len(spine), nil
 }
 
-// writeMonthPart merges shard s's segments of a month into its staged part of
-// each table, writes its part marker, and returns the rows of each table.
-func WriteMonthPart(ctx context.Context, e *duck.Session, warehouse string, k HistoryKind, month, gen, segs string, s pipeline.Shard, runID string, now time.Time) (map[string]int64, error) {
+// WriteMonthPart merges shard s's segments of a month into its staged part of
+// each table and writes its part marker, with the rows of each table.
+func WriteMonthPart(ctx context.Context, e *duck.Session, warehouse string, k HistoryKind, month, gen, segs string, s pipeline.Shard, runID string, now time.Time) error {
 	rows := map[string]int64{}
 	for _, t := range Tables {
 		files, err := duck.ParquetFiles(filepath.Join(segs, t.Name))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n, err := e.CopyTo(ctx, MergeQuery(t, duck.ReadFiles(files)), HistoryStaged(warehouse, k, gen, t.Name, month, s))
 		if err != nil {
-			return nil, fmt.Errorf("history %s %s: %w", month, t.Name, err)
+			return fmt.Errorf("history %s %s: %w", month, t.Name, err)
 		}
 		rows[t.Name] = n
 	}
 	b, _ := json.MarshalIndent(monthPart{Month: month, Gen: gen, Shard: s.Index, Shards: s.Count, RunID: runID, Rows: rows, At: now}, "", "  ")
 	path := filepath.Join(HistoryPartsDir(warehouse, k, month), fmt.Sprintf("%d-of-%d.json", s.Index, s.Count))
 	if err := pipeline.WriteFileAtomic(path, append(b, '\n')); err != nil {
-		return nil, err
+		return err
 	}
-	return rows, nil
+	return nil
 }
 
 // CompleteMonth writes the month's marker (m, with the rows of every part)
